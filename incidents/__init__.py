@@ -1,0 +1,1 @@
+"""The domain: pages, components, incidents, maintenance and their history."""

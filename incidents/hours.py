@@ -1,0 +1,70 @@
+"""Is the support desk (or the after-hours line) open now, and when does that change?
+
+Opening hours are wall-clock times in the page's time zone; comparisons are made in UTC so a
+DST change (a 23- or 25-hour day) moves the opening with the clock on the wall.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+UTC = dt.UTC
+
+
+@dataclass(frozen=True)
+class Interval:
+    weekday: int  # 0 = Monday
+    opens: dt.time
+    closes: dt.time  # earlier than opens: closes the next day
+
+
+@dataclass(frozen=True)
+class DeskState:
+    is_open: bool
+    # When open: when it closes; when closed: when it next opens (None: never, no hours set).
+    changes_at: dt.datetime | None
+
+
+def _local(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """The aware moment a wall-clock time happens on a day (in a DST gap: just after it)."""
+    naive = dt.datetime.combine(day, time)
+    aware = naive.replace(tzinfo=tz)
+    # A time that does not exist (spring forward) round-trips to a different wall time; use
+    # the moment the clock jumps to, which is what fold=0 + normalisation through UTC gives.
+    return aware.astimezone(UTC).astimezone(tz)
+
+
+def _occurrences(intervals: Iterable[Interval], tz: ZoneInfo, around: dt.datetime):
+    """Concrete (start, end) moments of the weekly intervals from a day before to 8 days after."""
+    today = around.astimezone(tz).date()
+    for offset in range(-1, 9):
+        day = today + dt.timedelta(days=offset)
+        for interval in intervals:
+            if interval.weekday != day.weekday():
+                continue
+            start = _local(day, interval.opens, tz)
+            end_day = day + dt.timedelta(days=1) if interval.closes <= interval.opens else day
+            end = _local(end_day, interval.closes, tz)
+            yield start.astimezone(UTC), end.astimezone(UTC)
+
+
+def desk_state(intervals: Iterable[Interval], tz: ZoneInfo | str, now: dt.datetime) -> DeskState:
+    """Whether the line is open at `now`, and the moment that changes (in the page's zone)."""
+    tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+    now = now.astimezone(UTC)
+    spans = sorted(_occurrences(list(intervals), tz, now))
+    # Merge touching spans (Mon 08-12 + Mon 12-17, or a night line across midnight).
+    merged: list[list[dt.datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in merged:
+        if start <= now < end:
+            return DeskState(True, end.astimezone(tz))
+    upcoming = [start for start, _ in merged if start > now]
+    return DeskState(False, min(upcoming).astimezone(tz) if upcoming else None)

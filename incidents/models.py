@@ -1,0 +1,443 @@
+"""The domain: status pages, their components, incidents, maintenance and status history.
+
+Models hold data, constraints and small derived properties. Every write goes through
+`incidents.services`; nothing here writes another model.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class ComponentStatus(models.TextChoices):
+    OPERATIONAL = "operational", _("Operational")
+    DEGRADED_PERFORMANCE = "degraded_performance", _("Degraded performance")
+    PARTIAL_OUTAGE = "partial_outage", _("Partial outage")
+    MAJOR_OUTAGE = "major_outage", _("Major outage")
+    UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
+
+
+# How bad each component status is, for "the worst current state".
+COMPONENT_SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+
+
+class IncidentStatus(models.TextChoices):
+    INVESTIGATING = "investigating", _("Investigating")
+    IDENTIFIED = "identified", _("Identified")
+    MONITORING = "monitoring", _("Monitoring")
+    RESOLVED = "resolved", _("Resolved")
+    # Scheduled maintenance shares the incident table, as in Statuspage.
+    SCHEDULED = "scheduled", _("Scheduled")
+    IN_PROGRESS = "in_progress", _("In progress")
+    VERIFYING = "verifying", _("Verifying")
+    COMPLETED = "completed", _("Completed")
+
+
+INCIDENT_OPEN_STATUSES = (
+    IncidentStatus.INVESTIGATING,
+    IncidentStatus.IDENTIFIED,
+    IncidentStatus.MONITORING,
+)
+INCIDENT_STATUSES = (*INCIDENT_OPEN_STATUSES, IncidentStatus.RESOLVED)
+MAINTENANCE_STATUSES = (
+    IncidentStatus.SCHEDULED,
+    IncidentStatus.IN_PROGRESS,
+    IncidentStatus.VERIFYING,
+    IncidentStatus.COMPLETED,
+)
+CLOSED_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.COMPLETED)
+
+
+class Impact(models.TextChoices):
+    NONE = "none", _("None")
+    MINOR = "minor", _("Minor")
+    MAJOR = "major", _("Major")
+    CRITICAL = "critical", _("Critical")
+    MAINTENANCE = "maintenance", _("Maintenance")
+
+
+class Indicator(models.TextChoices):
+    NONE = "none", _("All systems operational")
+    MINOR = "minor", _("Minor service outage")
+    MAJOR = "major", _("Partial system outage")
+    CRITICAL = "critical", _("Major system outage")
+    MAINTENANCE = "maintenance", _("Service under maintenance")
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone; use a name like Europe/Amsterdam."),
+            params={"value": value},
+        )
+
+
+hex_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Enter a colour as # followed by six hex digits, like #0b6bcb.")
+)
+
+
+class Page(models.Model):
+    """One public status page (for example IT services, or telephony) and its support desk."""
+
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    headline = models.CharField(
+        _("headline"), max_length=200, blank=True, help_text=_("One line under the page name.")
+    )
+    custom_host = models.CharField(
+        _("custom host name"),
+        max_length=253,
+        blank=True,
+        help_text=_("Serve this page at / for this host, for example status.example.com."),
+    )
+    is_default = models.BooleanField(
+        _("default page"),
+        default=False,
+        help_text=_("Shown at / on hosts that are no page's custom host."),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Amsterdam", validators=[validate_time_zone]
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    logo_url = models.URLField(_("logo URL"), blank=True)
+    accent_colour = models.CharField(
+        _("accent colour"), max_length=7, default="#0b5cad", validators=[hex_colour]
+    )
+    # The support desk: how customers reach people when the page does not answer their question.
+    support_email = models.EmailField(_("support email"), blank=True)
+    support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
+    after_hours_phone = models.CharField(_("after-hours phone"), max_length=40, blank=True)
+    after_hours_audience = models.CharField(
+        _("after-hours line is for"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example: contracts with 16x7 support."),
+    )
+    support_text = models.TextField(
+        _("support notes"), blank=True, help_text=_("Free text shown in the support block.")
+    )
+    engineers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="status_pages",
+        verbose_name=_("engineers"),
+        help_text=_("Staff users who may manage this page. Superusers manage every page."),
+    )
+    # Bumped by every change; the public snapshot is cached under (page, version).
+    version = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["custom_host"],
+                condition=~Q(custom_host=""),
+                name="page_custom_host_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_page"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        self.custom_host = self.custom_host.strip().lower().rstrip(".")
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class SupportHours(models.Model):
+    """A weekly opening interval of the support desk or of the after-hours line."""
+
+    class Line(models.TextChoices):
+        OFFICE = "office", _("Support desk")
+        AFTER_HOURS = "after_hours", _("After-hours line")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="support_hours")
+    line = models.CharField(_("line"), max_length=16, choices=Line.choices, default=Line.OFFICE)
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(
+        _("closes"), help_text=_("A closing time before the opening time means past midnight.")
+    )
+
+    class Meta:
+        ordering = ["line", "weekday", "opens"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="support_hours_weekday_range"
+            ),
+            models.CheckConstraint(condition=~Q(opens=models.F("closes")), name="hours_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class ComponentGroup(models.Model):
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["page", "position", "id"]
+        verbose_name = _("component group")
+        verbose_name_plural = _("component groups")
+        constraints = [
+            models.UniqueConstraint(fields=["page", "name"], name="group_name_unique_per_page")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Component(models.Model):
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="components")
+    group = models.ForeignKey(
+        ComponentGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="components",
+        verbose_name=_("group"),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    status = models.CharField(
+        _("status"),
+        max_length=24,
+        choices=ComponentStatus.choices,
+        default=ComponentStatus.OPERATIONAL,
+    )
+    is_visible = models.BooleanField(
+        _("visible"), default=True, help_text=_("Hidden components never appear in public.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["page", "position", "id"]
+        verbose_name = _("component")
+        verbose_name_plural = _("components")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "group", "name"], name="component_name_unique_per_group"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ComponentStatus.values), name="component_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group.name} › {self.name}" if self.group_id else self.name
+
+
+class Incident(models.Model):
+    """An incident, or a scheduled maintenance (kind), with its append-only update timeline."""
+
+    class Kind(models.TextChoices):
+        INCIDENT = "incident", _("Incident")
+        MAINTENANCE = "maintenance", _("Maintenance")
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="incidents")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INCIDENT)
+    name = models.CharField(_("title"), max_length=200)
+    status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices)
+    impact = models.CharField(_("impact"), max_length=16, choices=Impact.choices)
+    components = models.ManyToManyField(
+        Component,
+        through="IncidentComponent",
+        related_name="incidents",
+        verbose_name=_("affected components"),
+        blank=True,
+    )
+    postmortem = models.TextField(_("postmortem"), blank=True)
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    # What the phone line says about this incident instead of the generated sentence.
+    phone_message = models.TextField(
+        _("phone message"),
+        blank=True,
+        help_text=_("Overrides the spoken summary the phone line plays for this incident."),
+    )
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    updated_at = models.DateTimeField(_("updated"))
+    started_at = models.DateTimeField(_("started"))
+    identified_at = models.DateTimeField(null=True, blank=True)
+    monitoring_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # Maintenance only.
+    scheduled_for = models.DateTimeField(_("starts"), null=True, blank=True)
+    scheduled_until = models.DateTimeField(_("ends"), null=True, blank=True)
+    scheduled_auto_in_progress = models.BooleanField(_("start automatically"), default=True)
+    scheduled_auto_completed = models.BooleanField(_("complete automatically"), default=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        indexes = [models.Index(fields=["page", "status"]), models.Index(fields=["page", "kind"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="incident") & Q(status__in=INCIDENT_STATUSES))
+                | (Q(kind="maintenance") & Q(status__in=MAINTENANCE_STATUSES)),
+                name="incident_status_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(scheduled_until__isnull=True)
+                | Q(scheduled_for__isnull=True)
+                | Q(scheduled_until__gt=models.F("scheduled_for")),
+                name="maintenance_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_maintenance(self) -> bool:
+        return self.kind == self.Kind.MAINTENANCE
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+class IncidentComponent(models.Model):
+    """A component an incident affects, and the status this incident currently gives it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="affected")
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    # The component's status when this incident took it over (maintenance restores it).
+    status_before = models.CharField(max_length=24, choices=ComponentStatus.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "component"], name="incident_component_unique"
+            )
+        ]
+
+
+class IncidentUpdate(models.Model):
+    """One entry of an incident's timeline. Appended, never rewritten (but typos may be fixed)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices)
+    body = models.TextField(_("message"), help_text=_("Markdown."))
+    # [{"code": id, "name": ..., "old_status": ..., "new_status": ...}] as Statuspage has it.
+    affected_components = models.JSONField(default=list, blank=True)
+    deliver_notifications = models.BooleanField(_("notify subscribers"), default=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(_("posted"), db_index=True)
+    updated_at = models.DateTimeField()
+    display_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["incident", "-display_at", "-id"]
+        verbose_name = _("incident update")
+        verbose_name_plural = _("incident updates")
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()}: {self.body[:60]}"
+
+
+class ComponentStatusChange(models.Model):
+    """The time series of a component's status; uptime is computed from it."""
+
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    old_status = models.CharField(max_length=24, choices=ComponentStatus.choices, blank=True)
+    new_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    changed_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["component", "changed_at", "id"]
+        indexes = [models.Index(fields=["component", "changed_at"])]
+        verbose_name = _("component status change")
+        verbose_name_plural = _("component status history")
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.old_status or '—'} → {self.new_status}"
+
+
+class IncidentTemplate(models.Model):
+    """A reusable title, message and impact for a failure that happens more than once."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="incident_templates")
+    name = models.CharField(_("template name"), max_length=120)
+    title = models.CharField(_("incident title"), max_length=200)
+    body = models.TextField(_("message"), help_text=_("Markdown."))
+    impact = models.CharField(
+        _("impact"), max_length=16, choices=Impact.choices, default=Impact.MINOR
+    )
+    update_status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=[(s.value, s.label) for s in INCIDENT_STATUSES],
+        default=IncidentStatus.INVESTIGATING,
+    )
+    components = models.ManyToManyField(Component, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["page", "name"]
+        verbose_name = _("incident template")
+        verbose_name_plural = _("incident templates")
+        constraints = [
+            models.UniqueConstraint(fields=["page", "name"], name="template_name_unique_per_page")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,50 @@
+"""Every state change of the domain: the one door that the admin, the API and the clock use.
+
+Each function validates, writes in one transaction (with history), bumps the page version and
+publishes one domain event after commit. Split by concept; import from here.
+"""
+
+from .base import ServiceError, System, TransitionError, publish_event
+from .components import (
+    bulk_set_component_status,
+    create_component,
+    delete_component,
+    delete_group,
+    save_group,
+    save_page,
+    set_component_status,
+    touch_page,
+    update_component,
+)
+from .incidents import (
+    change_incident,
+    delete_incident,
+    edit_update,
+    open_incident,
+    post_update,
+    reopen_incident,
+    resolve_incident,
+)
+
+__all__ = [
+    "ServiceError",
+    "System",
+    "TransitionError",
+    "bulk_set_component_status",
+    "change_incident",
+    "create_component",
+    "delete_component",
+    "delete_group",
+    "delete_incident",
+    "edit_update",
+    "open_incident",
+    "post_update",
+    "publish_event",
+    "reopen_incident",
+    "resolve_incident",
+    "save_group",
+    "save_page",
+    "set_component_status",
+    "touch_page",
+    "update_component",
+]

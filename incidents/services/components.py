@@ -1,0 +1,258 @@
+"""Writes to pages, component groups and components, with their status history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incidents import events
+from incidents.models import (
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    ComponentStatusChange,
+    Incident,
+    Page,
+)
+
+from .base import ServiceError, actor_fields, publish_event
+
+COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "status"}
+
+
+def component_data(component: Component) -> dict[str, Any]:
+    return {
+        "id": component.pk,
+        "name": component.name,
+        "status": component.status,
+        "group_id": component.group_id,
+        "is_visible": component.is_visible,
+    }
+
+
+def validate_component_status(status: str, *, field: str = "status") -> str:
+    if status not in ComponentStatus.values:
+        raise ServiceError(
+            _("“%(status)s” is not a component status; use one of: %(choices)s.")
+            % {"status": status, "choices": ", ".join(ComponentStatus.values)},
+            code="invalid_status",
+            field=field,
+        )
+    return status
+
+
+def record_status_change(
+    component: Component,
+    new_status: str,
+    *,
+    actor: Any,
+    incident: Incident | None = None,
+    at=None,
+) -> bool:
+    """Set a component's status and append the history row. Returns whether it changed.
+
+    Runs inside the caller's transaction; the caller publishes the event.
+    """
+    validate_component_status(new_status)
+    old_status = component.status
+    if old_status == new_status:
+        return False
+    at = at or timezone.now()
+    user, name = actor_fields(actor)
+    component.status = new_status
+    component.updated_at = at
+    Component.objects.filter(pk=component.pk).update(status=new_status, updated_at=at)
+    ComponentStatusChange.objects.create(
+        component=component,
+        old_status=old_status,
+        new_status=new_status,
+        changed_at=at,
+        actor=user,
+        actor_name=name,
+        incident=incident,
+    )
+    return True
+
+
+def _check_group(page: Page, group: ComponentGroup | None) -> None:
+    if group is not None and group.page_id != page.pk:
+        raise ServiceError(
+            _("The group “%(group)s” belongs to another page.") % {"group": group.name},
+            code="unknown_group",
+            field="group",
+        )
+
+
+def _check_unique_name(component: Component) -> None:
+    clash = Component.objects.filter(
+        page_id=component.page_id, group_id=component.group_id, name=component.name
+    ).exclude(pk=component.pk)
+    if clash.exists():
+        raise ServiceError(
+            _("A component named “%(name)s” already exists in this group.")
+            % {"name": component.name},
+            code="duplicate",
+            field="name",
+        )
+
+
+@transaction.atomic
+def create_component(
+    page: Page,
+    *,
+    actor: Any,
+    name: str,
+    group: ComponentGroup | None = None,
+    description: str = "",
+    position: int | None = None,
+    status: str = ComponentStatus.OPERATIONAL,
+    is_visible: bool = True,
+) -> Component:
+    """Add a component to a page; its first status is the start of its history."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_("A component needs a name."), code="required", field="name")
+    validate_component_status(status)
+    _check_group(page, group)
+    if position is None:
+        position = page.components.count()
+    component = Component(
+        page=page,
+        group=group,
+        name=name,
+        description=description,
+        position=position,
+        status=status,
+        is_visible=is_visible,
+    )
+    _check_unique_name(component)
+    component.save()
+    user, actor_name = actor_fields(actor)
+    ComponentStatusChange.objects.create(
+        component=component,
+        old_status="",
+        new_status=status,
+        changed_at=component.created_at,
+        actor=user,
+        actor_name=actor_name,
+    )
+    publish_event(page, events.COMPONENT_UPDATED, {"component": component_data(component)})
+    return component
+
+
+@transaction.atomic
+def update_component(component: Component, *, actor: Any, **changes: Any) -> Component:
+    """Change a component's fields; a status change is recorded in its history."""
+    unknown = set(changes) - COMPONENT_FIELDS
+    if unknown:
+        raise ServiceError(
+            _("Unknown component field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    component = Component.objects.select_for_update().get(pk=component.pk)
+    status = changes.pop("status", None)
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise ServiceError(_("A component needs a name."), code="required", field="name")
+    if "group" in changes:
+        _check_group(component.page, changes["group"])
+    for key, value in changes.items():
+        setattr(component, key, value)
+    _check_unique_name(component)
+    component.save()
+    if status is not None:
+        record_status_change(component, status, actor=actor)
+    publish_event(component.page, events.COMPONENT_UPDATED, {"component": component_data(component)})
+    return component
+
+
+def set_component_status(component: Component, status: str, *, actor: Any) -> Component:
+    """Set one component's status by hand (history row, version bump, event)."""
+    return update_component(component, actor=actor, status=status)
+
+
+@transaction.atomic
+def bulk_set_component_status(
+    components: Iterable[Component], status: str, *, actor: Any
+) -> list[Component]:
+    """Set many components (of one or more pages) at once: one event per page."""
+    validate_component_status(status)
+    changed: dict[int, list[Component]] = {}
+    pages: dict[int, Page] = {}
+    locked = Component.objects.select_for_update().select_related("page")
+    for component in locked.filter(pk__in=[c.pk for c in components]).order_by("pk"):
+        if record_status_change(component, status, actor=actor):
+            changed.setdefault(component.page_id, []).append(component)
+            pages[component.page_id] = component.page
+    for page_id, page_components in changed.items():
+        publish_event(
+            pages[page_id],
+            events.COMPONENT_UPDATED,
+            {"components": [component_data(c) for c in page_components]},
+        )
+    return [c for group in changed.values() for c in group]
+
+
+@transaction.atomic
+def delete_component(component: Component, *, actor: Any) -> None:
+    page = component.page
+    data = component_data(component)
+    component.delete()
+    publish_event(page, events.COMPONENT_DELETED, {"component": data})
+
+
+@transaction.atomic
+def save_group(group: ComponentGroup, *, actor: Any) -> ComponentGroup:
+    """Create or change a component group."""
+    group.name = (group.name or "").strip()
+    if not group.name:
+        raise ServiceError(_("A group needs a name."), code="required", field="name")
+    clash = ComponentGroup.objects.filter(page_id=group.page_id, name=group.name).exclude(
+        pk=group.pk
+    )
+    if clash.exists():
+        raise ServiceError(
+            _("A group named “%(name)s” already exists on this page.") % {"name": group.name},
+            code="duplicate",
+            field="name",
+        )
+    group.save()
+    publish_event(group.page, events.PAGE_UPDATED, {"group": {"id": group.pk, "name": group.name}})
+    return group
+
+
+@transaction.atomic
+def delete_group(group: ComponentGroup, *, actor: Any) -> None:
+    """Delete a group; its components stay on the page, ungrouped."""
+    page = group.page
+    data = {"id": group.pk, "name": group.name}
+    group.delete()
+    publish_event(page, events.PAGE_UPDATED, {"group_deleted": data})
+
+
+@transaction.atomic
+def save_page(page: Page, *, actor: Any) -> Page:
+    """Create or change a page's settings (name, hosts, branding, support desk)."""
+    page.custom_host = page.custom_host.strip().lower().rstrip(".")
+    if page.custom_host and Page.objects.filter(custom_host=page.custom_host).exclude(pk=page.pk):
+        raise ServiceError(
+            _("Another page already uses the host %(host)s.") % {"host": page.custom_host},
+            code="duplicate",
+            field="custom_host",
+        )
+    if page.is_default:
+        Page.objects.filter(is_default=True).exclude(pk=page.pk).update(is_default=False)
+    page.save()
+    publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
+    return page
+
+
+@transaction.atomic
+def touch_page(page: Page, *, actor: Any) -> Page:
+    """Record that something hanging off the page (opening hours, templates) changed."""
+    publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
+    return page

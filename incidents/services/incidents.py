@@ -1,0 +1,516 @@
+"""Writes to incidents: open, post an update, resolve, reopen, fix a typo, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from incidents import events
+from incidents.models import (
+    CLOSED_STATUSES,
+    COMPONENT_SEVERITY,
+    INCIDENT_OPEN_STATUSES,
+    INCIDENT_STATUSES,
+    MAINTENANCE_STATUSES,
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentComponent,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    Page,
+)
+
+from .base import ServiceError, TransitionError, actor_fields, publish_event
+from .components import record_status_change, validate_component_status
+
+MAX_TITLE = 200
+MAX_BODY = 20_000
+
+# Which maintenance status may follow which (incidents: any open status, or resolved).
+MAINTENANCE_TRANSITIONS = {
+    IncidentStatus.SCHEDULED: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
+    IncidentStatus.IN_PROGRESS: {IncidentStatus.VERIFYING, IncidentStatus.COMPLETED},
+    IncidentStatus.VERIFYING: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
+    IncidentStatus.COMPLETED: set(),
+}
+# Maintenance in these states holds its components under maintenance.
+ACTIVE_MAINTENANCE_STATUSES = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
+
+ComponentStatuses = Mapping[Component | int | str, str]
+
+
+def incident_data(incident: Incident, update: IncidentUpdate | None = None) -> dict[str, Any]:
+    """What an event says about an incident: enough for listeners to load the rest."""
+    return {
+        "incident": {
+            "id": incident.pk,
+            "kind": incident.kind,
+            "name": incident.name,
+            "status": incident.status,
+            "impact": incident.impact,
+        },
+        "update": None
+        if update is None
+        else {
+            "id": update.pk,
+            "status": update.status,
+            "deliver_notifications": update.deliver_notifications,
+            "affected_components": update.affected_components,
+        },
+        "component_ids": sorted(incident.affected.values_list("component_id", flat=True)),
+    }
+
+
+def impact_for(statuses: list[str]) -> str:
+    """The impact Statuspage derives from the worst component status an incident sets."""
+    worst = max((COMPONENT_SEVERITY[s] for s in statuses), default=0)
+    if worst >= COMPONENT_SEVERITY[ComponentStatus.MAJOR_OUTAGE]:
+        return Impact.CRITICAL
+    if worst >= COMPONENT_SEVERITY[ComponentStatus.PARTIAL_OUTAGE]:
+        return Impact.MAJOR
+    if worst >= COMPONENT_SEVERITY[ComponentStatus.DEGRADED_PERFORMANCE]:
+        return Impact.MINOR
+    return Impact.NONE
+
+
+def _clean_text(value: str | None, *, field: str, label: str, limit: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ServiceError(_("%(label)s is required.") % {"label": label}, code="required", field=field)
+    if len(value) > limit:
+        raise ServiceError(
+            _("%(label)s is too long: %(length)d characters, at most %(limit)d.")
+            % {"label": label, "length": len(value), "limit": limit},
+            code="too_long",
+            field=field,
+        )
+    return value
+
+
+def resolve_components(page: Page, components: ComponentStatuses | None) -> dict[Component, str]:
+    """Turn {component or id: status} into components of this page, or say which is wrong."""
+    if not components:
+        return {}
+    ids = {}
+    for key, status in components.items():
+        validate_component_status(status, field="components")
+        try:
+            ids[int(key.pk if isinstance(key, Component) else key)] = status
+        except (TypeError, ValueError):
+            raise ServiceError(
+                _("“%(id)s” is not a component id.") % {"id": key},
+                code="unknown_component",
+                field="components",
+            ) from None
+    found = {c.pk: c for c in Component.objects.select_for_update().filter(page=page, pk__in=ids)}
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        raise ServiceError(
+            _("No component with id %(ids)s on this page.")
+            % {"ids": ", ".join(str(i) for i in missing)},
+            code="unknown_component",
+            field="components",
+        )
+    return {found[pk]: status for pk, status in ids.items()}
+
+
+def validate_transition(incident: Incident, new_status: str) -> None:
+    """Refuse a status the incident (or maintenance) may not move to from where it is."""
+    if incident.is_maintenance:
+        if new_status not in MAINTENANCE_STATUSES:
+            raise TransitionError(
+                _("Maintenance status must be one of: %(choices)s.")
+                % {"choices": ", ".join(MAINTENANCE_STATUSES)}
+            )
+        if new_status != incident.status and new_status not in MAINTENANCE_TRANSITIONS[
+            incident.status
+        ]:
+            raise TransitionError(
+                _("Maintenance that is %(current)s cannot become %(new)s.")
+                % {"current": incident.get_status_display().lower(), "new": new_status}
+            )
+        if incident.status == IncidentStatus.COMPLETED:
+            raise TransitionError(_("This maintenance is completed; it cannot change any more."))
+        return
+    if new_status not in INCIDENT_STATUSES:
+        raise TransitionError(
+            _("Incident status must be one of: %(choices)s.")
+            % {"choices": ", ".join(INCIDENT_STATUSES)}
+        )
+    if incident.status == IncidentStatus.RESOLVED:
+        raise TransitionError(
+            _("This incident is resolved. Reopen it first to post a new status.")
+        )
+
+
+def _open_incidents_affecting(component: Component, *, excluding: Incident):
+    return (
+        IncidentComponent.objects.filter(component=component)
+        .exclude(incident=excluding)
+        .exclude(incident__status__in=(*CLOSED_STATUSES, IncidentStatus.SCHEDULED))
+        .select_related("incident")
+    )
+
+
+def release_components(incident: Incident, *, actor: Any, at=None) -> None:
+    """Give back the components an incident held, now that it is over.
+
+    A component another open incident (or active maintenance) still affects takes the worst
+    status those give it. Otherwise an incident returns it to operational, and maintenance to the
+    status it had before the maintenance started.
+    """
+    for link in incident.affected.select_related("component"):
+        component = Component.objects.select_for_update().get(pk=link.component_id)
+        others = list(_open_incidents_affecting(component, excluding=incident))
+        if others:
+            target = max((o.status for o in others), key=lambda s: COMPONENT_SEVERITY[s])
+        elif incident.is_maintenance:
+            target = link.status_before
+        else:
+            target = ComponentStatus.OPERATIONAL
+        record_status_change(component, target, actor=actor, incident=incident, at=at)
+
+
+def apply_component_statuses(
+    incident: Incident, statuses: dict[Component, str], *, actor: Any, at=None
+) -> list[dict[str, Any]]:
+    """Attach components to an incident with the status it gives them; report what changed."""
+    affected = []
+    for component, status in sorted(statuses.items(), key=lambda item: item[0].pk):
+        link, created = IncidentComponent.objects.get_or_create(
+            incident=incident,
+            component=component,
+            defaults={"status": status, "status_before": component.status},
+        )
+        if not created and link.status != status:
+            link.status = status
+            link.save(update_fields=["status"])
+        old_status = component.status
+        if not incident.is_resolved:
+            record_status_change(component, status, actor=actor, incident=incident, at=at)
+        affected.append(
+            {
+                "code": component.pk,
+                "name": component.name,
+                "old_status": old_status,
+                "new_status": status,
+            }
+        )
+    return affected
+
+
+def _stamp_status_times(incident: Incident, status: str, at) -> None:
+    if status == IncidentStatus.IDENTIFIED and not incident.identified_at:
+        incident.identified_at = at
+    elif status == IncidentStatus.MONITORING and not incident.monitoring_at:
+        incident.monitoring_at = at
+    elif status in CLOSED_STATUSES:
+        incident.resolved_at = at
+
+
+def _append_update(
+    incident: Incident,
+    *,
+    actor: Any,
+    status: str,
+    body: str,
+    affected: list[dict[str, Any]],
+    deliver_notifications: bool,
+    at,
+) -> IncidentUpdate:
+    user, name = actor_fields(actor)
+    return IncidentUpdate.objects.create(
+        incident=incident,
+        status=status,
+        body=body,
+        affected_components=affected,
+        deliver_notifications=deliver_notifications,
+        author=user,
+        author_name=name,
+        created_at=at,
+        updated_at=at,
+        display_at=at,
+    )
+
+
+@transaction.atomic
+def open_incident(
+    page: Page,
+    *,
+    actor: Any,
+    name: str = "",
+    body: str = "",
+    status: str = IncidentStatus.INVESTIGATING,
+    impact: str | None = None,
+    components: ComponentStatuses | None = None,
+    deliver_notifications: bool = True,
+    template: IncidentTemplate | None = None,
+) -> Incident:
+    """Open an incident with its first update and set the affected components' status.
+
+    A template fills a missing title, message and impact. Emits `incident.created`.
+    """
+    if template is not None:
+        if template.page_id != page.pk:
+            raise ServiceError(
+                _("That template belongs to another page."), code="unknown_template", field="template"
+            )
+        name = name or template.title
+        body = body or template.body
+        impact = impact or template.impact
+    name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    if status not in INCIDENT_STATUSES:
+        raise TransitionError(
+            _("A new incident's status must be one of: %(choices)s.")
+            % {"choices": ", ".join(INCIDENT_STATUSES)}
+        )
+    statuses = resolve_components(page, components)
+    if impact is None:
+        impact = impact_for(list(statuses.values()))
+    if impact not in Impact.values or impact == Impact.MAINTENANCE:
+        raise ServiceError(
+            _("Impact must be one of: none, minor, major, critical."), code="invalid", field="impact"
+        )
+    now = timezone.now()
+    incident = Incident.objects.create(
+        page=page,
+        kind=Incident.Kind.INCIDENT,
+        name=name,
+        status=status,
+        impact=impact,
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+    )
+    _stamp_status_times(incident, status, now)
+    incident.save()
+    affected = apply_component_statuses(incident, statuses, actor=actor, at=now)
+    update = _append_update(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        affected=affected,
+        deliver_notifications=deliver_notifications,
+        at=now,
+    )
+    publish_event(page, events.INCIDENT_CREATED, incident_data(incident, update))
+    return incident
+
+
+@transaction.atomic
+def post_update(
+    incident: Incident,
+    *,
+    actor: Any,
+    status: str | None = None,
+    body: str = "",
+    components: ComponentStatuses | None = None,
+    deliver_notifications: bool = True,
+    impact: str | None = None,
+) -> IncidentUpdate:
+    """Append an update: new status and message, and optionally new component statuses.
+
+    Validates the lifecycle step (a resolved incident needs `reopen_incident` first). Resolving
+    gives the components back (see `release_components`). Emits `incident.updated` or
+    `incident.resolved` (`maintenance.*` for maintenance).
+    """
+    incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
+    status = status or incident.status
+    validate_transition(incident, status)
+    body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    statuses = resolve_components(incident.page, components)
+    if impact is not None:
+        if impact not in Impact.values:
+            raise ServiceError(_("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact")
+        incident.impact = impact
+    now = timezone.now()
+    previous = incident.status
+    incident.status = status
+    incident.updated_at = now
+    _stamp_status_times(incident, status, now)
+    holds_components = not incident.is_resolved and (
+        not incident.is_maintenance or status in ACTIVE_MAINTENANCE_STATUSES
+    )
+    if holds_components:
+        affected = apply_component_statuses(incident, statuses, actor=actor, at=now)
+    else:
+        # Record which components this update is about without changing them.
+        affected = _note_components(incident, statuses)
+    if incident.is_resolved and previous not in CLOSED_STATUSES:
+        release_components(incident, actor=actor, at=now)
+    incident.save()
+    update = _append_update(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        affected=affected,
+        deliver_notifications=deliver_notifications,
+        at=now,
+    )
+    publish_event(incident.page, _update_event(incident, previous), incident_data(incident, update))
+    return update
+
+
+def _note_components(incident: Incident, statuses: dict[Component, str]) -> list[dict[str, Any]]:
+    affected = []
+    for component, status in sorted(statuses.items(), key=lambda item: item[0].pk):
+        IncidentComponent.objects.update_or_create(
+            incident=incident,
+            component=component,
+            defaults={"status": status},
+            create_defaults={"status": status, "status_before": component.status},
+        )
+        affected.append(
+            {"code": component.pk, "name": component.name, "old_status": component.status,
+             "new_status": component.status}
+        )
+    return affected
+
+
+def _update_event(incident: Incident, previous: str) -> str:
+    if incident.is_maintenance:
+        if incident.status == IncidentStatus.COMPLETED:
+            return events.MAINTENANCE_COMPLETED
+        if incident.status == IncidentStatus.IN_PROGRESS and previous == IncidentStatus.SCHEDULED:
+            return events.MAINTENANCE_STARTED
+        return events.MAINTENANCE_UPDATED
+    if incident.status == IncidentStatus.RESOLVED:
+        return events.INCIDENT_RESOLVED
+    return events.INCIDENT_UPDATED
+
+
+def resolve_incident(
+    incident: Incident,
+    *,
+    actor: Any,
+    body: str = "",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Post the resolving update (a default message in the page's language if none is given)."""
+    if not body:
+        with translation.override(incident.page.default_language):
+            body = _("This incident has been resolved.")
+    return post_update(
+        incident,
+        actor=actor,
+        status=IncidentStatus.RESOLVED,
+        body=body,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+@transaction.atomic
+def reopen_incident(
+    incident: Incident,
+    *,
+    actor: Any,
+    body: str,
+    status: str = IncidentStatus.INVESTIGATING,
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Explicitly reopen a resolved incident: it takes its components back."""
+    incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
+    if incident.is_maintenance or incident.status != IncidentStatus.RESOLVED:
+        raise TransitionError(_("Only a resolved incident can be reopened."))
+    if status not in INCIDENT_OPEN_STATUSES:
+        raise TransitionError(
+            _("A reopened incident is investigating, identified or monitoring, not %(status)s.")
+            % {"status": status}
+        )
+    body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    now = timezone.now()
+    incident.status = status
+    incident.resolved_at = None
+    incident.updated_at = now
+    incident.save()
+    affected = []
+    for link in incident.affected.select_related("component"):
+        component = Component.objects.select_for_update().get(pk=link.component_id)
+        old = component.status
+        record_status_change(component, link.status, actor=actor, incident=incident, at=now)
+        affected.append(
+            {"code": component.pk, "name": component.name, "old_status": old,
+             "new_status": link.status}
+        )
+    update = _append_update(
+        incident,
+        actor=actor,
+        status=status,
+        body=body,
+        affected=affected,
+        deliver_notifications=deliver_notifications,
+        at=now,
+    )
+    publish_event(incident.page, events.INCIDENT_REOPENED, incident_data(incident, update))
+    return update
+
+
+@transaction.atomic
+def edit_update(update: IncidentUpdate, *, actor: Any, body: str) -> IncidentUpdate:
+    """Fix the text of a posted update (a typo). Subscribers are not notified again."""
+    update = IncidentUpdate.objects.select_for_update().select_related("incident__page").get(
+        pk=update.pk
+    )
+    update.body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    update.updated_at = timezone.now()
+    update.save(update_fields=["body", "updated_at"])
+    incident = update.incident
+    publish_event(
+        incident.page,
+        events.INCIDENT_UPDATE_EDITED,
+        {"incident": {"id": incident.pk}, "update": {"id": update.pk}},
+    )
+    return update
+
+
+@transaction.atomic
+def change_incident(
+    incident: Incident,
+    *,
+    actor: Any,
+    name: str | None = None,
+    impact: str | None = None,
+    postmortem: str | None = None,
+    phone_message: str | None = None,
+) -> Incident:
+    """Edit an incident's details without posting an update (no notification)."""
+    incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
+    if name is not None:
+        incident.name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    if impact is not None:
+        if impact not in Impact.values:
+            raise ServiceError(_("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact")
+        incident.impact = impact
+    if postmortem is not None:
+        incident.postmortem = postmortem.strip()
+        incident.postmortem_published_at = timezone.now() if incident.postmortem else None
+    if phone_message is not None:
+        incident.phone_message = phone_message.strip()
+    incident.updated_at = timezone.now()
+    incident.save()
+    publish_event(incident.page, events.INCIDENT_CHANGED, incident_data(incident))
+    return incident
+
+
+@transaction.atomic
+def delete_incident(incident: Incident, *, actor: Any) -> None:
+    """Delete an incident (a mistake, a test); an open one gives its components back first."""
+    incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
+    if not incident.is_resolved and (
+        not incident.is_maintenance or incident.status in ACTIVE_MAINTENANCE_STATUSES
+    ):
+        release_components(incident, actor=actor)
+    page = incident.page
+    data = {"incident": {"id": incident.pk, "kind": incident.kind, "name": incident.name}}
+    incident.delete()
+    publish_event(page, events.INCIDENT_DELETED, data)

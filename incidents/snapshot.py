@@ -1,0 +1,329 @@
+"""The public read model: everything the public sees of one page, built once per page version.
+
+Every public rendering (HTML, JSON APIs, websocket payloads, feeds, exports) is made from these
+functions, and visibility (hidden components) is applied here, once. Each builder runs a fixed
+number of queries however big the page is, and is cached under (page, version): a write bumps
+the version, so a stale snapshot is never served after a change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from .markdown import render_markdown
+from .models import (
+    CLOSED_STATUSES,
+    COMPONENT_SEVERITY,
+    INCIDENT_OPEN_STATUSES,
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    Page,
+    SupportHours,
+)
+
+RECENT_LIMIT = 50
+# A snapshot holds time-relative lists (upcoming maintenance); rebuild it at least this often.
+SNAPSHOT_TTL = 60
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _cache_key(page: Page, name: str) -> str:
+    return f"snapshot:{page.pk}:{page.version}:{name}"
+
+
+def indicator_for(component_statuses: list[str], incidents: list[dict], maintenance: list[dict]):
+    """The page indicator: the worst of open incidents' impact and components' status."""
+    rank = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
+    worst = "none"
+
+    def consider(level: str) -> None:
+        nonlocal worst
+        if rank[level] > rank[worst]:
+            worst = level
+
+    by_status = {
+        ComponentStatus.DEGRADED_PERFORMANCE: "minor",
+        ComponentStatus.PARTIAL_OUTAGE: "major",
+        ComponentStatus.MAJOR_OUTAGE: "critical",
+        ComponentStatus.UNDER_MAINTENANCE: "maintenance",
+    }
+    for status in component_statuses:
+        if status in by_status:
+            consider(by_status[status])
+    for incident in incidents:
+        if incident["impact"] in rank and incident["impact"] != "none":
+            consider(incident["impact"])
+        else:
+            consider("minor")
+    if maintenance:
+        consider("maintenance")
+    return worst
+
+
+def _update_dict(update: IncidentUpdate, visible: set[int]) -> dict[str, Any]:
+    return {
+        "id": update.pk,
+        "status": update.status,
+        "body": update.body,
+        "body_html": render_markdown(update.body),
+        "incident_id": update.incident_id,
+        "created_at": _iso(update.created_at),
+        "updated_at": _iso(update.updated_at),
+        "display_at": _iso(update.display_at),
+        "affected_components": [
+            c for c in update.affected_components if int(c.get("code", 0)) in visible
+        ],
+        "deliver_notifications": update.deliver_notifications,
+    }
+
+
+def _incident_dict(incident: Incident, components: dict[int, dict]) -> dict[str, Any]:
+    visible = {int(k) for k in components}
+    affected = [link for link in incident.affected.all() if link.component_id in visible]
+    return {
+        "id": incident.pk,
+        "kind": incident.kind,
+        "name": incident.name,
+        "status": incident.status,
+        "impact": incident.impact,
+        "created_at": _iso(incident.created_at),
+        "updated_at": _iso(incident.updated_at),
+        "started_at": _iso(incident.started_at),
+        "identified_at": _iso(incident.identified_at),
+        "monitoring_at": _iso(incident.monitoring_at),
+        "resolved_at": _iso(incident.resolved_at),
+        "scheduled_for": _iso(incident.scheduled_for),
+        "scheduled_until": _iso(incident.scheduled_until),
+        "scheduled_auto_in_progress": incident.scheduled_auto_in_progress,
+        "scheduled_auto_completed": incident.scheduled_auto_completed,
+        "postmortem_body": incident.postmortem or None,
+        "postmortem_html": render_markdown(incident.postmortem) if incident.postmortem else "",
+        "postmortem_published_at": _iso(incident.postmortem_published_at),
+        "phone_message": incident.phone_message,
+        "components": [
+            {**components[str(link.component_id)], "incident_status": link.status} for link in affected
+        ],
+        "incident_updates": [_update_dict(u, visible) for u in incident.updates.all()],
+    }
+
+
+def _incidents_query():
+    return Incident.objects.prefetch_related(
+        Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
+        "affected",
+    )
+
+
+def _components(page: Page) -> tuple[list[dict], list[dict], dict[int, dict]]:
+    """Visible components (as dicts, by id) and the groups that have any (1 + 1 queries)."""
+    components = {
+        str(c.pk): {
+            "id": c.pk,
+            "name": c.name,
+            "description": c.description,
+            "status": c.status,
+            "position": c.position,
+            "group_id": c.group_id,
+            "created_at": _iso(c.created_at),
+            "updated_at": _iso(c.updated_at),
+        }
+        for c in Component.objects.filter(page=page, is_visible=True).order_by("position", "id")
+    }
+    members: dict[int | None, list[int]] = defaultdict(list)
+    for component in components.values():
+        members[component["group_id"]].append(component["id"])
+    groups = []
+    for group in ComponentGroup.objects.filter(page=page).order_by("position", "id"):
+        if members.get(group.pk):
+            worst = max(
+                (components[str(i)]["status"] for i in members[group.pk]),
+                key=lambda s: COMPONENT_SEVERITY[s],
+            )
+            groups.append(
+                {
+                    "id": group.pk,
+                    "name": group.name,
+                    "description": group.description,
+                    "position": group.position,
+                    "status": worst,
+                    "components": members[group.pk],
+                    "created_at": _iso(group.created_at),
+                    "updated_at": _iso(group.updated_at),
+                }
+            )
+    # The page's layout: groups and ungrouped components in position order.
+    layout = [{"type": "group", "id": g["id"], "position": g["position"]} for g in groups]
+    layout += [
+        {"type": "component", "id": i, "position": components[str(i)]["position"]}
+        for i in members.get(None, [])
+    ]
+    layout.sort(key=lambda item: (item["position"], item["type"] == "component", item["id"]))
+    return groups, layout, components
+
+
+def _page_dict(page: Page, hours: list[SupportHours]) -> dict[str, Any]:
+    return {
+        "id": page.slug,
+        "pk": page.pk,
+        "slug": page.slug,
+        "name": page.name,
+        "headline": page.headline,
+        "custom_host": page.custom_host,
+        "time_zone": page.time_zone,
+        "default_language": page.default_language,
+        "logo_url": page.logo_url,
+        "accent_colour": page.accent_colour,
+        "updated_at": _iso(page.updated_at),
+        "support": {
+            "email": page.support_email,
+            "phone": page.support_phone,
+            "after_hours_phone": page.after_hours_phone,
+            "after_hours_audience": page.after_hours_audience,
+            "text": page.support_text,
+            "hours": [
+                {
+                    "line": h.line,
+                    "weekday": h.weekday,
+                    "opens": h.opens.strftime("%H:%M"),
+                    "closes": h.closes.strftime("%H:%M"),
+                }
+                for h in hours
+            ],
+        },
+    }
+
+
+def build_page_snapshot(page: Page) -> dict[str, Any]:
+    """Build the snapshot from the database: 9 queries, whatever the page holds."""
+    now = timezone.now()
+    groups, layout, components = _components(page)  # 2 queries
+    hours = list(SupportHours.objects.filter(page=page))  # 1
+    live = Q(kind=Incident.Kind.INCIDENT, status__in=INCIDENT_OPEN_STATUSES) | Q(
+        kind=Incident.Kind.MAINTENANCE,
+        status__in=[
+            IncidentStatus.SCHEDULED,
+            IncidentStatus.IN_PROGRESS,
+            IncidentStatus.VERIFYING,
+        ],
+    )
+    base = Incident.objects.filter(page=page)
+    recent_ids = list(
+        base.filter(kind=Incident.Kind.INCIDENT).values_list("pk", flat=True)[:RECENT_LIMIT]
+    )  # 1
+    recent_maintenance_ids = list(
+        base.filter(kind=Incident.Kind.MAINTENANCE)
+        .order_by("-scheduled_for", "-id")
+        .values_list("pk", flat=True)[:RECENT_LIMIT]
+    )  # 1
+    incidents = {
+        i.pk: _incident_dict(i, components)
+        for i in _incidents_query().filter(
+            Q(page=page) & (live | Q(pk__in=recent_ids + recent_maintenance_ids))
+        )
+    }  # 3: incidents, their updates, their affected components
+    unresolved = [
+        i for i in incidents.values() if i["kind"] == "incident" and i["status"] not in CLOSED_STATUSES
+    ]
+    unresolved.sort(key=lambda i: (i["created_at"], i["id"]), reverse=True)
+    maintenance = sorted(
+        (i for i in incidents.values() if i["kind"] == "maintenance"),
+        key=lambda i: (i["scheduled_for"] or "", i["id"]),
+    )
+    active = [m for m in maintenance if m["status"] in ("in_progress", "verifying")]
+    upcoming = [m for m in maintenance if m["status"] == "scheduled"]
+    indicator = indicator_for([c["status"] for c in components.values()], unresolved, active)
+    return {
+        "version": page.version,
+        "generated_at": _iso(now),
+        "page": _page_dict(page, hours),
+        "status": {"indicator": indicator},
+        "components": components,
+        "groups": groups,
+        "layout": layout,
+        "incidents": {str(k): v for k, v in incidents.items()},
+        "unresolved_ids": [i["id"] for i in unresolved],
+        "active_maintenance_ids": [m["id"] for m in active],
+        "upcoming_maintenance_ids": [m["id"] for m in upcoming],
+        "recent_incident_ids": recent_ids,
+        "recent_maintenance_ids": [
+            i for i in recent_maintenance_ids if str(i) in {str(k) for k in incidents}
+        ],
+    }
+
+
+def page_snapshot(page: Page) -> dict[str, Any]:
+    """The page's snapshot for its current version, from the cache when it is there."""
+    key = _cache_key(page, "page")
+    snapshot = cache.get(key)
+    if snapshot is None:
+        snapshot = build_page_snapshot(page)
+        cache.set(key, snapshot, SNAPSHOT_TTL)
+    return snapshot
+
+
+def snapshot_incidents(snapshot: dict, ids: list[int]) -> list[dict]:
+    return [snapshot["incidents"][str(i)] for i in ids]
+
+
+def incident_detail(page: Page, incident_id: int) -> dict[str, Any] | None:
+    """One incident of the page as the public sees it (from the snapshot when it is there)."""
+    snapshot = page_snapshot(page)
+    found = snapshot["incidents"].get(str(incident_id))
+    if found is not None:
+        return found
+    key = _cache_key(page, f"incident:{incident_id}")
+    found = cache.get(key)
+    if found is None:
+        incident = _incidents_query().filter(page=page, pk=incident_id).first()
+        if incident is None:
+            return None
+        found = _incident_dict(incident, snapshot["components"])
+        cache.set(key, found, SNAPSHOT_TTL)
+    return found
+
+
+def incident_history(page: Page, year: int, month: int) -> dict[str, Any]:
+    """The page's incidents and maintenance that started in one month (in the page's zone).
+
+    Also says which neighbouring months hold any, for paging. 4 queries, cached per version.
+    """
+    key = _cache_key(page, f"history:{year}-{month:02d}")
+    history = cache.get(key)
+    if history is not None:
+        return history
+    tz = page.tz
+    start = dt.datetime(year, month, 1, tzinfo=tz)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+    snapshot = page_snapshot(page)
+    base = Incident.objects.filter(page=page)
+    in_month = list(
+        _incidents_query().filter(page=page, created_at__gte=start, created_at__lt=end)
+    )
+    older = base.filter(created_at__lt=start).order_by("-created_at").values_list(
+        "created_at", flat=True
+    ).first()
+    newer = base.filter(created_at__gte=end).order_by("created_at").values_list(
+        "created_at", flat=True
+    ).first()
+    history = {
+        "year": year,
+        "month": month,
+        "incidents": [_incident_dict(i, snapshot["components"]) for i in in_month],
+        "older": _iso(older),
+        "newer": _iso(newer),
+    }
+    cache.set(key, history, SNAPSHOT_TTL)
+    return history

@@ -1,0 +1,1 @@
+"""Subscribers and delivery of domain events over every channel (websocket, email, ...)."""

@@ -1,0 +1,82 @@
+"""Shared fixtures: named actors (alice runs the IT page, bob the telephony page, charlie is a
+stranger), pages with components, and settings every test runs under."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from incidents.models import Page
+
+from .factories import make_component, make_group, make_page
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    # Static files without a collectstatic manifest, mail to memory, a fresh cache per test.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def it_page(db) -> Page:
+    page = make_page(slug="it", name="IT services", is_default=True, time_zone="Europe/Amsterdam")
+    network = make_group(page, "Network")
+    make_component(page, "Internet access", group=network)
+    make_component(page, "VPN", group=network)
+    make_component(page, "Email hosting")
+    return page
+
+
+@pytest.fixture
+def phone_page(db) -> Page:
+    page = make_page(slug="telephony", name="Telephony", default_language="nl")
+    make_component(page, "Inbound calls")
+    make_component(page, "Outbound calls")
+    return page
+
+
+@pytest.fixture
+def alice(db, it_page):
+    """An engineer of the IT page."""
+    user = get_user_model().objects.create_user("alice", password="alice-pass-123", is_staff=True)
+    _grant_engineer(user)
+    it_page.engineers.add(user)
+    return user
+
+
+@pytest.fixture
+def bob(db, phone_page):
+    """An engineer of the telephony page only."""
+    user = get_user_model().objects.create_user("bob", password="bob-pass-123", is_staff=True)
+    _grant_engineer(user)
+    phone_page.engineers.add(user)
+    return user
+
+
+@pytest.fixture
+def charlie(db):
+    """A stranger: logged in, but staff of nothing."""
+    return get_user_model().objects.create_user("charlie", password="charlie-pass-123")
+
+
+@pytest.fixture
+def admin_user_(db):
+    return get_user_model().objects.create_superuser("root", "root@example.com", "root-pass-123")
+
+
+def _grant_engineer(user):
+    from django.contrib.auth.models import Group
+
+    from incidents.permissions import ensure_engineer_group
+
+    group: Group = ensure_engineer_group()
+    user.groups.add(group)
