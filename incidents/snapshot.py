@@ -114,7 +114,8 @@ def _incident_dict(incident: Incident, components: dict[int, dict]) -> dict[str,
         "postmortem_published_at": _iso(incident.postmortem_published_at),
         "phone_message": incident.phone_message,
         "components": [
-            {**components[str(link.component_id)], "incident_status": link.status} for link in affected
+            {**components[str(link.component_id)], "incident_status": link.status}
+            for link in affected
         ],
         "incident_updates": [_update_dict(u, visible) for u in incident.updates.all()],
     }
@@ -235,7 +236,9 @@ def build_page_snapshot(page: Page) -> dict[str, Any]:
         )
     }  # 3: incidents, their updates, their affected components
     unresolved = [
-        i for i in incidents.values() if i["kind"] == "incident" and i["status"] not in CLOSED_STATUSES
+        i
+        for i in incidents.values()
+        if i["kind"] == "incident" and i["status"] not in CLOSED_STATUSES
     ]
     unresolved.sort(key=lambda i: (i["created_at"], i["id"]), reverse=True)
     maintenance = sorted(
@@ -309,15 +312,19 @@ def incident_history(page: Page, year: int, month: int) -> dict[str, Any]:
     end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
     snapshot = page_snapshot(page)
     base = Incident.objects.filter(page=page)
-    in_month = list(
-        _incidents_query().filter(page=page, created_at__gte=start, created_at__lt=end)
+    in_month = list(_incidents_query().filter(page=page, created_at__gte=start, created_at__lt=end))
+    older = (
+        base.filter(created_at__lt=start)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
     )
-    older = base.filter(created_at__lt=start).order_by("-created_at").values_list(
-        "created_at", flat=True
-    ).first()
-    newer = base.filter(created_at__gte=end).order_by("created_at").values_list(
-        "created_at", flat=True
-    ).first()
+    newer = (
+        base.filter(created_at__gte=end)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
     history = {
         "year": year,
         "month": month,

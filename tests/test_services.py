@@ -9,7 +9,7 @@ from django.db import transaction
 
 from incidents import services
 from incidents.events import domain_event
-from incidents.models import Component, ComponentStatusChange, Incident, IncidentStatus
+from incidents.models import Component, ComponentStatusChange, Incident
 
 pytestmark = pytest.mark.django_db
 
@@ -51,24 +51,34 @@ def test_opening_an_incident_sets_components_history_version_and_one_event(
     assert it_page.version == version + 1
     change = ComponentStatusChange.objects.filter(component=internet).latest("id")
     assert (change.old_status, change.new_status, change.actor, change.incident) == (
-        "operational", "major_outage", alice, incident,
+        "operational",
+        "major_outage",
+        alice,
+        incident,
     )
     update = incident.updates.get()
     assert update.author == alice and update.status == "investigating"
     assert update.affected_components == [
-        {"code": internet.pk, "name": "Internet access", "old_status": "operational",
-         "new_status": "major_outage"}
+        {
+            "code": internet.pk,
+            "name": "Internet access",
+            "old_status": "operational",
+            "new_status": "major_outage",
+        }
     ]
     assert [e["type"] for e in captured] == ["incident.created"]
     assert captured[0]["version"] == it_page.version
     assert captured[0]["data"]["component_ids"] == [internet.pk]
 
 
-@pytest.mark.parametrize("path", [
-    ["identified", "monitoring", "resolved"],
-    ["monitoring", "investigating", "resolved"],
-    ["resolved"],
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["identified", "monitoring", "resolved"],
+        ["monitoring", "investigating", "resolved"],
+        ["resolved"],
+    ],
+)
 def test_every_open_status_may_follow_another_and_end_resolved(it_page, alice, path):
     incident = services.open_incident(it_page, actor=alice, name="Slow VPN", body="Looking.")
     for status in path:
@@ -110,11 +120,17 @@ def test_only_a_resolved_incident_can_be_reopened(it_page, alice):
 def test_resolving_restores_components_unless_another_incident_is_open(it_page, alice):
     internet, vpn = component(it_page, "Internet access"), component(it_page, "VPN")
     first = services.open_incident(
-        it_page, actor=alice, name="Fibre cut", body="Down.",
+        it_page,
+        actor=alice,
+        name="Fibre cut",
+        body="Down.",
         components={internet.pk: "major_outage", vpn.pk: "major_outage"},
     )
     second = services.open_incident(
-        it_page, actor=alice, name="VPN concentrator", body="Slow.",
+        it_page,
+        actor=alice,
+        name="VPN concentrator",
+        body="Slow.",
         components={vpn.pk: "degraded_performance"},
     )
     services.resolve_incident(first, actor=alice, body="Fibre repaired.")
@@ -137,7 +153,9 @@ def test_unknown_components_and_statuses_are_refused_with_a_clear_message(
         )
     vpn = component(it_page, "VPN")
     with pytest.raises(services.ServiceError, match="not a component status") as error:
-        services.open_incident(it_page, actor=alice, name="x", body="y", components={vpn.pk: "on fire"})
+        services.open_incident(
+            it_page, actor=alice, name="x", body="y", components={vpn.pk: "on fire"}
+        )
     assert error.value.field == "components"
     assert Incident.objects.count() == 0  # nothing half-written
 
@@ -206,3 +224,45 @@ def test_deleting_an_open_incident_gives_its_components_back(it_page, alice):
     vpn.refresh_from_db()
     assert vpn.status == "operational" and not Incident.objects.exists()
 
+
+def test_maintenance_holds_components_only_while_in_progress_and_restores_them(it_page, alice):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    mail = component(it_page, "Email hosting")
+    services.set_component_status(mail, "degraded_performance", actor=alice)
+    start = timezone.now() + dt.timedelta(hours=1)
+    maintenance = services.schedule_maintenance(
+        it_page,
+        actor=alice,
+        name="Mail server upgrade",
+        body="Planned.",
+        scheduled_for=start,
+        scheduled_until=start + dt.timedelta(hours=2),
+        components=[mail.pk],
+    )
+    mail.refresh_from_db()
+    assert mail.status == "degraded_performance"
+    services.start_maintenance(maintenance, actor=alice)
+    mail.refresh_from_db()
+    assert mail.status == "under_maintenance"
+    services.post_update(maintenance, actor=alice, status="verifying", body="Checking.")
+    with pytest.raises(services.TransitionError):
+        services.post_update(maintenance, actor=alice, status="resolved", body="x")
+    services.complete_maintenance(maintenance, actor=alice)
+    mail.refresh_from_db()
+    assert mail.status == "degraded_performance"
+    with pytest.raises(services.TransitionError, match="completed"):
+        services.post_update(maintenance, actor=alice, status="in_progress", body="again")
+
+
+def test_maintenance_end_must_follow_its_start(it_page, alice):
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    with pytest.raises(services.ServiceError, match="after its start"):
+        services.schedule_maintenance(
+            it_page, actor=alice, name="x", body="y", scheduled_for=now, scheduled_until=now
+        )

@@ -25,6 +25,12 @@ from .incidents import (
     reopen_incident,
     resolve_incident,
 )
+from .maintenance import (
+    complete_maintenance,
+    reschedule_maintenance,
+    schedule_maintenance,
+    start_maintenance,
+)
 
 __all__ = [
     "ServiceError",
@@ -32,6 +38,7 @@ __all__ = [
     "TransitionError",
     "bulk_set_component_status",
     "change_incident",
+    "complete_maintenance",
     "create_component",
     "delete_component",
     "delete_group",
@@ -41,6 +48,9 @@ __all__ = [
     "post_update",
     "publish_event",
     "reopen_incident",
+    "reschedule_maintenance",
+    "schedule_maintenance",
+    "start_maintenance",
     "resolve_incident",
     "save_group",
     "save_page",

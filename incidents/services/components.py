@@ -166,7 +166,9 @@ def update_component(component: Component, *, actor: Any, **changes: Any) -> Com
     component.save()
     if status is not None:
         record_status_change(component, status, actor=actor)
-    publish_event(component.page, events.COMPONENT_UPDATED, {"component": component_data(component)})
+    publish_event(
+        component.page, events.COMPONENT_UPDATED, {"component": component_data(component)}
+    )
     return component
 
 

@@ -83,7 +83,9 @@ def impact_for(statuses: list[str]) -> str:
 def _clean_text(value: str | None, *, field: str, label: str, limit: int) -> str:
     value = (value or "").strip()
     if not value:
-        raise ServiceError(_("%(label)s is required.") % {"label": label}, code="required", field=field)
+        raise ServiceError(
+            _("%(label)s is required.") % {"label": label}, code="required", field=field
+        )
     if len(value) > limit:
         raise ServiceError(
             _("%(label)s is too long: %(length)d characters, at most %(limit)d.")
@@ -129,9 +131,10 @@ def validate_transition(incident: Incident, new_status: str) -> None:
                 _("Maintenance status must be one of: %(choices)s.")
                 % {"choices": ", ".join(MAINTENANCE_STATUSES)}
             )
-        if new_status != incident.status and new_status not in MAINTENANCE_TRANSITIONS[
-            incident.status
-        ]:
+        if (
+            new_status != incident.status
+            and new_status not in MAINTENANCE_TRANSITIONS[incident.status]
+        ):
             raise TransitionError(
                 _("Maintenance that is %(current)s cannot become %(new)s.")
                 % {"current": incident.get_status_display().lower(), "new": new_status}
@@ -145,9 +148,7 @@ def validate_transition(incident: Incident, new_status: str) -> None:
             % {"choices": ", ".join(INCIDENT_STATUSES)}
         )
     if incident.status == IncidentStatus.RESOLVED:
-        raise TransitionError(
-            _("This incident is resolved. Reopen it first to post a new status.")
-        )
+        raise TransitionError(_("This incident is resolved. Reopen it first to post a new status."))
 
 
 def _open_incidents_affecting(component: Component, *, excluding: Incident):
@@ -260,7 +261,9 @@ def open_incident(
     if template is not None:
         if template.page_id != page.pk:
             raise ServiceError(
-                _("That template belongs to another page."), code="unknown_template", field="template"
+                _("That template belongs to another page."),
+                code="unknown_template",
+                field="template",
             )
         name = name or template.title
         body = body or template.body
@@ -277,7 +280,9 @@ def open_incident(
         impact = impact_for(list(statuses.values()))
     if impact not in Impact.values or impact == Impact.MAINTENANCE:
         raise ServiceError(
-            _("Impact must be one of: none, minor, major, critical."), code="invalid", field="impact"
+            _("Impact must be one of: none, minor, major, critical."),
+            code="invalid",
+            field="impact",
         )
     now = timezone.now()
     incident = Incident.objects.create(
@@ -330,7 +335,9 @@ def post_update(
     statuses = resolve_components(incident.page, components)
     if impact is not None:
         if impact not in Impact.values:
-            raise ServiceError(_("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact")
+            raise ServiceError(
+                _("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact"
+            )
         incident.impact = impact
     now = timezone.now()
     previous = incident.status
@@ -340,6 +347,11 @@ def post_update(
     holds_components = not incident.is_resolved and (
         not incident.is_maintenance or status in ACTIVE_MAINTENANCE_STATUSES
     )
+    if incident.is_maintenance and previous == IncidentStatus.SCHEDULED and holds_components:
+        # Maintenance gives back what its components had when it started, not when announced.
+        for link in incident.affected.select_related("component"):
+            link.status_before = link.component.status
+            link.save(update_fields=["status_before"])
     if holds_components:
         affected = apply_component_statuses(incident, statuses, actor=actor, at=now)
     else:
@@ -371,8 +383,12 @@ def _note_components(incident: Incident, statuses: dict[Component, str]) -> list
             create_defaults={"status": status, "status_before": component.status},
         )
         affected.append(
-            {"code": component.pk, "name": component.name, "old_status": component.status,
-             "new_status": component.status}
+            {
+                "code": component.pk,
+                "name": component.name,
+                "old_status": component.status,
+                "new_status": component.status,
+            }
         )
     return affected
 
@@ -439,8 +455,12 @@ def reopen_incident(
         old = component.status
         record_status_change(component, link.status, actor=actor, incident=incident, at=now)
         affected.append(
-            {"code": component.pk, "name": component.name, "old_status": old,
-             "new_status": link.status}
+            {
+                "code": component.pk,
+                "name": component.name,
+                "old_status": old,
+                "new_status": link.status,
+            }
         )
     update = _append_update(
         incident,
@@ -458,8 +478,10 @@ def reopen_incident(
 @transaction.atomic
 def edit_update(update: IncidentUpdate, *, actor: Any, body: str) -> IncidentUpdate:
     """Fix the text of a posted update (a typo). Subscribers are not notified again."""
-    update = IncidentUpdate.objects.select_for_update().select_related("incident__page").get(
-        pk=update.pk
+    update = (
+        IncidentUpdate.objects.select_for_update()
+        .select_related("incident__page")
+        .get(pk=update.pk)
     )
     update.body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
     update.updated_at = timezone.now()
@@ -489,7 +511,9 @@ def change_incident(
         incident.name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
     if impact is not None:
         if impact not in Impact.values:
-            raise ServiceError(_("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact")
+            raise ServiceError(
+                _("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact"
+            )
         incident.impact = impact
     if postmortem is not None:
         incident.postmortem = postmortem.strip()
