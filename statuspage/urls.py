@@ -3,7 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("language/<str:code>/", views.choose_language, name="choose-language"),
+    # One page by slug, and the same routes at the root for a custom host or the default page.
+    path("p/<slug:slug>/", include(("statuspage.page_urls", "page"), namespace="by-slug")),
+    path("", include(("statuspage.page_urls", "page"), namespace="by-host")),
 ]

@@ -1,0 +1,244 @@
+"""Load a realistic demo: an IT-services page and a telephony page with history.
+
+Idempotent: does nothing when the demo pages exist (use --reset to start over).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import (
+    ComponentGroup,
+    ComponentStatusChange,
+    Incident,
+    IncidentTemplate,
+    IncidentUpdate,
+    Page,
+    SupportHours,
+)
+
+DEMO = services.System("demo data")
+
+
+def _hours(page: Page) -> None:
+    for weekday in range(5):
+        SupportHours.objects.create(
+            page=page, line="office", weekday=weekday, opens=dt.time(8), closes=dt.time(17, 30)
+        )
+    for weekday in range(7):
+        SupportHours.objects.create(
+            page=page, line="after_hours", weekday=weekday, opens=dt.time(6), closes=dt.time(22)
+        )
+
+
+def _backdate(incident: Incident, started: dt.datetime, step: dt.timedelta) -> None:
+    """Spread an incident's updates over the past (demo data only: history is normally live)."""
+    updates = list(incident.updates.order_by("created_at", "id"))
+    for n, update in enumerate(updates):
+        at = started + step * n
+        IncidentUpdate.objects.filter(pk=update.pk).update(
+            created_at=at, updated_at=at, display_at=at
+        )
+    end = started + step * (len(updates) - 1)
+    Incident.objects.filter(pk=incident.pk).update(
+        created_at=started,
+        started_at=started,
+        updated_at=end,
+        resolved_at=end if incident.is_resolved else None,
+        identified_at=started + step if incident.identified_at else None,
+        monitoring_at=end - step if incident.monitoring_at else None,
+    )
+    ComponentStatusChange.objects.filter(incident=incident).update(changed_at=started)
+
+
+class Command(BaseCommand):
+    help = "Load demo status pages (IT services and telephony) with incidents and history."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reset", action="store_true", help="Delete the demo pages first.")
+
+    @transaction.atomic
+    def handle(self, *args, reset=False, **options):
+        if reset:
+            Page.objects.filter(slug__in=["it", "telephony"]).delete()
+        if Page.objects.filter(slug="it").exists():
+            self.stdout.write("Demo data already loaded.")
+            return
+        now = timezone.now()
+        it = services.save_page(
+            Page(
+                slug="it",
+                name="Example IT Services",
+                headline="Status of the infrastructure we run for our customers",
+                is_default=True,
+                time_zone="Europe/Amsterdam",
+                default_language="en",
+                accent_colour="#0b5cad",
+                support_email="support@example.com",
+                support_phone="+31 20 555 0100",
+                after_hours_phone="+31 20 555 0199",
+                after_hours_audience="contracts with 16x7 support",
+                support_text="Premium contracts: outside office hours, call your outage number "
+                "and enter your PIN.",
+            ),
+            actor=DEMO,
+        )
+        phone = services.save_page(
+            Page(
+                slug="telephony",
+                name="Example Telephony",
+                headline="Hosted telephony, SIP trunks and mobile",
+                time_zone="Europe/Amsterdam",
+                default_language="nl",
+                accent_colour="#6b3fa0",
+                support_email="support@example.com",
+                support_phone="+31 20 555 0100",
+                after_hours_phone="+31 20 555 0199",
+                after_hours_audience="contracts with 16x7 support",
+            ),
+            actor=DEMO,
+        )
+        for page in (it, phone):
+            _hours(page)
+        groups = {}
+        layout = {
+            it: {
+                "Network": ["Internet access", "VPN", "Wi-Fi in offices"],
+                "Workplace": ["Email hosting", "File sharing", "Microsoft 365 sign-in"],
+                "Hosting": ["Virtual servers", "Backups", "Websites"],
+            },
+            phone: {
+                "Telephony": ["Inbound calls", "Outbound calls", "Voicemail", "Call queues"],
+                "Mobile": ["Mobile calls", "Mobile data"],
+            },
+        }
+        components = {}
+        for page, page_groups in layout.items():
+            for position, (group_name, names) in enumerate(page_groups.items()):
+                group = services.save_group(
+                    ComponentGroup(page=page, name=group_name, position=position), actor=DEMO
+                )
+                groups[group_name] = group
+                for n, name in enumerate(names):
+                    components[name] = services.create_component(
+                        page, actor=DEMO, name=name, group=group, position=n
+                    )
+        services.create_component(
+            it, actor=DEMO, name="Monitoring probe", is_visible=False, position=99
+        )
+        IncidentTemplate.objects.create(
+            page=it,
+            name="Internet outage",
+            title="Internet access disrupted",
+            body="We are aware of a disruption of internet access and are investigating.",
+            impact="major",
+        )
+        IncidentTemplate.objects.create(
+            page=phone,
+            name="Inbound calls",
+            title="Inbound calls are not arriving",
+            body="Some inbound calls do not arrive. We are investigating with our carrier.",
+            impact="major",
+        )
+
+        # Resolved incidents over the past weeks.
+        history = [
+            (it, "Email delivery delayed", "Email hosting", "degraded_performance", 3),
+            (it, "VPN connections dropping", "VPN", "partial_outage", 9),
+            (phone, "Voicemail not reachable", "Voicemail", "major_outage", 12),
+            (it, "Backups ran late", "Backups", "degraded_performance", 20),
+            (
+                phone,
+                "Outbound calls failing for some numbers",
+                "Outbound calls",
+                "partial_outage",
+                34,
+            ),
+        ]
+        for page, title, name, status, days_ago in history:
+            incident = services.open_incident(
+                page,
+                actor=DEMO,
+                name=title,
+                body=f"We are investigating reports about **{name}**.",
+                components={components[name].pk: status},
+                deliver_notifications=False,
+            )
+            services.post_update(
+                incident,
+                actor=DEMO,
+                status="identified",
+                body="We found the cause and are working on a fix.",
+                deliver_notifications=False,
+            )
+            services.post_update(
+                incident,
+                actor=DEMO,
+                status="monitoring",
+                body="A fix is in place. We are watching the results.",
+                deliver_notifications=False,
+            )
+            services.resolve_incident(
+                incident,
+                actor=DEMO,
+                body="This incident has been resolved.",
+                deliver_notifications=False,
+            )
+            incident.refresh_from_db()
+            _backdate(
+                incident, now - dt.timedelta(days=days_ago, hours=3), dt.timedelta(minutes=25)
+            )
+
+        # One open incident with several updates.
+        incident = services.open_incident(
+            it,
+            actor=DEMO,
+            name="Internet access disrupted in the Utrecht region",
+            body="We are aware of a disruption of internet access for customers in the Utrecht "
+            "region and are investigating.",
+            components={
+                components["Internet access"].pk: "major_outage",
+                components["VPN"].pk: "partial_outage",
+            },
+            deliver_notifications=False,
+        )
+        services.post_update(
+            incident,
+            actor=DEMO,
+            status="identified",
+            body="A fibre cable between Utrecht and Amsterdam was damaged by construction work. "
+            "Our carrier's engineers are on site.",
+            deliver_notifications=False,
+        )
+        services.post_update(
+            incident,
+            actor=DEMO,
+            status="identified",
+            body="Traffic is being rerouted. Some customers may see their connection come back "
+            "before the repair is complete.",
+            components={components["VPN"].pk: "degraded_performance"},
+            deliver_notifications=False,
+        )
+        incident.refresh_from_db()
+        _backdate(incident, now - dt.timedelta(hours=1, minutes=20), dt.timedelta(minutes=30))
+
+        # Upcoming maintenance.
+        start = (now + dt.timedelta(days=2)).replace(hour=21, minute=0, second=0, microsecond=0)
+        services.schedule_maintenance(
+            phone,
+            actor=DEMO,
+            name="Telephony platform upgrade",
+            body="We upgrade the telephony platform. Calls may drop once for a few seconds.",
+            scheduled_for=start,
+            scheduled_until=start + dt.timedelta(hours=2),
+            components=[components["Inbound calls"].pk, components["Outbound calls"].pk],
+            deliver_notifications=False,
+        )
+        for page in (it, phone):
+            services.touch_page(page, actor=DEMO)
+        self.stdout.write(self.style.SUCCESS("Loaded demo pages: /p/it/ and /p/telephony/."))

@@ -1,0 +1,173 @@
+"""The public site: the status page, an incident's permalink page, and the incident history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from incidents.hours import DeskState, Interval, desk_state
+from incidents.models import Page, SupportHours
+from incidents.snapshot import (
+    incident_detail,
+    incident_history,
+    page_snapshot,
+    snapshot_incidents,
+)
+
+from .pages import SUPPORTED, page_view
+
+RECENT_DAYS = 7
+
+
+def _desk(snapshot: dict, line: str, now: dt.datetime) -> DeskState | None:
+    page = snapshot["page"]
+    intervals = [
+        Interval(
+            h["weekday"], dt.time.fromisoformat(h["opens"]), dt.time.fromisoformat(h["closes"])
+        )
+        for h in page["support"]["hours"]
+        if h["line"] == line
+    ]
+    if not intervals:
+        return None
+    return desk_state(intervals, page["time_zone"], now)
+
+
+def hours_rows(snapshot: dict) -> list[dict]:
+    """Opening hours per weekday: [{'day': 'Monday', 'office': ['08:00–17:30'], 'after_hours': []}]."""
+    hours = snapshot["page"]["support"]["hours"]
+    return [
+        {
+            "day": label,
+            **{
+                line: [
+                    f"{h['opens']}–{h['closes']}"
+                    for h in hours
+                    if h["line"] == line and h["weekday"] == weekday
+                ]
+                for line in SupportHours.Line.values
+            },
+        }
+        for weekday, label in SupportHours.Weekday.choices
+    ]
+
+
+def other_pages(page: Page) -> list[dict]:
+    """Links to the installation's other pages (cached briefly: pages rarely change)."""
+    pages = cache.get("public:pages")
+    if pages is None:
+        pages = list(Page.objects.order_by("name").values("slug", "name"))
+        cache.set("public:pages", pages, 30)
+    return [p for p in pages if p["slug"] != page.slug]
+
+
+def page_context(request, page: Page, snapshot: dict) -> dict:
+    """What every public page template gets: the snapshot and the pieces derived from it."""
+    now = timezone.now()
+    return {
+        "page": snapshot["page"],
+        "snapshot": snapshot,
+        "prefix": request.page_prefix,
+        "indicator": snapshot["status"]["indicator"],
+        "office": _desk(snapshot, SupportHours.Line.OFFICE, now),
+        "after_hours": _desk(snapshot, SupportHours.Line.AFTER_HOURS, now),
+        "hours_rows": hours_rows(snapshot),
+        "other_pages": other_pages(page),
+        "languages": [(code, name) for code, name in settings.LANGUAGES if code in SUPPORTED],
+    }
+
+
+@page_view
+def status_page(request, page: Page):
+    snapshot = page_snapshot(page)
+    context = page_context(request, page, snapshot)
+    components = snapshot["components"]
+    groups = {g["id"]: g for g in snapshot["groups"]}
+    layout = []
+    for item in snapshot["layout"]:
+        if item["type"] == "group":
+            group = groups[item["id"]]
+            layout.append(
+                {
+                    **group,
+                    "type": "group",
+                    "members": [components[str(i)] for i in group["components"]],
+                }
+            )
+        else:
+            layout.append({**components[str(item["id"])], "type": "component"})
+    since = (timezone.now() - dt.timedelta(days=RECENT_DAYS)).isoformat()
+    recent = [
+        i
+        for i in snapshot_incidents(snapshot, snapshot["recent_incident_ids"])
+        if i["status"] == "resolved" and (i["resolved_at"] or "") >= since[:19]
+    ]
+    context.update(
+        layout=layout,
+        unresolved=snapshot_incidents(snapshot, snapshot["unresolved_ids"]),
+        active_maintenance=snapshot_incidents(snapshot, snapshot["active_maintenance_ids"]),
+        upcoming_maintenance=snapshot_incidents(snapshot, snapshot["upcoming_maintenance_ids"]),
+        recent=recent,
+    )
+    with timezone.override(page.tz):
+        return render(request, "statuspage/status.html", context)
+
+
+@page_view
+def incident_page(request, page: Page, pk: int):
+    incident = incident_detail(page, pk)
+    if incident is None:
+        raise Http404(_("No such incident on this page."))
+    context = page_context(request, page, page_snapshot(page))
+    context["incident"] = incident
+    with timezone.override(page.tz):
+        return render(request, "statuspage/incident.html", context)
+
+
+@page_view
+def history_page(request, page: Page, year: int | None = None, month: int | None = None):
+    local_now = timezone.now().astimezone(page.tz)
+    year, month = year or local_now.year, month or local_now.month
+    if not (1 <= month <= 12 and 2000 <= year <= 2100):
+        raise Http404(_("No such month."))
+    history = incident_history(page, year, month)
+    context = page_context(request, page, page_snapshot(page))
+
+    def month_of(iso):
+        if not iso:
+            return None
+        moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(page.tz)
+        return {"year": moment.year, "month": moment.month, "date": moment.date()}
+
+    context.update(
+        history=history,
+        month_start=dt.date(year, month, 1),
+        older=month_of(history["older"]),
+        newer=month_of(history["newer"]),
+    )
+    with timezone.override(page.tz):
+        return render(request, "statuspage/history.html", context)
+
+
+def choose_language(request, code: str):
+    """Remember the visitor's language (a cookie) and go back: a plain link, no JavaScript."""
+    target = request.GET.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if code in SUPPORTED:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
