@@ -41,7 +41,7 @@ def _desk(snapshot: dict, line: str, now: dt.datetime) -> DeskState | None:
 
 
 def hours_rows(snapshot: dict) -> list[dict]:
-    """Opening hours per weekday: [{'day': 'Monday', 'office': ['08:00–17:30'], 'after_hours': []}]."""
+    """Opening hours per weekday, e.g. {'day': 'Monday', 'office': ['08:00–17:30'], ...}."""
     hours = snapshot["page"]["support"]["hours"]
     return [
         {

@@ -1,0 +1,1 @@
+"""Admin for incidents, their timeline, templates and status history."""

@@ -1,0 +1,1 @@
+"""Admin for pages, their opening hours, component groups and components."""
