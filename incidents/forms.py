@@ -30,7 +30,9 @@ class ComponentStatusFieldsMixin:
         current = current or {}
         self.component_rows = []
         components = Component.objects.filter(page=page).select_related("group")
-        for component in components.order_by("group__position", "group_id", "position", "id"):
+        ordered = components.order_by("group__position", "group_id", "position", "id")
+        # Components this incident already affects come first: they are what an update is about.
+        for component in sorted(ordered, key=lambda c: c.pk not in current):
             name = f"component_{component.pk}"
             self.fields[name] = forms.ChoiceField(
                 label=str(component),
