@@ -157,6 +157,7 @@ def _known(snapshot: dict, ids: list[int], other: bool) -> dict:
             if i["status"] == "resolved" and (i["resolved_at"] or "") >= since and touches(i)
         ],
         "picked": [snapshot["components"][str(i)] for i in ids],
+        "names": ", ".join(snapshot["components"][str(i)]["name"] for i in ids),
         "other": other,
     }
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -26,6 +25,8 @@ from incidents.models import (
 from incidents.permissions import pages_for
 from incidents.services import ServiceError
 from incidents.services import reports as report_services
+
+from .base import PageScopedAdmin
 
 # The admin index shows the early warnings of the user's pages ({% report_alert_banner %}).
 admin.site.index_template = "admin/incidents/index_with_alerts.html"
@@ -53,7 +54,7 @@ class ReportChangeForm(forms.ModelForm):
 
 
 @admin.register(ProblemReport)
-class ProblemReportAdmin(admin.ModelAdmin):
+class ProblemReportAdmin(PageScopedAdmin):
     form = ReportChangeForm
     list_display = [
         "created_at",
@@ -101,7 +102,6 @@ class ProblemReportAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .filter(page__in=pages_for(request.user))
             .select_related("page", "incident")
             .prefetch_related("components")
         )
@@ -248,7 +248,7 @@ class ProblemReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportAlert)
-class ReportAlertAdmin(admin.ModelAdmin):
+class ReportAlertAdmin(PageScopedAdmin):
     list_display = [
         "created_at",
         "page",
@@ -263,20 +263,10 @@ class ReportAlertAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ReportAlert._meta.fields]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(page__in=pages_for(request.user))
-            .select_related("page", "component")
-        )
+        return super().get_queryset(request).select_related("page", "component")
 
     def has_add_permission(self, request):
         return False
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and not pages_for(request.user).filter(pk=obj.page_id).exists():
-            raise PermissionDenied
-        return super().has_change_permission(request, obj)
 
     @admin.action(description=_("Acknowledge the selected alerts"))
     def acknowledge(self, request, queryset):
