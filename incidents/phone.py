@@ -214,7 +214,7 @@ def future_words(moment: dt.datetime, now: dt.datetime, language: str) -> str:
     return f"{day_words(moment, now, language)} {at} {time}"
 
 
-_URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
+_URL = re.compile(r"(https?://|www\.)\S*[^\s.,;:!?)]", re.IGNORECASE)
 _MARKUP = re.compile(r"[*_`#>\[\]|~]+")
 
 
@@ -223,7 +223,7 @@ def for_the_ear(text: str) -> str:
     text = _URL.sub("", text or "")
     text = re.sub(r"\]\([^)]*\)", "]", text)  # [label](link) -> label
     text = _MARKUP.sub("", text)
-    return " ".join(text.split())
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
 
 
 def _join(names: list[str], language: str) -> str:

@@ -157,18 +157,18 @@ class _HandoutPDF(FPDF):
         self.ln(3)
         self.set_font("Helvetica", "B", size)
         self.set_text_color(*self.accent)
-        self.multi_cell(0, size * 0.5, text)
+        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
         self.set_text_color(20, 20, 20)
         self.ln(1)
 
     def para(self, text: str, style: str = "", size: int = 10.5) -> None:
         self.set_font("Helvetica", style, size)
-        self.multi_cell(0, 5.2, text)
+        self.multi_cell(0, 5.2, text, new_x="LMARGIN", new_y="NEXT")
 
     def item(self, text: str) -> None:
         self.set_font("Helvetica", "", 10.5)
         self.cell(6, 5.2, "•")
-        self.multi_cell(0, 5.2, text)
+        self.multi_cell(0, 5.2, text, new_x="LMARGIN", new_y="NEXT")
 
 
 def handout_pdf(data: dict[str, Any], accent: str = "#0b5cad") -> bytes:
@@ -179,9 +179,9 @@ def handout_pdf(data: dict[str, Any], accent: str = "#0b5cad") -> bytes:
     pdf.set_lang(data["language"])
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 20)
-    pdf.multi_cell(0, 9, text["title"])
+    pdf.multi_cell(0, 9, text["title"], new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 12)
-    pdf.multi_cell(0, 6, data["name"])
+    pdf.multi_cell(0, 6, data["name"], new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.para(data["intro"])
 
