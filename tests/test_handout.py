@@ -4,6 +4,7 @@ PDF whose extracted text follows the page's data (office hours change, it change
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -51,7 +52,7 @@ def test_the_handout_page_says_what_to_do_from_the_pages_data(client, desk):
 
 
 def test_the_handout_page_has_a_print_stylesheet(client, desk):
-    css = open(finders.find("statuspage/status.css"), encoding="utf-8").read()
+    css = Path(finders.find("statuspage/status.css")).read_text(encoding="utf-8")
     assert "@media print" in css and ".no-print" in css
 
 
