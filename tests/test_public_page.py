@@ -223,3 +223,16 @@ def test_the_page_works_for_a_page_without_components_or_hours(client, db):
     page = make_page(slug="empty", name="Empty", is_default=True)
     assert client.get("/").status_code == 200
     assert Page.objects.get(pk=page.pk)
+
+
+def test_a_revalidation_with_the_etag_is_answered_304(client, it_page, alice):
+    first = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="en")
+    etag = first["ETag"]
+    assert "s-maxage" in first["Cache-Control"]
+    again = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="en", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    dutch = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="nl", HTTP_IF_NONE_MATCH=etag)
+    assert dutch.status_code == 200  # another language is another representation
+    services.set_component_status(component(it_page, "VPN"), "major_outage", actor=alice)
+    changed = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="en", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
