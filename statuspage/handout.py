@@ -153,6 +153,10 @@ class _HandoutPDF(FPDF):
         self.set_margins(18, 16, 18)
         self.set_auto_page_break(True, margin=16)
 
+    def normalize_text(self, text: str) -> str:
+        # Characters Windows-1252 lacks (other scripts, emoji) print as "?" instead of failing.
+        return super().normalize_text(text.encode("cp1252", "replace").decode("cp1252"))
+
     def heading(self, text: str, size: int = 13) -> None:
         self.ln(3)
         self.set_font("Helvetica", "B", size)

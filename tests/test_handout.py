@@ -107,3 +107,12 @@ def test_changing_the_office_hours_changes_the_handout(client, desk, it_page):
     assert "Monday–Thursday: 08:00–17:30" in after
     assert "Friday: 08:00–16:00" in after
     assert "Monday–Friday" not in after
+
+
+def test_characters_outside_the_pdf_font_do_not_break_the_pdf(client, desk, it_page):
+    it_page.name = "Łódź IT 🚀"
+    services.save_page(it_page, actor=None)
+    pages, text = pdf_text(client, "/p/it/handout.pdf")
+    assert pages == 1
+    assert "?ód? IT ?" in text  # replaced, and the rest of the handout is there
+    assert "support@example.com" in text

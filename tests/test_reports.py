@@ -113,7 +113,9 @@ def test_step_one_lists_the_components_in_their_groups(
     assert 'action="/p/it/report/known/"' in body and 'method="get"' in body
 
 
-def test_step_two_says_plainly_that_a_listed_outage_is_known(client, it_page, alice):
+def test_step_two_says_plainly_that_a_listed_outage_is_known(
+    client, it_page, alice, django_assert_max_num_queries
+):
     internet = component(it_page, "Internet access")
     services.open_incident(
         it_page,
@@ -122,7 +124,9 @@ def test_step_two_says_plainly_that_a_listed_outage_is_known(client, it_page, al
         body="Investigating.",
         components={internet.pk: "major_outage"},
     )
-    response = client.get(f"/p/it/report/known/?component={internet.pk}")
+    # snapshot on a cold cache (9) + the other pages' list (1)
+    with django_assert_max_num_queries(10):
+        response = client.get(f"/p/it/report/known/?component={internet.pk}")
     body = response.content.decode()
     assert "This problem is known and we are working on it." in body
     assert "There is no need to call or email us about it." in body
@@ -517,3 +521,39 @@ def test_the_admin_index_shows_unacknowledged_alerts_of_my_pages_only(client, al
     alert.refresh_from_db()
     assert alert.acknowledged_at is not None
     assert "Early warning" not in client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.slow
+def test_the_rate_limit_counts_in_redis_shared_by_every_web_process(
+    client, it_page, settings, monkeypatch
+):
+    import os
+    import uuid
+
+    import redis
+
+    url = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/7")
+    prefix = f"test-playbook-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    monkeypatch.setattr(report_services, "RATE_PER_EMAIL", (2, 3600))
+    server = redis.Redis.from_url(url)
+    try:
+        statuses = [
+            client.post(
+                "/p/it/report/form/", answers(it_page), REMOTE_ADDR=f"10.1.0.{n}"
+            ).status_code
+            for n in range(3)
+        ]
+        assert statuses == [302, 302, 429]
+        counters = [k for k in server.scan_iter(f"{prefix}:*report-rate:email:*")]
+        assert len(counters) == 1 and int(server.get(counters[0])) == 3
+        assert 0 < server.ttl(counters[0]) <= 3600
+    finally:
+        for key in server.scan_iter(f"{prefix}:*"):
+            server.delete(key)
