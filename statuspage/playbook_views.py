@@ -29,7 +29,9 @@ def handout_page(request, page: Page):
     with translation.override(language), timezone.override(page.tz):
         context = page_context(request, page, snapshot)
         context["handout"] = handout(snapshot, other_pages(page), language)
-        return render(request, "statuspage/handout.html", context)
+        response = render(request, "statuspage/handout.html", context)
+    response["Content-Language"] = language
+    return response
 
 
 @page_view
@@ -42,6 +44,7 @@ def handout_pdf_view(request, page: Page):
         handout_pdf(data, snapshot["page"]["accent_colour"]), content_type="application/pdf"
     )
     response["Content-Disposition"] = f'inline; filename="{page.slug}-outage-{language}.pdf"'
+    response["Content-Language"] = language
     return response
 
 
@@ -52,7 +55,9 @@ def _phone(request, page: Page) -> dict:
 @page_view
 def phone_json(request, page: Page):
     """What an IVR should play and where to forward a caller (page's language, or ?lang=)."""
-    response = JsonResponse(_phone(request, page), json_dumps_params={"ensure_ascii": False})
+    message = _phone(request, page)
+    response = JsonResponse(message, json_dumps_params={"ensure_ascii": False})
+    response["Content-Language"] = message["language"]
     response["Cache-Control"] = "no-cache"
     return response
 

@@ -57,7 +57,9 @@ def test_the_handout_page_has_a_print_stylesheet(client, desk):
 
 
 def test_the_handout_in_dutch(client, desk):
-    body = client.get("/p/it/handout/", {"lang": "nl"}).content.decode()
+    response = client.get("/p/it/handout/", {"lang": "nl"})
+    body = response.content.decode()
+    assert response["Content-Language"] == "nl"
     assert '<html lang="nl">' in body
     assert "Wat te doen bij een storing" in body
     assert "maandag–vrijdag: 08:00–17:30" in body

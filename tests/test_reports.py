@@ -484,6 +484,10 @@ def test_link_a_report_to_an_incident_in_its_change_form(client, alice, reports,
     incident = services.open_incident(it_page, actor=alice, name="Known", body="x")
     client.force_login(alice)
     report = reports[0]
+    form = client.get(reverse("admin:incidents_problemreport_change", args=[report.pk]))
+    assert form.status_code == 200
+    assert "Nothing works." in form.content.decode()
+    assert f'<option value="{incident.pk}">Known</option>' in form.content.decode()
     response = client.post(
         reverse("admin:incidents_problemreport_change", args=[report.pk]),
         {"incident": incident.pk},
