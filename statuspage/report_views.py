@@ -119,13 +119,10 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [c for _group, members in component_choices(snapshot) for c in members]
         self.fields["component"].choices = [*choices, (OTHER, _("Something else"))]
-        for name, field in self.fields.items():
-            field.error_messages.setdefault(
-                "max_length",
-                _("This is too long: at most %(limit_value)d characters."),
+        for field in self.fields.values():
+            field.error_messages["max_length"] = _(
+                "This is too long: at most %(limit_value)d characters."
             )
-            if name != "website":
-                field.widget.attrs.setdefault("required", "")
 
 
 def _known(snapshot: dict, ids: list[int], other: bool) -> dict:

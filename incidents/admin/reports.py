@@ -56,6 +56,7 @@ class ReportChangeForm(forms.ModelForm):
 @admin.register(ProblemReport)
 class ProblemReportAdmin(PageScopedAdmin):
     form = ReportChangeForm
+    change_list_template = "admin/incidents/problemreport_change_list.html"
     list_display = [
         "created_at",
         "page",
