@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -45,8 +46,32 @@ class PageAdmin(PageScopedAdmin):
                 "description": _("Opening hours of the desk and the after-hours line are below."),
             },
         ),
+        (
+            _("Problem reports"),
+            {
+                "fields": [
+                    "oncall_email",
+                    "report_alert_count",
+                    "report_alert_window_minutes",
+                    "report_alert_min_companies",
+                    "handout_links",
+                ],
+                "description": _(
+                    "Engineers are alerted when this many reports about one component arrive "
+                    "within the window from at least this many companies."
+                ),
+            },
+        ),
         (_("Engineers"), {"fields": ["engineers"]}),
     ]
+
+    @admin.display(description=_("outage handout"))
+    def handout_links(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html(
+            '<a href="/p/{0}/handout/">HTML</a> · <a href="/p/{0}/handout.pdf">PDF</a>', obj.slug
+        )
 
     def view_on_site(self, obj):
         return f"/p/{obj.slug}/"
@@ -58,7 +83,10 @@ class PageAdmin(PageScopedAdmin):
         return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if request.user.is_superuser else ["engineers", "slug", "is_default"]
+        readonly = ["handout_links"]
+        if not request.user.is_superuser:
+            readonly += ["engineers", "slug", "is_default"]
+        return readonly
 
     def save_model(self, request, obj, form, change):
         services.save_page(obj, actor=request.user)
