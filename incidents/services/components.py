@@ -20,6 +20,7 @@ from incidents.models import (
 )
 
 from .base import ServiceError, actor_fields, publish_event
+from .uptime import roll_up_component
 
 COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "status"}
 
@@ -75,6 +76,7 @@ def record_status_change(
         actor_name=name,
         incident=incident,
     )
+    roll_up_component(component, until=at)  # keep the daily uptime rows current
     return True
 
 
@@ -140,6 +142,7 @@ def create_component(
         actor=user,
         actor_name=actor_name,
     )
+    roll_up_component(component, until=component.created_at, time_zone=page.time_zone)
     publish_event(page, events.COMPONENT_UPDATED, {"component": component_data(component)})
     return component
 

@@ -1,0 +1,110 @@
+"""Writes to the daily uptime rollup (`ComponentDailyStatus`), from the status history.
+
+`roll_up_component` runs on every status change (inside that change's transaction) and
+extends the component's rows up to that moment from its latest row: a few queries, whatever the
+history's length. The beat task (`roll_up_uptime`) rebuilds yesterday and today from the history
+for every component, which both creates the rows of quiet days and heals anything a race left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import Component, ComponentDailyStatus, ComponentStatusChange, Page
+from incidents.uptime import add_interval, day_bounds, local_day
+
+
+@transaction.atomic
+def roll_up_component(
+    component: Component | int,
+    *,
+    until: dt.datetime | None = None,
+    rebuild_from: dt.date | None = None,
+    time_zone: str | None = None,
+) -> int:
+    """Bring a component's daily rows up to `until` (now); returns how many rows were written.
+
+    Incrementally from its latest row, or, with `rebuild_from`, recomputed from the history for
+    every day from that (local) day on.
+    """
+    component_id = component if isinstance(component, int) else component.pk
+    until = until or timezone.now()
+    if time_zone is None:
+        time_zone = Page.objects.values_list("time_zone", flat=True).get(components=component_id)
+    tz = Page(time_zone=time_zone).tz
+    rows = ComponentDailyStatus.objects.select_for_update().filter(component_id=component_id)
+    history = ComponentStatusChange.objects.filter(component_id=component_id).order_by(
+        "changed_at", "id"
+    )
+    days: dict[dt.date, dict] = {}
+    status, cursor = None, None
+    if rebuild_from is not None:
+        cursor = day_bounds(rebuild_from, tz)[0]
+        before = (
+            history.filter(changed_at__lt=cursor)
+            .order_by("-changed_at", "-id")
+            .values_list("new_status", flat=True)
+            .first()
+        )
+        status = before
+        changes = history.filter(changed_at__gte=cursor, changed_at__lte=until)
+    else:
+        latest = rows.order_by("-day").first()
+        if latest is not None:
+            status, cursor = latest.end_status, latest.covered_until
+            days[latest.day] = {
+                "seconds": dict(latest.seconds),
+                "end_status": latest.end_status,
+                "covered_until": latest.covered_until,
+            }
+            changes = history.filter(changed_at__gte=cursor, changed_at__lte=until)
+        else:
+            changes = history.filter(changed_at__lte=until)
+    for changed_at, new_status in changes.values_list("changed_at", "new_status"):
+        if status is not None and cursor is not None:
+            add_interval(days, cursor, changed_at, status, tz)
+        status = new_status
+        if cursor is None or changed_at > cursor:
+            cursor = changed_at
+        day = days.setdefault(
+            local_day(cursor, tz), {"seconds": {}, "end_status": status, "covered_until": cursor}
+        )
+        day["end_status"] = status
+        day["covered_until"] = max(day["covered_until"], cursor)
+    if status is not None and cursor is not None and cursor < until:
+        add_interval(days, cursor, until, status, tz)
+    if rebuild_from is not None:
+        rows.filter(day__gte=rebuild_from).exclude(day__in=list(days)).delete()
+    for day, acc in days.items():
+        ComponentDailyStatus.objects.update_or_create(
+            component_id=component_id,
+            day=day,
+            defaults={
+                "seconds": acc["seconds"],
+                "end_status": acc["end_status"],
+                "covered_until": acc["covered_until"],
+            },
+        )
+    return len(days)
+
+
+def roll_up_uptime(*, now: dt.datetime | None = None, rebuild: bool = False) -> int:
+    """The beat task's work: every component's rows up to now, yesterday and today rebuilt.
+
+    With `rebuild`, every day of every component (after a page's time zone changed).
+    """
+    now = now or timezone.now()
+    written = 0
+    components = Component.objects.values_list("pk", "page__time_zone", "created_at")
+    for component_id, time_zone, created_at in components.iterator():
+        tz = Page(time_zone=time_zone).tz
+        since = local_day(created_at, tz) if rebuild else local_day(now, tz) - dt.timedelta(days=1)
+        # Close the days since the latest row, then recompute the recent ones from history.
+        roll_up_component(component_id, until=now, time_zone=time_zone)
+        written += roll_up_component(
+            component_id, until=now, rebuild_from=since, time_zone=time_zone
+        )
+    return written

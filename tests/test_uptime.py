@@ -1,0 +1,253 @@
+"""Uptime from the component status history: exact per local day (DST too), cheap to read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from incidents import services
+from incidents.models import ComponentDailyStatus
+from incidents.snapshot import build_page_snapshot
+
+from .factories import make_component, make_page
+
+pytestmark = pytest.mark.django_db
+
+AMS = zoneinfo.ZoneInfo("Europe/Amsterdam")
+
+
+def local(text: str) -> dt.datetime:
+    """An Amsterdam wall-clock time ('2026-11-02 10:00') as an aware datetime."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=AMS)
+
+
+@pytest.fixture
+def clock(time_machine):
+    def move(text_or_moment):
+        moment = local(text_or_moment) if isinstance(text_or_moment, str) else text_or_moment
+        time_machine.move_to(moment, tick=False)
+        return moment
+
+    return move
+
+
+@pytest.fixture
+def page(db):
+    return make_page(slug="ams", name="Amsterdam", time_zone="Europe/Amsterdam")
+
+
+def bar(page, component, day: str) -> dict:
+    uptime = build_page_snapshot(page)["uptime"]["components"][str(component.pk)]
+    return next(d for d in uptime["days"] if d["date"] == day)
+
+
+def set_status(component, status):
+    services.set_component_status(component, status, actor=services.System("test"))
+
+
+def test_a_day_with_one_outage_hour_is_95_83_percent(page, clock):
+    clock("2026-11-01 12:00")
+    router = make_component(page, "Router")
+    clock("2026-11-02 10:00")
+    set_status(router, "major_outage")
+    clock("2026-11-02 11:00")
+    set_status(router, "operational")
+    clock("2026-11-03 09:00")
+    day = bar(page, router, "2026-11-02")
+    assert day["seconds"] == {"operational": 82800, "major_outage": 3600}
+    assert day["uptime"] == pytest.approx(100 * (1 - 3600 / 86400), abs=1e-4)  # 95.8333
+    assert day["level"] == "major"
+    # The day it was created counts from its creation (12 hours), and today up to now (9 hours).
+    assert bar(page, router, "2026-11-01")["seconds"] == {"operational": 43200}
+    assert bar(page, router, "2026-11-03")["seconds"] == {"operational": 9 * 3600}
+
+
+def test_overlapping_incidents_count_their_union_once(page, clock):
+    clock("2026-11-01 00:00")
+    vpn = make_component(page, "VPN")
+    clock("2026-11-02 10:00")
+    first = services.open_incident(
+        page, actor=None, name="VPN down", body="Down.", components={vpn.pk: "major_outage"}
+    )
+    clock("2026-11-02 10:30")
+    second = services.open_incident(
+        page,
+        actor=None,
+        name="VPN slow logins",
+        body="Slow.",
+        components={vpn.pk: "partial_outage"},
+    )
+    clock("2026-11-02 11:00")
+    services.resolve_incident(first, actor=None)  # the second still holds it: partial outage
+    clock("2026-11-02 12:00")
+    services.resolve_incident(second, actor=None)
+    clock("2026-11-04 08:00")
+    day = bar(page, vpn, "2026-11-02")
+    # 10:00–10:30 major, 10:30–12:00 partial: two hours down, not two and a half.
+    assert day["seconds"] == {
+        "operational": 86400 - 7200,
+        "major_outage": 1800,
+        "partial_outage": 5400,
+    }
+    assert day["uptime"] == pytest.approx(100 * (1 - 7200 / 86400), abs=1e-4)  # 91.6667
+    assert [i["name"] for i in day["incidents"]] == ["VPN down", "VPN slow logins"]
+    assert bar(page, vpn, "2026-11-03")["incidents"] == []
+    assert bar(page, vpn, "2026-11-03")["uptime"] == 100.0
+
+
+def test_the_spring_dst_day_has_23_hours(page, clock):
+    clock("2026-03-27 12:00")
+    mail = make_component(page, "Mail")
+    clock("2026-03-29 01:00")  # CET, 00:00 UTC
+    set_status(mail, "major_outage")
+    clock("2026-03-29 04:00")  # CEST, 02:00 UTC: two real hours later
+    set_status(mail, "operational")
+    clock("2026-03-31 12:00")
+    day = bar(page, mail, "2026-03-29")
+    assert sum(day["seconds"].values()) == 23 * 3600
+    assert day["seconds"]["major_outage"] == 7200
+    assert day["uptime"] == pytest.approx(100 * (1 - 7200 / 82800), abs=1e-4)  # 91.3043
+    assert sum(bar(page, mail, "2026-03-28")["seconds"].values()) == 24 * 3600
+
+
+def test_the_autumn_dst_day_has_25_hours(page, clock):
+    clock("2026-10-23 12:00")
+    mail = make_component(page, "Mail")
+    clock("2026-10-25 01:00")  # CEST, 23:00 UTC the day before
+    set_status(mail, "major_outage")
+    clock("2026-10-25 04:00")  # CET, 03:00 UTC: four real hours later
+    set_status(mail, "operational")
+    clock("2026-10-27 12:00")
+    day = bar(page, mail, "2026-10-25")
+    assert sum(day["seconds"].values()) == 25 * 3600
+    assert day["seconds"]["major_outage"] == 4 * 3600
+    assert day["uptime"] == pytest.approx(84.0, abs=1e-4)  # 1 - 4/25
+
+
+def test_an_outage_across_midnight_is_split_between_the_two_days(page, clock):
+    clock("2026-11-01 00:00")
+    dns = make_component(page, "DNS")
+    clock("2026-11-02 23:00")
+    set_status(dns, "partial_outage")
+    clock("2026-11-03 02:00")
+    set_status(dns, "operational")
+    clock("2026-11-04 00:00")
+    assert bar(page, dns, "2026-11-02")["seconds"]["partial_outage"] == 3600
+    assert bar(page, dns, "2026-11-03")["seconds"]["partial_outage"] == 7200
+
+
+@pytest.mark.parametrize(
+    ("excludes", "expected"), [(True, 1 - 3600 / 79200), (False, 1 - 3600 / 86400)]
+)
+def test_maintenance_is_left_out_of_uptime_when_the_page_says_so(page, clock, excludes, expected):
+    page.uptime_excludes_maintenance = excludes
+    services.save_page(page, actor=None)
+    clock("2026-11-01 00:00")
+    db = make_component(page, "Database")
+    clock("2026-11-02 02:00")
+    set_status(db, "under_maintenance")
+    clock("2026-11-02 04:00")
+    set_status(db, "major_outage")
+    clock("2026-11-02 05:00")
+    set_status(db, "operational")
+    clock("2026-11-03 00:00")
+    day = bar(page, db, "2026-11-02")
+    assert day["seconds"]["under_maintenance"] == 7200
+    assert day["uptime"] == pytest.approx(100 * expected, abs=1e-4)
+
+
+def test_days_before_the_component_existed_have_no_data_and_the_90_day_figure(page, clock):
+    clock("2026-11-01 00:00")
+    api = make_component(page, "API")
+    clock("2026-11-05 12:00")
+    set_status(api, "major_outage")
+    clock("2026-11-05 18:00")
+    set_status(api, "operational")
+    clock("2026-11-10 00:00")
+    uptime = build_page_snapshot(page)["uptime"]["components"][str(api.pk)]
+    assert len(uptime["days"]) == 90
+    assert uptime["days"][-1]["date"] == "2026-11-10"
+    before = [d for d in uptime["days"] if d["date"] < "2026-11-01"]
+    assert len(before) == 80
+    assert all(d["uptime"] is None and d["level"] == "nodata" for d in before)
+    # 9 observed days (216 h, the last one at midnight is empty), 6 hours down.
+    assert uptime["percent"] == pytest.approx(100 * (1 - 6 / 216), abs=1e-4)
+
+
+def test_incremental_rows_match_a_rebuild_from_history(page, clock):
+    clock("2026-10-20 08:00")
+    web = make_component(page, "Web")
+    for moment, status in [
+        ("2026-10-22 09:15", "degraded_performance"),
+        ("2026-10-25 02:30", "major_outage"),
+        ("2026-10-25 02:45", "partial_outage"),
+        ("2026-10-26 00:00", "operational"),
+    ]:
+        clock(moment)
+        set_status(web, status)
+    clock("2026-10-28 12:00")
+    services.roll_up_uptime()  # the beat task: yesterday and today
+    incremental = {
+        r.day: (r.seconds, r.end_status)
+        for r in ComponentDailyStatus.objects.filter(component=web, day__lte="2026-10-27")
+    }
+    services.roll_up_uptime(rebuild=True)
+    rebuilt = {
+        r.day: (r.seconds, r.end_status)
+        for r in ComponentDailyStatus.objects.filter(component=web, day__lte="2026-10-27")
+    }
+    assert incremental == rebuilt
+    assert len(rebuilt) == 8  # 20th to 27th: quiet days have rows too
+    assert rebuilt[dt.date(2026, 10, 25)][0]["major_outage"] == 900
+
+
+def test_the_beat_rollup_writes_rows_for_quiet_days(page, clock):
+    clock("2026-11-01 10:00")
+    web = make_component(page, "Web")
+    clock("2026-11-03 10:00")
+    assert not ComponentDailyStatus.objects.filter(component=web, day="2026-11-03").exists()
+    from incidents.tasks import roll_up_uptime
+
+    roll_up_uptime.delay()
+    row = ComponentDailyStatus.objects.get(component=web, day="2026-11-03")
+    assert row.seconds == {"operational": 36000} and row.end_status == "operational"
+    assert bar(page, web, "2026-11-02")["seconds"] == {"operational": 86400}
+
+
+def test_the_public_page_with_uptime_bars_costs_the_same_queries_for_3_or_30_components(
+    client, page, clock, django_assert_max_num_queries
+):
+    clock("2026-09-01 00:00")
+    for n in range(3):
+        make_component(page, f"Service {n}")
+    clock("2026-11-20 12:00")
+    set_status(page.components.first(), "partial_outage")
+    clock("2026-11-25 12:00")
+
+    def count_queries():
+        from django.core.cache import cache
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/p/ams/")
+        assert response.status_code == 200
+        return len(queries), response
+
+    small, response = count_queries()
+    html = response.content.decode()
+    assert html.count('class="uptime-day') == 3 * 90
+    for n in range(3, 30):
+        make_component(page, f"Service {n}")
+    large, response = count_queries()
+    assert response.content.decode().count('class="uptime-day') == 30 * 90
+    assert large == small
+    cache_miss_budget = small
+    # Expected: page, snapshot (2 components/groups, hours, 2 id lists, 3 incidents, 2 uptime),
+    # the page list; a second request reads the snapshot from the cache.
+    with django_assert_max_num_queries(cache_miss_budget):
+        client.get("/p/ams/")
+    assert small <= 14
