@@ -180,10 +180,12 @@ def reschedule_maintenance(
     return maintenance
 
 
+@transaction.atomic
 def cancel_maintenance(
     maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
 ) -> IncidentUpdate:
     """Call off maintenance that has not started: it completes without touching components."""
+    maintenance = Incident.objects.select_for_update().select_related("page").get(pk=maintenance.pk)
     if maintenance.status != IncidentStatus.SCHEDULED:
         raise TransitionError(
             _("Only maintenance that has not started can be cancelled; complete it instead.")
@@ -214,11 +216,7 @@ def extend_maintenance(
     if not body:
         with _page_language(current), timezone.override(current.page.tz):
             body = _("The maintenance window has been extended until %(until)s.") % {
-                "until": formats.date_format(
-                    timezone.localtime(until), "DATETIME_FORMAT", use_l10n=True
-                )
-                + " "
-                + timezone.localtime(until).tzname()
+                "until": formats.date_format(timezone.localtime(until), "l j F Y H:i T")
             }
     return post_update(
         current,
