@@ -209,7 +209,7 @@ def _page_dict(page: Page, hours: list[SupportHours]) -> dict[str, Any]:
 
 
 def build_page_snapshot(page: Page) -> dict[str, Any]:
-    """Build the snapshot from the database: 11 queries, whatever the page holds."""
+    """Build the snapshot from the database: 10 queries, whatever the page holds."""
     now = timezone.now()
     groups, layout, components = _components(page)  # 2 queries
     hours = list(SupportHours.objects.filter(page=page))  # 1
