@@ -9,6 +9,7 @@ import zoneinfo
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from incidents import services
 from incidents.events import domain_event
@@ -404,3 +405,179 @@ def test_the_public_page_shows_in_progress_and_scheduled_maintenance_apart(
     # The window in the page's time zone (Amsterdam, CET): 22:00 to 01:00.
     assert "Tuesday 8 December 22:00" in html and "Wednesday 9 December 01:00 CET" in html
     assert Incident.objects.filter(kind="maintenance").count() == 2
+
+
+# --- The admin -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def admin_post(client, url, **fields):
+    return client.post(url, {"_save": "Save", **fields})
+
+
+def schedule_in_admin(client, page, *, starts, ends, **extra):
+    return admin_post(
+        client,
+        reverse("admin:incidents_maintenance_add"),
+        page=page.pk,
+        name="Core switch firmware",
+        body="Firmware upgrade.",
+        affected=[component(page, "VPN").pk],
+        scheduled_for_0=starts[0],
+        scheduled_for_1=starts[1],
+        scheduled_until_0=ends[0],
+        scheduled_until_1=ends[1],
+        scheduled_auto_in_progress="on",
+        scheduled_auto_completed="on",
+        deliver_notifications="on",
+        **extra,
+    )
+
+
+def test_scheduling_in_the_admin_reads_times_in_the_page_zone_across_dst(
+    alice_client, it_page, alice, captured, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = schedule_in_admin(
+            alice_client, it_page, starts=("2026-10-25", "01:30"), ends=("2026-10-25", "03:30")
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    maintenance = Incident.objects.get(kind="maintenance")
+    # 01:30 CEST is 23:30 UTC the day before; 03:30 CET is 02:30 UTC: four real hours.
+    assert maintenance.scheduled_for == dt.datetime(2026, 10, 24, 23, 30, tzinfo=dt.UTC)
+    assert maintenance.scheduled_until == dt.datetime(2026, 10, 25, 2, 30, tzinfo=dt.UTC)
+    assert maintenance.status == "scheduled" and maintenance.updates.get().author == alice
+    assert list(maintenance.affected.values_list("component__name", flat=True)) == ["VPN"]
+    assert types(captured) == ["maintenance.scheduled"]
+    page = alice_client.get(reverse("admin:incidents_maintenance_change", args=[maintenance.pk]))
+    html = page.content.decode()
+    assert 'value="01:30:00"' in html and 'value="03:30:00"' in html  # shown as entered
+    listing = alice_client.get(reverse("admin:incidents_maintenance_changelist")).content.decode()
+    assert "Sun 25 Oct 2026 01:30 – Sun 25 Oct 2026 03:30 CET" in listing
+
+
+def test_a_time_the_clocks_skip_is_refused(alice_client, it_page):
+    response = schedule_in_admin(
+        alice_client, it_page, starts=("2026-03-29", "02:30"), ends=("2026-03-29", "05:00")
+    )
+    assert response.status_code == 200
+    assert "does not exist in Europe/Amsterdam" in response.content.decode()
+    assert not Incident.objects.filter(kind="maintenance").exists()
+
+
+def test_engineers_schedule_only_on_their_pages(client, it_page, phone_page, alice, bob):
+    client.force_login(bob)
+    response = schedule_in_admin(
+        client, it_page, starts=("2026-12-01", "22:00"), ends=("2026-12-02", "01:00")
+    )
+    assert response.status_code == 200
+    assert not Incident.objects.filter(kind="maintenance").exists()
+    maintenance = schedule(it_page, alice)
+    change = client.get(reverse("admin:incidents_maintenance_change", args=[maintenance.pk]))
+    assert change.status_code == 302  # not found among bob's: back to the admin index
+    start = reverse("admin:incidents_maintenance_transition", args=[maintenance.pk, "start"])
+    assert client.post(start).status_code == 403
+    listing = client.get(reverse("admin:incidents_maintenance_changelist")).content.decode()
+    assert "VPN concentrator upgrade" not in listing
+
+
+def test_start_and_complete_buttons_go_through_the_services(
+    alice_client, it_page, alice, captured, django_capture_on_commit_callbacks
+):
+    maintenance = schedule(it_page, alice)
+    change_url = reverse("admin:incidents_maintenance_change", args=[maintenance.pk])
+    html = alice_client.get(change_url).content.decode()
+    assert "Start now" in html and "Cancel maintenance" in html
+    assert "/transition/complete/" not in html
+    start = reverse("admin:incidents_maintenance_transition", args=[maintenance.pk, "start"])
+    assert alice_client.get(start).status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alice_client.post(start)["Location"] == change_url
+    assert component(it_page, "VPN").status == "under_maintenance"
+    again = alice_client.post(start, follow=True).content.decode()
+    assert "not possible for maintenance that is in progress" in again
+    verify = reverse("admin:incidents_maintenance_transition", args=[maintenance.pk, "verify"])
+    complete = reverse("admin:incidents_maintenance_transition", args=[maintenance.pk, "complete"])
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(verify)
+        alice_client.post(complete)
+    maintenance.refresh_from_db()
+    assert maintenance.status == "completed"
+    assert [u.status for u in maintenance.updates.order_by("id")] == [
+        "scheduled",
+        "in_progress",
+        "verifying",
+        "completed",
+    ]
+    assert all(u.author == alice for u in maintenance.updates.exclude(status="scheduled"))
+    assert types(captured) == [
+        "maintenance.started",
+        "maintenance.updated",
+        "maintenance.completed",
+    ]
+
+
+def test_a_later_end_in_the_admin_extends_maintenance_in_progress(alice_client, it_page, alice, at):
+    maintenance = at(START - dt.timedelta(days=1), lambda: schedule(it_page, alice))
+    at.tick(START)
+    response = admin_post(
+        alice_client,
+        reverse("admin:incidents_maintenance_change", args=[maintenance.pk]),
+        name="VPN concentrator upgrade",
+        scheduled_until_0="2026-12-02",
+        scheduled_until_1="02:30",
+        scheduled_auto_in_progress="on",
+        scheduled_auto_completed="on",
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    maintenance.refresh_from_db()
+    assert maintenance.scheduled_until == dt.datetime(2026, 12, 2, 1, 30, tzinfo=dt.UTC)
+    assert maintenance.scheduled_for == START  # a started window keeps its start
+    latest = maintenance.updates.order_by("-id").first()
+    assert latest.author == alice and "extended until" in latest.body
+
+
+def test_moving_scheduled_maintenance_in_the_admin_and_switching_automation(
+    alice_client, it_page, alice
+):
+    maintenance = schedule(it_page, alice)
+    response = admin_post(
+        alice_client,
+        reverse("admin:incidents_maintenance_change", args=[maintenance.pk]),
+        name="Concentrator upgrade",
+        scheduled_for_0="2026-12-08",
+        scheduled_for_1="22:00",
+        scheduled_until_0="2026-12-09",
+        scheduled_until_1="01:00",
+        scheduled_auto_completed="on",
+    )
+    assert response.status_code == 302
+    maintenance.refresh_from_db()
+    assert maintenance.name == "Concentrator upgrade"
+    assert maintenance.scheduled_for == START + dt.timedelta(days=7)
+    assert (maintenance.scheduled_auto_in_progress, maintenance.scheduled_auto_completed) == (
+        False,
+        True,
+    )
+
+
+def test_cancelling_selected_maintenance_from_the_list(alice_client, it_page, alice, at):
+    first = schedule(it_page, alice)
+    second = schedule(it_page, alice, starts=START - dt.timedelta(days=1))
+    at(START - dt.timedelta(days=1), lambda: services.start_maintenance(second, actor=alice))
+    response = alice_client.post(
+        reverse("admin:incidents_maintenance_changelist"),
+        {"action": "cancel_selected", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "1 maintenance(s) cancelled." in html
+    assert "not possible for maintenance that is in progress" in html
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("completed", "in_progress")

@@ -101,10 +101,17 @@ def schedule_maintenance(
     return incident
 
 
+@transaction.atomic
 def start_maintenance(
     maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
 ) -> IncidentUpdate:
     """Begin maintenance (early or on time): its components go under maintenance."""
+    locked = Incident.objects.select_for_update().filter(pk=maintenance.pk)
+    if locked.values_list("kind", "status").first() != (
+        Incident.Kind.MAINTENANCE,
+        IncidentStatus.SCHEDULED,
+    ):
+        raise TransitionError(_("Only scheduled maintenance can be started."))
     if not body:
         with _page_language(maintenance):
             body = _("Scheduled maintenance is now in progress.")
