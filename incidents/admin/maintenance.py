@@ -1,5 +1,5 @@
 """Admin for scheduled maintenance: schedule it (times in the page's time zone), move or extend
-its window, and start, verify, complete or cancel it. Every write is an `incidents.services` call."""
+its window, and start, verify, complete or cancel it. Every write is a services call."""
 
 from __future__ import annotations
 
