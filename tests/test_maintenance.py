@@ -581,3 +581,59 @@ def test_cancelling_selected_maintenance_from_the_list(alice_client, it_page, al
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("completed", "in_progress")
+
+
+def test_the_clock_command_ticks_once_without_celery(it_page, alice, at, captured):
+    from django.core.management import call_command
+
+    maintenance = at(START - dt.timedelta(days=1), lambda: schedule(it_page, alice))
+    at(START + dt.timedelta(seconds=1), lambda: call_command("run_maintenance_clock", "--once"))
+    maintenance.refresh_from_db()
+    assert maintenance.status == "in_progress"
+    assert types(captured)[-1] == "maintenance.started"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_clock_process_starts_due_maintenance(it_page, alice):
+    """`make run` starts `run_maintenance_clock` next to the server: a real process here."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("the test database must be reachable from another process")
+    maintenance = schedule(
+        it_page,
+        alice,
+        starts=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
+        ends=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "x" * 40, "DEBUG": "0"}
+    env["ALLOWED_HOSTS"] = "127.0.0.1"
+    root = Path(__file__).resolve().parent.parent
+    clock = subprocess.Popen(
+        [sys.executable, "-u", "manage.py", "run_maintenance_clock"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            maintenance.refresh_from_db()
+            if maintenance.status == "in_progress":
+                break
+            time.sleep(0.2)
+        assert maintenance.status == "in_progress"
+        assert maintenance.updates.filter(author_name="maintenance clock").count() == 1
+        assert clock.poll() is None  # still ticking, once a minute
+    finally:
+        clock.terminate()
+        output = clock.communicate(timeout=10)[0].decode()
+    assert f"started=[{maintenance.pk}]" in output
