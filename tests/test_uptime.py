@@ -251,3 +251,53 @@ def test_the_public_page_with_uptime_bars_costs_the_same_queries_for_3_or_30_com
     with django_assert_max_num_queries(cache_miss_budget):
         client.get("/p/ams/")
     assert small <= 14
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_bar_tooltip_shows_on_keyboard_focus_and_on_hover(live_server, page, tmp_path):
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    web = make_component(page, "Web shop")
+    services.open_incident(
+        page, actor=None, name="Checkout errors", body="Looking.", components={web.pk: "partial_outage"}
+    )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 900, "height": 900}, java_script_enabled=False)
+            tab.goto(f"{live_server.url}/p/ams/")
+            today = tab.locator(".uptime-day").last
+            tip = today.locator(".uptime-tip")
+            assert tip.bounding_box()["width"] <= 1  # hidden until asked for
+            today.focus()
+            box = tip.bounding_box()
+            assert box["width"] > 100 and box["height"] > 30
+            assert "Checkout errors" in tip.inner_text()
+            assert "partial outage" in tip.inner_text()
+            tab.screenshot(path=str(tmp_path / "uptime-focus.png"))
+            # Tab moves from bar to bar; hovering another shows its own tooltip.
+            tab.keyboard.press("Shift+Tab")
+            focused = tab.evaluate("document.activeElement.className")
+            assert "uptime-day" in focused
+            first = tab.locator(".uptime-day").first
+            first.hover()
+            assert first.locator(".uptime-tip").bounding_box()["width"] > 50
+            assert "No data" in first.locator(".uptime-tip").inner_text()
+            # What a screen reader gets: the list's name and each bar's text.
+            label = tab.locator(".uptime-bars").get_attribute("aria-label")
+            assert label == "Uptime of Web shop per day, last 90 days"
+        finally:
+            browser.close()
