@@ -263,7 +263,11 @@ def test_a_bar_tooltip_shows_on_keyboard_focus_and_on_hover(live_server, page, t
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     web = make_component(page, "Web shop")
     services.open_incident(
-        page, actor=None, name="Checkout errors", body="Looking.", components={web.pk: "partial_outage"}
+        page,
+        actor=None,
+        name="Checkout errors",
+        body="Looking.",
+        components={web.pk: "partial_outage"},
     )
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -277,7 +281,9 @@ def test_a_bar_tooltip_shows_on_keyboard_focus_and_on_hover(live_server, page, t
             ],
         )
         try:
-            tab = browser.new_page(viewport={"width": 900, "height": 900}, java_script_enabled=False)
+            tab = browser.new_page(
+                viewport={"width": 900, "height": 900}, java_script_enabled=False
+            )
             tab.goto(f"{live_server.url}/p/ams/")
             today = tab.locator(".uptime-day").last
             tip = today.locator(".uptime-tip")
@@ -301,3 +307,13 @@ def test_a_bar_tooltip_shows_on_keyboard_focus_and_on_hover(live_server, page, t
             assert label == "Uptime of Web shop per day, last 90 days"
         finally:
             browser.close()
+
+
+def test_the_bars_speak_the_visitors_language(client, page, clock):
+    clock("2026-11-01 00:00")
+    make_component(page, "Webwinkel")
+    clock("2026-11-03 12:00")
+    html = client.get("/p/ams/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert 'aria-label="Beschikbaarheid van Webwinkel per dag, afgelopen 90 dagen"' in html
+    assert "100,00% beschikbaar in 90 dagen" in html
+    assert "<strong>ma 2 Nov 2026</strong> 100,00% beschikbaar" in html
