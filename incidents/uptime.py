@@ -92,9 +92,13 @@ def uptime_for_snapshot(
     first_day = today - dt.timedelta(days=days - 1)
     window_start = day_bounds(first_day, tz)[0]
     ids = [int(k) for k in components]
-    rows: dict[int, dict[dt.date, ComponentDailyStatus]] = defaultdict(dict)
-    for row in ComponentDailyStatus.objects.filter(component_id__in=ids, day__gte=first_day):
-        rows[row.component_id][row.day] = row  # query 1
+    # {component id: {day: (seconds, end status, covered until)}}
+    rows: dict[int, dict[dt.date, tuple]] = defaultdict(dict)
+    daily = ComponentDailyStatus.objects.filter(component_id__in=ids, day__gte=first_day)
+    for cid, day, seconds, end_status, covered_until in daily.values_list(
+        "component_id", "day", "seconds", "end_status", "covered_until"
+    ):
+        rows[cid][day] = (seconds, end_status, covered_until)  # query 1
     links = (
         IncidentComponent.objects.filter(
             component_id__in=ids,
@@ -124,6 +128,9 @@ def uptime_for_snapshot(
 
     excludes = page.uptime_excludes_maintenance
     dates = [first_day + dt.timedelta(days=n) for n in range(days)]
+    # Each day's [start, end) once for the page (the end of today is now).
+    bounds = [(day, *day_bounds(day, tz)) for day in dates]
+    bounds = [(day, start, min(end, now), day.isoformat()) for day, start, end in bounds]
     result = {}
     for cid in ids:
         component = components[str(cid)]
@@ -132,17 +139,16 @@ def uptime_for_snapshot(
         # Without any row in the window nothing changed in it: the current status held throughout.
         carry = None if own else (component["status"], created)
         bars, total = [], defaultdict(float)
-        for day in dates:
-            start, end = day_bounds(day, tz)
-            end = min(end, now)
+        for day, start, end, iso in bounds:
             row = own.get(day)
             if row is not None:
-                seconds = dict(row.seconds)
-                if row.covered_until < end:
-                    seconds[row.end_status] = seconds.get(row.end_status, 0) + (
-                        (end - row.covered_until).total_seconds()
+                seconds, end_status, covered_until = row
+                seconds = dict(seconds)
+                if covered_until < end:
+                    seconds[end_status] = seconds.get(end_status, 0) + (
+                        (end - covered_until).total_seconds()
                     )
-                carry = (row.end_status, start)
+                carry = (end_status, start)
             elif carry is not None and end > max(start, carry[1]):
                 seconds = {carry[0]: (end - max(start, carry[1])).total_seconds()}
             else:
@@ -151,7 +157,7 @@ def uptime_for_snapshot(
                 total[status] += value
             bars.append(
                 {
-                    "date": day.isoformat(),
+                    "date": iso,
                     "uptime": uptime_percent(seconds, excludes_maintenance=excludes),
                     "level": _level(seconds),
                     "seconds": {k: round(v, 3) for k, v in seconds.items()},

@@ -315,3 +315,47 @@ def test_the_bars_speak_the_visitors_language(client, page, clock):
     assert 'aria-label="Beschikbaarheid van Webwinkel per dag, afgelopen 90 dagen"' in html
     assert "100,00% beschikbaar in 90 dagen" in html
     assert "<strong>ma 2 Nov 2026</strong> 100,00% beschikbaar" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_rollup_and_status_changes_running_at_once_agree_with_the_history(page):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL")
+    web = make_component(page, "Web")
+    errors = []
+    statuses = ["degraded_performance", "partial_outage", "operational", "major_outage"] * 5
+
+    def changes():
+        try:
+            for status in statuses:
+                set_status(web, status)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def beats():
+        try:
+            for _ in range(10):
+                services.roll_up_uptime()
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=changes), threading.Thread(target=beats)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    row = ComponentDailyStatus.objects.get(component=web)
+    assert row.end_status == "major_outage"
+    before = (row.seconds, row.end_status)
+    services.roll_up_uptime(rebuild=True)
+    rebuilt = ComponentDailyStatus.objects.get(component=web)
+    assert set(rebuilt.seconds) == set(before[0]) and rebuilt.end_status == before[1]

@@ -142,7 +142,7 @@ def create_component(
         actor=user,
         actor_name=actor_name,
     )
-    roll_up_component(component, until=component.created_at, time_zone=page.time_zone)
+    roll_up_component(component, until=component.created_at)
     publish_event(page, events.COMPONENT_UPDATED, {"component": component_data(component)})
     return component
 

@@ -17,13 +17,12 @@ from incidents.models import Component, ComponentDailyStatus, ComponentStatusCha
 from incidents.uptime import add_interval, day_bounds, local_day
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def roll_up_component(
     component: Component | int,
     *,
     until: dt.datetime | None = None,
     rebuild_from: dt.date | None = None,
-    time_zone: str | None = None,
 ) -> int:
     """Bring a component's daily rows up to `until` (now); returns how many rows were written.
 
@@ -31,16 +30,20 @@ def roll_up_component(
     every day from that (local) day on.
     """
     component_id = component if isinstance(component, int) else component.pk
-    until = until or timezone.now()
+    # Lock the component (status changes hold this lock already): one roll-up at a time for it.
+    locked = Component.objects.select_for_update(of=("self",)).filter(pk=component_id)
+    time_zone = locked.values_list("page__time_zone", flat=True).first()
     if time_zone is None:
-        time_zone = Page.objects.values_list("time_zone", flat=True).get(components=component_id)
+        return 0
     tz = Page(time_zone=time_zone).tz
-    rows = ComponentDailyStatus.objects.select_for_update().filter(component_id=component_id)
+    # "Now" is read after the lock, so no change committed before it is left out.
+    until = until or timezone.now()
+    rows = ComponentDailyStatus.objects.filter(component_id=component_id)
     history = ComponentStatusChange.objects.filter(component_id=component_id).order_by(
         "changed_at", "id"
     )
     days: dict[dt.date, dict] = {}
-    status, cursor = None, None
+    status, cursor, latest = None, None, None
     if rebuild_from is not None:
         cursor = day_bounds(rebuild_from, tz)[0]
         before = (
@@ -76,35 +79,39 @@ def roll_up_component(
         day["covered_until"] = max(day["covered_until"], cursor)
     if status is not None and cursor is not None and cursor < until:
         add_interval(days, cursor, until, status, tz)
+    new_days = dict(days)
     if rebuild_from is not None:
-        rows.filter(day__gte=rebuild_from).exclude(day__in=list(days)).delete()
-    for day, acc in days.items():
-        ComponentDailyStatus.objects.update_or_create(
+        rows.filter(day__gte=rebuild_from).delete()
+    elif latest is not None and latest.day in days:
+        acc = new_days.pop(latest.day)
+        latest.seconds, latest.end_status = acc["seconds"], acc["end_status"]
+        latest.covered_until = acc["covered_until"]
+        latest.save(update_fields=["seconds", "end_status", "covered_until"])
+    ComponentDailyStatus.objects.bulk_create(
+        ComponentDailyStatus(
             component_id=component_id,
             day=day,
-            defaults={
-                "seconds": acc["seconds"],
-                "end_status": acc["end_status"],
-                "covered_until": acc["covered_until"],
-            },
+            seconds=acc["seconds"],
+            end_status=acc["end_status"],
+            covered_until=acc["covered_until"],
         )
+        for day, acc in sorted(new_days.items())
+    )
     return len(days)
 
 
-def roll_up_uptime(*, now: dt.datetime | None = None, rebuild: bool = False) -> int:
+def roll_up_uptime(*, rebuild: bool = False) -> int:
     """The beat task's work: every component's rows up to now, yesterday and today rebuilt.
 
     With `rebuild`, every day of every component (after a page's time zone changed).
     """
-    now = now or timezone.now()
     written = 0
+    today = timezone.now()
     components = Component.objects.values_list("pk", "page__time_zone", "created_at")
     for component_id, time_zone, created_at in components.iterator():
         tz = Page(time_zone=time_zone).tz
-        since = local_day(created_at, tz) if rebuild else local_day(now, tz) - dt.timedelta(days=1)
+        since = local_day(created_at if rebuild else today - dt.timedelta(days=1), tz)
         # Close the days since the latest row, then recompute the recent ones from history.
-        roll_up_component(component_id, until=now, time_zone=time_zone)
-        written += roll_up_component(
-            component_id, until=now, rebuild_from=since, time_zone=time_zone
-        )
+        roll_up_component(component_id)
+        written += roll_up_component(component_id, rebuild_from=since)
     return written
