@@ -587,6 +587,7 @@ class ReportAlert(models.Model):
     def __str__(self) -> str:
         return f"{self.component}: {self.report_count} reports"
 
+
 # --- Maintenance, uptime and feeds (issue 6) -------------------------------------------------
 
 
