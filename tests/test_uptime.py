@@ -283,6 +283,11 @@ def test_a_bar_tooltip_shows_on_keyboard_focus_and_on_hover(live_server, page, t
                 viewport={"width": 900, "height": 900}, java_script_enabled=False
             )
             tab.goto(f"{live_server.url}/p/ams/")
+            # The bars take a full-width row under the component's name and status.
+            row, name = tab.locator("li.component").first, tab.locator("li.component .name").first
+            bars = tab.locator(".uptime-bars").first.bounding_box()
+            assert bars["y"] >= name.bounding_box()["y"] + name.bounding_box()["height"]
+            assert bars["width"] >= 0.95 * row.bounding_box()["width"]
             today = tab.locator(".uptime-day").last
             tip = today.locator(".uptime-tip")
             assert tip.bounding_box()["width"] <= 1  # hidden until asked for
