@@ -364,3 +364,21 @@ def test_the_beat_rollup_and_status_changes_running_at_once_agree_with_the_histo
     services.roll_up_uptime(rebuild=True)
     rebuilt = ComponentDailyStatus.objects.get(component=web)
     assert set(rebuilt.seconds) == set(before[0]) and rebuilt.end_status == before[1]
+
+
+def test_changing_the_page_time_zone_recomputes_its_days(page, clock):
+    clock("2026-11-01 12:00")
+    web = make_component(page, "Web")
+    clock("2026-11-02 00:30")  # 23:30 UTC on the 1st
+    set_status(web, "major_outage")
+    clock("2026-11-02 01:30")
+    set_status(web, "operational")
+    clock("2026-11-03 12:00")
+    assert bar(page, web, "2026-11-02")["seconds"]["major_outage"] == 3600
+    page.time_zone = "UTC"
+    services.save_page(page, actor=None)
+    # In UTC the outage is 23:30–00:30: half an hour on each day.
+    assert bar(page, web, "2026-11-01")["seconds"]["major_outage"] == 1800
+    assert bar(page, web, "2026-11-02")["seconds"]["major_outage"] == 1800
+    rows = ComponentDailyStatus.objects.filter(component=web)
+    assert sorted(str(r.day) for r in rows) == ["2026-11-01", "2026-11-02", "2026-11-03"]

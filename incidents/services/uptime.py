@@ -100,10 +100,20 @@ def roll_up_component(
     return len(days)
 
 
+def rebuild_page_uptime(page: Page) -> int:
+    """Recompute every daily row of a page's components (after its time zone changed)."""
+    written = 0
+    ComponentDailyStatus.objects.filter(component__page=page).delete()
+    for component_id, created_at in page.components.values_list("pk", "created_at"):
+        written += roll_up_component(component_id, rebuild_from=local_day(created_at, page.tz))
+    return written
+
+
 def roll_up_uptime(*, rebuild: bool = False) -> int:
     """The beat task's work: every component's rows up to now, yesterday and today rebuilt.
 
-    With `rebuild`, every day of every component (after a page's time zone changed).
+    With `rebuild`, every day of every component (`save_page` does it for a page whose time zone
+    changed).
     """
     written = 0
     today = timezone.now()
