@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from django.utils import translation
 
 from incidents import services
 from incidents.models import ComponentDailyStatus
@@ -316,7 +317,8 @@ def test_the_bars_speak_the_visitors_language(client, page, clock):
     clock("2026-11-01 00:00")
     make_component(page, "Webwinkel")
     clock("2026-11-03 12:00")
-    html = client.get("/p/ams/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    with translation.override("en"):  # the middleware activates Dutch; do not leak it
+        html = client.get("/p/ams/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert 'aria-label="Beschikbaarheid van Webwinkel per dag, afgelopen 90 dagen"' in html
     assert "100,00% beschikbaar in 90 dagen" in html
     assert "<strong>ma 2 Nov 2026</strong> 100,00% beschikbaar" in html
