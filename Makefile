@@ -24,6 +24,9 @@ demo: install
 
 run: demo
 	@echo "Status pages: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
+	@# No Celery beat in embedded mode: the maintenance clock ticks next to the server (issue 6).
+	$(BIN)/python manage.py run_maintenance_clock & clock=$$!; \
+	trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

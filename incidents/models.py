@@ -139,6 +139,28 @@ class Page(models.Model):
         verbose_name=_("engineers"),
         help_text=_("Staff users who may manage this page. Superusers manage every page."),
     )
+    # Maintenance reminders and uptime (issue 6).
+    maintenance_reminder_hours = models.CharField(
+        _("maintenance reminders"),
+        max_length=64,
+        default="24,1",
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^\s*(\d{1,4}\s*(,\s*\d{1,4}\s*)*)?$",
+                _("Enter whole hours separated by commas, like 24,1."),
+            )
+        ],
+        help_text=_(
+            "Remind subscribers this many hours before maintenance starts (comma-separated, "
+            "for example 24,1; empty for no reminders)."
+        ),
+    )
+    uptime_excludes_maintenance = models.BooleanField(
+        _("uptime excludes maintenance"),
+        default=True,
+        help_text=_("Time under maintenance does not count against a component's uptime."),
+    )
     # Bumped by every change; the public snapshot is cached under (page, version).
     version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -168,6 +190,12 @@ class Page(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def reminder_hours(self) -> list[int]:
+        """The reminder lead times in hours, largest first (no duplicates, no zero)."""
+        hours = {int(h) for h in self.maintenance_reminder_hours.split(",") if h.strip().isdigit()}
+        return sorted((h for h in hours if h > 0), reverse=True)
 
 
 class SupportHours(models.Model):
@@ -558,3 +586,77 @@ class ReportAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component}: {self.report_count} reports"
+
+
+# --- Maintenance, uptime and feeds (issue 6) -------------------------------------------------
+
+
+class MaintenanceManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=Incident.Kind.MAINTENANCE)
+
+
+class Maintenance(Incident):
+    """Scheduled maintenance: the incidents of kind "maintenance", with their own admin list."""
+
+    objects = MaintenanceManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["-scheduled_for", "-id"]
+        verbose_name = _("scheduled maintenance")
+        verbose_name_plural = _("scheduled maintenance")
+
+
+class MaintenanceReminder(models.Model):
+    """A reminder the maintenance clock sent (or skipped) for one start time: never twice.
+
+    Keyed on the start it announced, so moving the maintenance arms its reminders again.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reminders")
+    hours = models.PositiveIntegerField()
+    scheduled_for = models.DateTimeField()
+    # False when a later, closer reminder was due at the same tick and this one was skipped.
+    sent = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("maintenance reminder")
+        verbose_name_plural = _("maintenance reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "hours", "scheduled_for"], name="maintenance_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident}: {self.hours} h"
+
+
+class ComponentDailyStatus(models.Model):
+    """Seconds a component spent in each status on one day (a day in its page's time zone).
+
+    `seconds` covers [start of day, covered_until); after that the component was `end_status`
+    until something changed (which would have updated this row). Maintained by
+    `incidents.services.uptime`.
+    """
+
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="daily_statuses"
+    )
+    day = models.DateField()
+    seconds = models.JSONField(default=dict)
+    end_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    covered_until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["component", "day"]
+        verbose_name = _("component daily status")
+        verbose_name_plural = _("component daily statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["component", "day"], name="component_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component} {self.day}"

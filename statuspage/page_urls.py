@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import playbook_views, report_views, views
+from . import feeds, playbook_views, report_views, views
 
 urlpatterns = [
     path("", views.status_page, name="status"),
@@ -18,4 +18,7 @@ urlpatterns = [
     path("handout.pdf", playbook_views.handout_pdf_view, name="handout-pdf"),
     path("phone.json", playbook_views.phone_json, name="phone-json"),
     path("phone.txt", playbook_views.phone_txt, name="phone-txt"),
+    # Feeds of incidents and maintenance (issue 6).
+    path("history.atom", feeds.atom_feed, name="feed-atom"),
+    path("history.rss", feeds.rss_feed, name="feed-rss"),
 ]

@@ -121,6 +121,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Maintenance clock and uptime rollup (issue 6) ---
+# At second 0 of every minute; a tick that could not run within the minute is dropped (the
+# next one does its work). Embedded mode has no beat: `manage.py run_maintenance_clock`.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "maintenance-clock": {
+            "task": "incidents.run_maintenance_clock",
+            "schedule": crontab(),
+            "options": {"expires": 55},
+        },
+        "uptime-rollup": {
+            "task": "incidents.roll_up_uptime",
+            "schedule": crontab(minute="*/15"),
+            "options": {"expires": 600},
+        },
+    }
+)
+# --- end maintenance clock ---
+
 # Mail: EMAIL_URL (smtp://user:pass@host:587/?tls=1); embedded default writes files to var/mail/.
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:

@@ -191,10 +191,10 @@ def test_snapshot_query_count_does_not_grow_with_the_page(django_assert_num_quer
     big.refresh_from_db()
     small.refresh_from_db()
     # components, groups, opening hours, recent incident ids, recent maintenance ids,
-    # incidents, their updates, their affected components
-    with django_assert_num_queries(8):
+    # incidents, their updates, their affected components, uptime rows, incidents per day
+    with django_assert_num_queries(10):
         small_snapshot = build_page_snapshot(small)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         big_snapshot = build_page_snapshot(big)
     assert len(small_snapshot["components"]) == 1
     assert len(big_snapshot["components"]) == 50
