@@ -192,6 +192,12 @@ class Page(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
+    def cache_key(self) -> str:
+        """Names this page at its current version in caches; never reused by another page,
+        even one that gets the same id after this one was deleted."""
+        return f"{self.pk}.{self.created_at.timestamp():.6f}.{self.version}"
+
+    @property
     def reminder_hours(self) -> list[int]:
         """The reminder lead times in hours, largest first (no duplicates, no zero)."""
         hours = {int(h) for h in self.maintenance_reminder_hours.split(",") if h.strip().isdigit()}

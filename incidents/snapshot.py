@@ -42,7 +42,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _cache_key(page: Page, name: str) -> str:
-    return f"snapshot:{page.pk}:{page.version}:{name}"
+    return f"snapshot:{page.cache_key}:{name}"
 
 
 def indicator_for(component_statuses: list[str], incidents: list[dict], maintenance: list[dict]):

@@ -236,3 +236,14 @@ def test_a_revalidation_with_the_etag_is_answered_304(client, it_page, alice):
     services.set_component_status(component(it_page, "VPN"), "major_outage", actor=alice)
     changed = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="en", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_the_page_is_sent_compressed_to_clients_that_accept_gzip(client, it_page):
+    import gzip
+
+    plain = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    packed = client.get("/", HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT_ENCODING="gzip, br")
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    assert gzip.decompress(packed.content) == plain.content
+    assert len(packed.content) < len(plain.content) / 3
