@@ -31,6 +31,7 @@ from .maintenance import (
     schedule_maintenance,
     start_maintenance,
 )
+from .templates import save_incident_template
 
 __all__ = [
     "ServiceError",
@@ -53,6 +54,7 @@ __all__ = [
     "start_maintenance",
     "resolve_incident",
     "save_group",
+    "save_incident_template",
     "save_page",
     "set_component_status",
     "touch_page",
