@@ -1,3 +1,3 @@
 """The engineers' admin, one module per concept. Every change goes through incidents.services."""
 
-from . import incidents, pages  # noqa: F401
+from . import api_keys, incidents, pages  # noqa: F401
