@@ -675,3 +675,22 @@ def test_writes_through_the_api_are_indistinguishable_from_the_admins(api, it_pa
     page_version = Page.objects.get(pk=it_page.pk).version
     open_via_api(api, it_page)
     assert Page.objects.get(pk=it_page.pk).version == page_version + 1
+
+
+# --- schema and docs --------------------------------------------------------------------------
+
+
+def test_the_schema_and_docs_page_are_served_without_a_cdn(client):
+    from django.contrib.staticfiles import finders
+
+    schema = client.get("/api/v1/schema/", headers={"Accept": "application/json"})
+    assert schema.status_code == 200
+    document = schema.json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/pages/{page_id}/incidents" in document["paths"]
+    assert "api_key" in document["components"]["securitySchemes"]
+    docs = client.get("/api/v1/docs/").content.decode()
+    assert "swagger-ui" in docs and "/static/drf_spectacular_sidecar/" in docs
+    assert "cdn" not in docs.lower() and "unpkg" not in docs.lower()
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert client.get("/api/v1/redoc/").status_code == 200
