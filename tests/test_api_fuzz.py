@@ -40,7 +40,22 @@ schema = load_schema()
 
 
 @pytest.fixture
-def known(it_page, phone_page):
+def keep_test_connection():
+    """Calling the WSGI app directly fires request_finished, whose close_old_connections would
+    close the test's connection mid-transaction on PostgreSQL; Django's test client unhooks it
+    the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def known(it_page, phone_page, keep_test_connection):
     """A key, and the ids of real objects that generated path ids are steered to."""
     from incidents import services
     from incidents.models import Component, ComponentGroup
