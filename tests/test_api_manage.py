@@ -694,3 +694,52 @@ def test_the_schema_and_docs_page_are_served_without_a_cdn(client):
     assert "cdn" not in docs.lower() and "unpkg" not in docs.lower()
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert client.get("/api/v1/redoc/").status_code == 200
+
+
+def test_hostile_inputs_are_4xx_not_500(api):
+    """What a fuzzer or an attacker sends: NUL bytes, deep nesting, junk keys."""
+    deep = b"[" * 50_000 + b"]" * 50_000
+    assert_error(api.post("pages/it/incidents", raw=deep), 400, "parse_error")
+    assert_error(api.get("pages/a%00b/components"), 404, "not_found")
+    assert_error(api.get("pages/%E2%98%83"), 404, "not_found")
+    response = api.client.get(
+        "/api/v1/pages", headers={"Authorization": "OAuth abc\x00defghijklmnop"}
+    )
+    assert response.status_code == 401
+    body = {"incident": {"name": "x"}}
+    assert_error(
+        api.post("pages/it/incidents", body, headers={"Idempotency-Key": "é"}), 422, "invalid"
+    )
+    assert_error(
+        api.post("pages/it/incidents", body, headers={"Idempotency-Key": "k" * 256}), 422, "invalid"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_idempotency_key_create_one_incident(live_server, it_page):
+    """Two copies of one POST racing on a live server (PostgreSQL: real parallel transactions)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    from incidents.api.authentication import create_api_key
+
+    raw = create_api_key("racer")[1]
+
+    def post(_):
+        return requests.post(
+            f"{live_server.url}/api/v1/pages/it/incidents",
+            json={"incident": {"name": "Raced", "body": "Twice at once."}},
+            headers={"Authorization": f"OAuth {raw}", "Idempotency-Key": "race-1"},
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(post, range(4)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 3
+    assert Incident.objects.filter(name="Raced").count() == 1

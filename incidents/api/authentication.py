@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 
@@ -21,6 +22,8 @@ KEY_PREFIX_LENGTH = 12
 # Record `last_used_at` at most this often per key, so reads do not all write.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 SCHEMES = ("oauth", "bearer")
+# Keys are URL-safe base64; anything else cannot be one (and never reaches the database).
+KEY_SHAPE = re.compile(r"^[A-Za-z0-9_-]{12,200}$")
 
 
 def hash_key(raw: str) -> str:
@@ -59,7 +62,7 @@ def assign_secret(key: APIKey) -> str:
 
 def key_for(raw: str) -> APIKey | None:
     """The usable key with this raw value: not revoked, not expired; else None."""
-    if len(raw) < KEY_PREFIX_LENGTH or len(raw) > 200:
+    if not KEY_SHAPE.match(raw):
         return None
     key = APIKey.objects.filter(prefix=raw[:KEY_PREFIX_LENGTH]).first()
     if key is None or not hmac.compare_digest(key.hashed_key, hash_key(raw)):

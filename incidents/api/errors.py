@@ -59,6 +59,8 @@ def api_exception_handler(exc, context):
         )
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
+        exc = exceptions.ParseError("The JSON is nested too deeply.")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):

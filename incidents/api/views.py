@@ -6,6 +6,7 @@ write with the API key as the actor. Lists run a fixed number of queries whateve
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +42,7 @@ from .idempotency import idempotent
 from .permissions import HasAPIKey, pages_for_key
 
 MAX_PER_PAGE = 100
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 READ_ERRORS = {code: s.ErrorSerializer for code in (401, 403, 404, 422)}
@@ -118,7 +120,9 @@ class ManageView(APIView):
     def page(self) -> Page:
         if not hasattr(self, "_page"):
             slug = str(self.kwargs["page_id"])
-            page = pages_for_key(self.request.auth).filter(slug=slug).first()
+            page = None
+            if SLUG.match(slug):
+                page = pages_for_key(self.request.auth).filter(slug=slug).first()
             if page is None:
                 raise exceptions.NotFound(f"No page “{slug[:64]}”.")
             self._page = page
