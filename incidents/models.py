@@ -465,6 +465,7 @@ class APIKey(models.Model):
     )
     pages = models.ManyToManyField(
         Page,
+        through="APIKeyPage",
         blank=True,
         related_name="api_keys",
         verbose_name=_("pages"),
@@ -498,6 +499,24 @@ class APIKey(models.Model):
     @property
     def is_read_only(self) -> bool:
         return self.scope == self.Scope.READ_ONLY
+
+
+class APIKeyPage(models.Model):
+    """A page a key is limited to. A page with limited keys cannot be deleted (PROTECT): were
+    its last link to vanish, the key would silently become a key for every page."""
+
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey(Page, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("API key page")
+        verbose_name_plural = _("API key pages")
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "page"], name="api_key_page_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} → {self.page_id}"
 
 
 class IdempotencyRecord(models.Model):

@@ -193,3 +193,12 @@ def test_engineers_only_make_and_see_keys_for_their_pages(client, alice, it_page
     key = APIKey.objects.get(name="alice-bot")
     assert list(key.pages.all()) == [it_page]
     assert KEY_IN_MESSAGE.search(response.content.decode())
+
+
+def test_a_page_with_limited_keys_cannot_be_deleted_so_no_key_widens(it_page, phone_page):
+    from django.db.models import ProtectedError
+
+    api, key = make_api("phones-only", pages=[phone_page])
+    with pytest.raises(ProtectedError):
+        phone_page.delete()
+    assert [p["id"] for p in api.get("pages").json()] == ["telephony"]

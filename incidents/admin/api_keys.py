@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,14 @@ from incidents.permissions import pages_for
 
 
 class APIKeyForm(forms.ModelForm):
+    # Declared here: the admin does not build fields for a many-to-many with its own through model.
+    pages = forms.ModelMultipleChoiceField(
+        queryset=Page.objects.all(),
+        required=False,
+        widget=FilteredSelectMultiple(_("pages"), is_stacked=False),
+        help_text=_("The pages this key may touch. None selected means every page."),
+    )
+
     class Meta:
         model = APIKey
         fields = ["name", "scope", "pages", "expires_at", "revoked"]
@@ -46,7 +55,6 @@ class APIKeyAdmin(admin.ModelAdmin):
     list_filter = ["scope", "revoked"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-    filter_horizontal = ["pages"]
     actions = ["revoke"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, QuerySet
 from rest_framework import exceptions, permissions
 
-from incidents.models import APIKey, Page
+from incidents.models import APIKey, APIKeyPage, Page
 
 
 class HasAPIKey(permissions.BasePermission):
@@ -22,5 +22,5 @@ class HasAPIKey(permissions.BasePermission):
 
 def pages_for_key(key: APIKey) -> QuerySet[Page]:
     """The pages a key may touch: its own list, or every page when it has none."""
-    links = APIKey.pages.through.objects.filter(apikey_id=key.pk)
+    links = APIKeyPage.objects.filter(api_key_id=key.pk)
     return Page.objects.filter(Exists(links.filter(page_id=OuterRef("pk"))) | ~Exists(links))
