@@ -670,11 +670,48 @@ def test_unknown_api_paths_are_json_404s(api):
     assert_error(api.get("nothing/here"), 404, "not_found")
 
 
-def test_writes_through_the_api_are_indistinguishable_from_the_admins(api, it_page):
-    """Same version bump and history whoever calls: the API only calls the services."""
-    page_version = Page.objects.get(pk=it_page.pk).version
-    open_via_api(api, it_page)
-    assert Page.objects.get(pk=it_page.pk).version == page_version + 1
+def test_writes_through_the_api_are_indistinguishable_from_the_admins(
+    api, it_page, django_capture_on_commit_callbacks
+):
+    """Same version bump, history and one domain event: the API only calls the services."""
+    import json
+
+    from incidents.events import domain_event
+
+    seen = []
+
+    def listen(sender, event, **kwargs):
+        seen.append(json.loads(json.dumps(event.as_dict())))
+
+    domain_event.connect(listen, dispatch_uid="api-test")
+    try:
+        version = Page.objects.get(pk=it_page.pk).version
+        with django_capture_on_commit_callbacks(execute=True):
+            created = open_via_api(api, it_page)
+    finally:
+        domain_event.disconnect(dispatch_uid="api-test")
+    assert Page.objects.get(pk=it_page.pk).version == version + 1
+    assert [e["type"] for e in seen] == ["incident.created"]
+    assert seen[0]["data"]["incident"]["id"] == int(created["id"])
+
+
+def test_changing_only_components_of_an_incident_needs_a_message(api, it_page):
+    created = open_via_api(api, it_page)
+    vpn = comp(it_page, "VPN")
+    path = f"pages/it/incidents/{created['id']}"
+    response = api.patch(path, {"incident": {"components": {str(vpn.pk): "degraded_performance"}}})
+    assert_error(response, 422, "required", "body")
+    response = api.patch(
+        path,
+        {
+            "incident": {
+                "body": "VPN slow too.",
+                "components": {str(vpn.pk): "degraded_performance"},
+            }
+        },
+    )
+    assert response.status_code == 200
+    assert comp(it_page, "VPN").status == "degraded_performance"
 
 
 # --- schema and docs --------------------------------------------------------------------------
