@@ -184,7 +184,10 @@ class IncidentSerializer(serializers.Serializer):
             (link.component for link in incident.affected.all()),
             key=lambda c: (c.position, c.pk),
         )
-        return ComponentSerializer(components, many=True, context=self.context).data
+        # One component serializer per response, not one per incident (DRF copies its fields).
+        if not hasattr(self.root, "_component_serializer"):
+            self.root._component_serializer = ComponentSerializer(context=self.context)
+        return [self.root._component_serializer.to_representation(c) for c in components]
 
     def get_metadata(self, incident) -> dict:
         return {}
