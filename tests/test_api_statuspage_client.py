@@ -20,7 +20,11 @@ def statuspage(live_server, it_page):
     config.api_key["Authorization"] = raw
     config.api_key_prefix["Authorization"] = "OAuth"
     client = sp.ApiClient(config)
+    # One connection per request: no kept-alive server thread outlives a test.
+    client.set_default_header("Connection", "close")
     yield client
+    # Close kept-alive connections before the live server stops, so no request thread is left.
+    client.rest_client.pool_manager.clear()
     client.pool.close()
     client.pool.join()
 
