@@ -780,3 +780,28 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_incident(live_se
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 3
     assert Incident.objects.filter(name="Raced").count() == 1
+
+
+def test_put_behaves_as_patch_everywhere_statuspage_offers_it(api, it_page):
+    """Statuspage documents PUT next to PATCH with the same bodies; both update in place."""
+    assert api.put("pages/it", {"page": {"name": "IT (put)"}}).json()["name"] == "IT (put)"
+    group_id = api.get("pages/it/component-groups").json()[0]["id"]
+    assert api.get(f"pages/it/component-groups/{group_id}").json()["name"] == "Network"
+    response = api.put(
+        f"pages/it/component-groups/{group_id}", {"component_group": {"name": "Net"}}
+    )
+    assert response.status_code == 200 and response.json()["name"] == "Net"
+    created = open_via_api(api, it_page)
+    response = api.put(
+        f"pages/it/incidents/{created['id']}",
+        {"incident": {"status": "monitoring", "body": "Watching."}},
+    )
+    assert response.status_code == 200 and response.json()["status"] == "monitoring"
+    update_id = response.json()["incident_updates"][0]["id"]
+    response = api.put(
+        f"pages/it/incidents/{created['id']}/incident_updates/{update_id}",
+        {"incident_update": {"body": "Watching closely."}},
+    )
+    assert response.status_code == 200 and response.json()["body"] == "Watching closely."
+    single = api.get(f"pages/it/incidents/{created['id']}").json()
+    assert single["incident_updates"][0]["body"] == "Watching closely."
