@@ -4,7 +4,7 @@ from django.urls import path
 
 from incidents.api import public
 
-from . import views
+from . import playbook_views, report_views, views
 
 urlpatterns = [
     path("", views.status_page, name="status"),
@@ -28,4 +28,13 @@ urlpatterns = [
         name="api-v2-upcoming",
     ),
     path("api/v2/scheduled-maintenances/active.json", public.active, name="api-v2-active"),
+    # Outage playbook (issue 7): report a problem, the printable handout, the phone line.
+    path("report/", report_views.pick, name="report"),
+    path("report/known/", report_views.known, name="report-known"),
+    path("report/form/", report_views.report_form, name="report-form"),
+    path("report/sent/", report_views.sent, name="report-sent"),
+    path("handout/", playbook_views.handout_page, name="handout"),
+    path("handout.pdf", playbook_views.handout_pdf_view, name="handout-pdf"),
+    path("phone.json", playbook_views.phone_json, name="phone-json"),
+    path("phone.txt", playbook_views.phone_txt, name="phone-txt"),
 ]

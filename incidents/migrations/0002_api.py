@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0001_initial'),
+        ('incidents', '0004_reports'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
