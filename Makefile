@@ -13,6 +13,8 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# Statuspage's generated API client, for the compatibility test (its pins are too strict).
+	$(BIN)/pip install --quiet --no-deps 'atlassian-statuspage==1.0.2' 'lambda-thread-pool==0.0.2'
 	touch $@
 
 install: $(VENV)/.installed

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "statuspage",
     "incidents",
@@ -191,7 +192,20 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Statuspage-compatible management API (v1) and public API (v2).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # API docs (issue 3): Swagger UI and Redoc from the sidecar package's static files, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "incidents.models.ComponentStatus",
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
+        "ImpactEnum": "incidents.models.Impact",
+        "IncidentUpdateStatusEnum": "incidents.api.serializers.INCIDENT_STATUS_CHOICES",
+        "TemplateImpactEnum": "incidents.api.serializers.TEMPLATE_IMPACT_CHOICES",
+    },
 }
+# The management API refuses request bodies larger than this (413).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 
 # Opt-in hardening for deployments behind TLS: each is its own switch, never implied by DEBUG.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)

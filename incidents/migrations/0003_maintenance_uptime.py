@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0004_reports'),
+        ('incidents', '0002_reports'),
     ]
 
     operations = [

@@ -13,7 +13,6 @@ from .components import (
     replace_support_hours,
     save_group,
     save_page,
-    save_template,
     set_component_status,
     touch_page,
     update_component,
@@ -36,6 +35,7 @@ from .maintenance import (
     schedule_maintenance,
     start_maintenance,
 )
+from .templates import save_incident_template
 from .uptime import roll_up_component, roll_up_uptime
 
 __all__ = [
@@ -65,8 +65,8 @@ __all__ = [
     "roll_up_uptime",
     "run_maintenance_clock",
     "save_group",
+    "save_incident_template",
     "save_page",
-    "save_template",
     "set_component_status",
     "touch_page",
     "update_component",

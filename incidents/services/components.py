@@ -286,13 +286,3 @@ def replace_support_hours(
     SupportHours.objects.bulk_create(rows)
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return page
-
-
-@transaction.atomic
-def save_template(template, *, actor: Any):
-    """Create or change an incident template (not public: no page event)."""
-    template.name = (template.name or "").strip()
-    if not template.name:
-        raise ServiceError(_("A template needs a name."), code="required", field="name")
-    template.save()
-    return template
