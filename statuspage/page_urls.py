@@ -9,4 +9,6 @@ urlpatterns = [
     path("incidents/<int:pk>/", views.incident_page, name="incident"),
     path("history/", views.history_page, name="history"),
     path("history/<int:year>/<int:month>/", views.history_page, name="history-month"),
+    # The live sections as JSON (ETag = page version): the page's script catches up or polls.
+    path("live.json", views.live_json, name="live"),
 ]
