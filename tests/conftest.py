@@ -80,3 +80,18 @@ def _grant_engineer(user):
 
     group: Group = ensure_engineer_group()
     user.groups.add(group)
+
+
+# --- Test database shared with server processes (live updates' browser test) ---------------
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """On SQLite, keep the test database in a file when a browser test runs: the ASGI server it
+    starts is another process and cannot see an in-memory database. PostgreSQL needs nothing."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3") and any(
+        item.get_closest_marker("browser") for item in request.session.items
+    ):
+        folder = request.getfixturevalue("tmp_path_factory").mktemp("db")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")

@@ -18,7 +18,7 @@
   var version = parseInt(body.getAttribute("data-version"), 10) || 0;
   var etag = '"' + version + "-" + lang + '"';
   var BASE_DELAY = 1000, MAX_DELAY = 30000, POLL_EVERY = 30000, FAILURES_BEFORE_POLLING = 3;
-  var attempt = 0, failures = 0, pollTimer = null, fetching = false;
+  var attempt = 0, failures = 0, pollTimer = null, fetching = false, greeted = false;
 
   function setVersion(v) {
     version = v;
@@ -69,7 +69,9 @@
   }
 
   function startPolling() {
-    if (pollTimer === null) pollTimer = window.setInterval(fetchState, POLL_EVERY);
+    if (pollTimer !== null) return;
+    fetchState();
+    pollTimer = window.setInterval(fetchState, POLL_EVERY);
   }
 
   function stopPolling() {
@@ -81,6 +83,10 @@
     var message;
     try { message = JSON.parse(event.data); } catch (e) { return; }
     if (message.type === "hello") {
+      greeted = true;
+      attempt = 0;
+      failures = 0;
+      stopPolling();
       if (message.version > version) fetchState(); // missed updates while away: catch up
       return;
     }
@@ -91,21 +97,17 @@
   function connect() {
     if (!("WebSocket" in window)) { startPolling(); return; }
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket, opened = false;
+    var socket;
+    greeted = false;
     try {
       socket = new WebSocket(scheme + window.location.host + "/ws/pages/" +
                              encodeURIComponent(slug) + "/?lang=" + encodeURIComponent(lang));
     } catch (e) { startPolling(); return; }
-    socket.onopen = function () {
-      opened = true;
-      attempt = 0;
-      failures = 0;
-      stopPolling();
-    };
     socket.onmessage = onMessage;
     socket.onclose = function (event) {
       if (event.code === 4404) return; // the page no longer exists
-      if (!opened && ++failures >= FAILURES_BEFORE_POLLING) startPolling();
+      // No hello: refused, or a proxy that lets the handshake through but not the frames.
+      if (!greeted && ++failures >= FAILURES_BEFORE_POLLING) startPolling();
       var delay = Math.min(MAX_DELAY, BASE_DELAY * Math.pow(2, attempt++));
       window.setTimeout(connect, delay / 2 + Math.random() * delay / 2); // jittered
     };
