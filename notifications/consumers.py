@@ -8,6 +8,7 @@ every event of the page in the order they were sent. A client may send `{"type":
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -16,6 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from incidents.models import Page
 from statuspage.pages import SUPPORTED
 
+from . import fanout
 from .live import page_group
 
 MAX_CLIENT_MESSAGE = 1024
@@ -24,6 +26,8 @@ CLOSE_POLICY = 1008  # an unexpected message
 CLOSE_TOO_BIG = 1009
 PING = {"type": "ping"}
 PONG = json.dumps({"type": "pong"})
+
+logger = logging.getLogger(__name__)
 
 
 @database_sync_to_async
@@ -37,6 +41,8 @@ def _page_version(page_id: int) -> int | None:
 
 
 class PageConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: the process's Audience of the page group delivers to it.
+    channel_layer_alias = None
     group: str | None = None
 
     async def connect(self):
@@ -51,10 +57,10 @@ class PageConsumer(AsyncWebsocketConsumer):
         language = (query.get("lang") or [""])[0][:2]
         if language not in SUPPORTED:
             language = default_language if default_language in SUPPORTED else SUPPORTED[0]
-        # Join before reading the version: an event committed in between is then both counted
-        # in the hello's version or later, and delivered; none falls in the gap.
+        # Subscribe before reading the version: an event committed in between is then both
+        # counted in the hello's version or later, and delivered; none falls in the gap.
         self.group = page_group(page_id, language)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await fanout.join(self.group, self)
         version = await _page_version(page_id)
         await self.accept()
         await self.send(
@@ -62,10 +68,11 @@ class PageConsumer(AsyncWebsocketConsumer):
                 {"type": "hello", "version": version, "page": slug, "language": language}
             )
         )
+        await fanout.go_live(self.group, self)
 
     async def disconnect(self, code):
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await fanout.leave(self.group, self)
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or len(text_data or "") > MAX_CLIENT_MESSAGE:
@@ -80,6 +87,9 @@ class PageConsumer(AsyncWebsocketConsumer):
         else:
             await self.close(code=CLOSE_POLICY)
 
-    async def live_message(self, event):
-        """A page event from the channel layer: forward its pre-serialized text."""
-        await self.send(text_data=event["text"])
+    async def deliver(self, text: str) -> None:
+        """Send one pushed message (already serialized, the same for the whole group)."""
+        try:
+            await self.send(text_data=text)
+        except Exception:  # the client went away mid-send: its disconnect cleans up
+            logger.debug("Dropped a live message for a closing websocket", exc_info=True)

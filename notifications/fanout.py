@@ -1,0 +1,108 @@
+"""One channel-layer subscription per page group and ASGI process, shared by its clients.
+
+Channels gives every consumer its own channel (a Redis SUBSCRIBE each) and hands a group
+message to each through a queue, a deserialization and a dispatch: 75 µs of server CPU per
+client measured here, 0.5 s for 2,000 clients. Status pages only ever get the same text per
+group, so each process subscribes once per group and writes that text to its clients in one
+loop, in the order the messages came (see bench/websocket_fanout.py for the figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+class Audience:
+    """The websocket clients of one group in this process, and the subscription feeding them.
+
+    `members` maps a consumer to None once it is live, or to the list of texts held for it
+    while it is still being greeted.
+    """
+
+    def __init__(self, group: str):
+        self.group = group
+        self.layer = get_channel_layer()
+        self.members: dict = {}
+        self.channel: str | None = None
+        self.listener: asyncio.Task | None = None
+        self.subscribed = asyncio.ensure_future(self._subscribe())
+
+    async def _subscribe(self) -> None:
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, self.channel)
+        self.listener = asyncio.ensure_future(self._listen())
+
+    async def _listen(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel)
+            text = message.get("text")
+            if text is None:
+                continue
+            for consumer in list(self.members):
+                held = self.members.get(consumer, False)
+                if held is None:
+                    await consumer.deliver(text)
+                elif held is not False:
+                    held.append(text)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await self.subscribed
+        if self.listener is not None:
+            self.listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.listener
+        if self.channel is not None:
+            with contextlib.suppress(Exception):
+                await self.layer.group_discard(self.group, self.channel)
+
+
+# One audience per (event loop, group): an ASGI server has one loop per process; tests run
+# one loop per test.
+_audiences: dict[tuple[asyncio.AbstractEventLoop, str], Audience] = {}
+
+
+async def join(group: str, consumer) -> None:
+    """Add a consumer to its group's audience, holding its messages until `go_live`.
+
+    Returns once the process is subscribed to the group: anything published from then on
+    reaches the consumer (raises if the channel layer cannot subscribe).
+    """
+    key = (asyncio.get_running_loop(), group)
+    audience = _audiences.get(key)
+    if audience is None:
+        audience = _audiences[key] = Audience(group)
+    audience.members[consumer] = []
+    try:
+        await audience.subscribed
+    except Exception:
+        if _audiences.get(key) is audience:
+            del _audiences[key]
+        raise
+
+
+async def go_live(group: str, consumer) -> None:
+    """Send the consumer what arrived while it was being greeted, then deliver directly."""
+    audience = _audiences.get((asyncio.get_running_loop(), group))
+    if audience is None or consumer not in audience.members:
+        return
+    held = audience.members[consumer]
+    while held:
+        await consumer.deliver(held.pop(0))
+    audience.members[consumer] = None
+
+
+async def leave(group: str, consumer) -> None:
+    key = (asyncio.get_running_loop(), group)
+    audience = _audiences.get(key)
+    if audience is None or audience.members.pop(consumer, False) is False:
+        return
+    if not audience.members:
+        del _audiences[key]
+        await audience.stop()
