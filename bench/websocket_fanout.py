@@ -110,6 +110,22 @@ class Reader(asyncio.Protocol):
             self.ready.set_exception(ConnectionError("closed before hello"))
 
 
+async def open_connection(limit, request, arrivals, host, port, n):
+    """One websocket client, up to its hello (its transport, or None if it failed)."""
+    loop = asyncio.get_running_loop()
+    async with limit:
+        ready = loop.create_future()
+        source = SOURCE_ADDRESSES[n % len(SOURCE_ADDRESSES)]
+        try:
+            transport, _ = await loop.create_connection(
+                lambda: Reader(request, arrivals, ready), host, port, local_addr=(source, 0)
+            )
+            await asyncio.wait_for(ready, 60)
+            return transport
+        except (TimeoutError, OSError, ConnectionError):
+            return None
+
+
 def client_process(conn, index: int):
     """One client process: opens connections on command, reports arrivals per round."""
     raise_fd_limit()
@@ -134,26 +150,14 @@ def client_process(conn, index: int):
                     f"Sec-WebSocket-Version: 13\r\nOrigin: http://{host}:{port}\r\n\r\n"
                 ).encode()
                 limit = asyncio.Semaphore(100)
-                failed = 0
-
-                async def open_one(n):
-                    nonlocal failed
-                    async with limit:
-                        ready = loop.create_future()
-                        source = SOURCE_ADDRESSES[(n + index) % len(SOURCE_ADDRESSES)]
-                        try:
-                            transport, _ = await loop.create_connection(
-                                lambda: Reader(request, arrivals, ready),
-                                host,
-                                port,
-                                local_addr=(source, 0),
-                            )
-                            await asyncio.wait_for(ready, 60)
-                            transports.append(transport)
-                        except (TimeoutError, OSError, ConnectionError):
-                            failed += 1
-
-                await asyncio.gather(*(open_one(n) for n in range(count)))
+                opened = await asyncio.gather(
+                    *(
+                        open_connection(limit, request, arrivals, host, port, n + index)
+                        for n in range(count)
+                    )
+                )
+                failed = opened.count(None)
+                transports += [t for t in opened if t is not None]
                 conn.send((len(transports), failed))
             elif command == "collect":
                 version, expected, timeout = args
@@ -274,7 +278,8 @@ class Result:
 def report_round(name: str, round_: int, latencies: list[float]) -> None:
     p50, p99, peak = percentiles(latencies)
     print(
-        f"  {name} round {round_ + 1}: {len(latencies)} got it, p50 {p50:.3f} p99 {p99:.3f} max {peak:.3f} s",
+        f"  {name} round {round_ + 1}: {len(latencies)} got it,"
+        f" p50 {p50:.3f} p99 {p99:.3f} max {peak:.3f} s",
         flush=True,
     )
 
@@ -395,9 +400,9 @@ def main() -> None:
     published: list[float] = []
     original_send = live.send_to_groups
 
-    async def timed_send(page_id, messages):
+    async def timed_send(page_id, version, messages):
         published.append(time.monotonic())
-        await original_send(page_id, messages)
+        await original_send(page_id, version, messages)
 
     live.send_to_groups = timed_send
 
@@ -448,8 +453,9 @@ def main() -> None:
     port = sock.getsockname()[1]
     if args.server == "uvicorn":
         command = [
-            sys.executable, "-m", "uvicorn", "statuspage.asgi:application", "--fd", str(sock.fileno()),
-            "--workers", str(args.workers), "--ws", args.ws, "--ws-max-size", "4096",
+            sys.executable, "-m", "uvicorn", "statuspage.asgi:application",
+            "--fd", str(sock.fileno()), "--workers", str(args.workers), "--ws", args.ws,
+            "--ws-max-size", "4096",
             "--log-level", "warning", "--no-access-log", "--backlog", "4096",
         ]  # fmt: skip
         if not args.deflate:

@@ -68,7 +68,7 @@ class PageConsumer(AsyncWebsocketConsumer):
                 {"type": "hello", "version": version, "page": slug, "language": language}
             )
         )
-        await fanout.go_live(self.group, self)
+        await fanout.go_live(self.group, self, version)
 
     async def disconnect(self, code):
         if self.group:

@@ -21,8 +21,10 @@ logger = logging.getLogger(__name__)
 class Audience:
     """The websocket clients of one group in this process, and the subscription feeding them.
 
-    `members` maps a consumer to None once it is live, or to the list of texts held for it
-    while it is still being greeted.
+    `members` maps a consumer to the page version its hello announced once it is live, or to
+    the list of (version, text) held for it while it is still being greeted. Versions make the
+    stream exact: a client gets only versions after its hello, each once, in increasing order
+    (a push that lost a race to a later version is dropped: the later state includes it).
     """
 
     def __init__(self, group: str):
@@ -31,6 +33,7 @@ class Audience:
         self.members: dict = {}
         self.channel: str | None = None
         self.listener: asyncio.Task | None = None
+        self.last_version = 0
         self.subscribed = asyncio.ensure_future(self._subscribe())
 
     async def _subscribe(self) -> None:
@@ -41,15 +44,16 @@ class Audience:
     async def _listen(self) -> None:
         while True:
             message = await self.layer.receive(self.channel)
-            text = message.get("text")
-            if text is None:
+            text, version = message.get("text"), message.get("version", 0)
+            if text is None or version <= self.last_version:
                 continue
+            self.last_version = version
             for consumer in list(self.members):
-                held = self.members.get(consumer, False)
-                if held is None:
+                state = self.members.get(consumer)
+                if isinstance(state, list):
+                    state.append((version, text))
+                elif state is not None and version > state:
                     await consumer.deliver(text)
-                elif held is not False:
-                    held.append(text)
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -87,22 +91,26 @@ async def join(group: str, consumer) -> None:
         raise
 
 
-async def go_live(group: str, consumer) -> None:
-    """Send the consumer what arrived while it was being greeted, then deliver directly."""
+async def go_live(group: str, consumer, version: int) -> None:
+    """Send the consumer what arrived after `version` (its hello) while it was being greeted,
+    then deliver to it directly."""
     audience = _audiences.get((asyncio.get_running_loop(), group))
     if audience is None or consumer not in audience.members:
         return
     held = audience.members[consumer]
     while held:
-        await consumer.deliver(held.pop(0))
-    audience.members[consumer] = None
+        held_version, text = held.pop(0)
+        if held_version > version:
+            await consumer.deliver(text)
+    audience.members[consumer] = version
 
 
 async def leave(group: str, consumer) -> None:
     key = (asyncio.get_running_loop(), group)
     audience = _audiences.get(key)
-    if audience is None or audience.members.pop(consumer, False) is False:
+    if audience is None or consumer not in audience.members:
         return
+    del audience.members[consumer]
     if not audience.members:
         del _audiences[key]
         await audience.stop()

@@ -92,10 +92,12 @@ def live_messages(page: Page, event: DomainEvent) -> dict[str, str]:
     return messages
 
 
-async def send_to_groups(page_id: int, messages: dict[str, str]) -> None:
+async def send_to_groups(page_id: int, version: int, messages: dict[str, str]) -> None:
     layer = get_channel_layer()
     for language, text in messages.items():
-        await layer.group_send(page_group(page_id, language), {"type": LIVE_MESSAGE, "text": text})
+        await layer.group_send(
+            page_group(page_id, language), {"type": LIVE_MESSAGE, "version": version, "text": text}
+        )
 
 
 def push_event(event: DomainEvent) -> None:
@@ -110,7 +112,7 @@ def push_event(event: DomainEvent) -> None:
         page = Page.objects.filter(pk=event.page_id).first()
         if page is None:
             return
-        async_to_sync(send_to_groups)(page.pk, live_messages(page, event))
+        async_to_sync(send_to_groups)(page.pk, event.version, live_messages(page, event))
     except Exception:
         logger.exception("Live push of %s (page %s, version %s) failed", *_ids(event))
 

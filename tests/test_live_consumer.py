@@ -214,3 +214,64 @@ async def test_a_write_still_succeeds_when_redis_is_unreachable(it_page, setting
     await database_sync_to_async(vpn.refresh_from_db)()
     assert vpn.status == "major_outage"
     assert "Live push of component.updated" in caplog.text
+
+
+def _writes_from_a_plain_thread(page, count, errors):
+    try:
+        vpn = component(page, "VPN")
+        for n in range(count):
+            status = "major_outage" if n % 2 == 0 else "operational"
+            services.set_component_status(vpn, status, actor=None)
+    except Exception as exc:  # pragma: no cover - reported by the test
+        errors.append(exc)
+    finally:
+        connection.close()
+
+
+async def clients_connecting_while_the_page_changes(page, writes=12, clients=16):
+    """Clients connect at random moments during a burst of writes; each must then get exactly
+    the versions after its hello, in order: nothing lost in the connect gap, nothing twice."""
+    errors: list[Exception] = []
+    writer = threading.Thread(target=_writes_from_a_plain_thread, args=(page, writes, errors))
+    start_version = page.version
+    writer.start()
+    connected = []
+    for _ in range(clients):
+        communicator, ok, _ = await connect()
+        assert ok
+        connected.append((communicator, (await receive(communicator))["version"]))
+        await asyncio.sleep(0.01)
+    await asyncio.get_running_loop().run_in_executor(None, writer.join)
+    assert not errors
+    final = start_version + writes
+    for communicator, hello_version in connected:
+        versions = [(await receive(communicator))["version"] for _ in range(final - hello_version)]
+        assert versions == list(range(hello_version + 1, final + 1))
+        assert await communicator.receive_nothing(timeout=0.2)
+        await communicator.disconnect()
+
+
+@pytest.mark.slow  # writes from another thread: on SQLite that needs the file test database
+async def test_clients_connecting_during_changes_miss_nothing_and_get_nothing_twice(
+    it_page, in_memory_layer
+):
+    await clients_connecting_while_the_page_changes(it_page)
+
+
+@pytest.mark.slow
+async def test_clients_connecting_during_changes_over_redis(it_page, redis_layer):
+    await clients_connecting_while_the_page_changes(it_page)
+    await get_channel_layer().flush()
+
+
+async def test_the_page_group_is_left_and_joined_again(it_page, in_memory_layer):
+    first, _, _ = await connect()
+    await receive(first)
+    await first.disconnect()  # the last client of the group: the subscription ends
+    second, _, _ = await connect()
+    hello = await receive(second)
+    vpn = await database_sync_to_async(component)(it_page, "VPN")
+    await database_sync_to_async(services.set_component_status)(vpn, "major_outage", actor=None)
+    assert (await receive(second))["version"] == hello["version"] + 1
+    assert await second.receive_nothing(timeout=0.2)
+    await second.disconnect()
