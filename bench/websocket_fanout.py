@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import re
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -494,13 +495,18 @@ def main() -> None:
         clients.close_all()
     finally:
         server_process.terminate()
-        server_process.wait(10)
+        try:
+            server_process.wait(10)
+        except subprocess.TimeoutExpired:
+            server_process.kill()
+            server_process.wait()
         clients.exit()
         sock.close()
         cleanup = redis.Redis.from_url(args.redis_url)
         for key in cleanup.scan_iter("statuspage:*snapshot*"):
             cleanup.delete(key)
         cleanup.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     print(
         f"{'server':<46} {'got (worst round)':>17} {'p50 s':>7} {'p99 s':>7} {'max s':>7}"
