@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -35,9 +36,28 @@ def _find_page(slug: str) -> tuple[int, str] | None:
     return Page.objects.filter(slug=slug).values_list("pk", "default_language").first()
 
 
+# slug -> (expires, (page id, default language)): a reconnect storm after a restart then costs
+# one query per client (the version) instead of two. A stale entry is harmless: the version
+# query checks the slug still names that page, and the consumer looks again if not.
+_known_pages: dict[str, tuple[float, tuple[int, str]]] = {}
+KNOWN_PAGE_SECONDS = 60
+
+
+async def find_page(slug: str, *, fresh: bool = False) -> tuple[int, str] | None:
+    known = _known_pages.get(slug)
+    if known is not None and known[0] > time.monotonic() and not fresh:
+        return known[1]
+    found = await _find_page(slug)
+    if found is None:
+        _known_pages.pop(slug, None)
+    else:
+        _known_pages[slug] = (time.monotonic() + KNOWN_PAGE_SECONDS, found)
+    return found
+
+
 @database_sync_to_async
-def _page_version(page_id: int) -> int | None:
-    return Page.objects.filter(pk=page_id).values_list("version", flat=True).first()
+def _page_version(page_id: int, slug: str) -> int | None:
+    return Page.objects.filter(pk=page_id, slug=slug).values_list("version", flat=True).first()
 
 
 class PageConsumer(AsyncWebsocketConsumer):
@@ -47,22 +67,28 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        found = await _find_page(slug)
-        if found is None:
-            await self.accept()
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        requested = (query.get("lang") or [""])[0][:2]
+        for fresh in (False, True):
+            found = await find_page(slug, fresh=fresh)
+            if found is None:
+                break
+            page_id, default_language = found
+            language = requested if requested in SUPPORTED else default_language
+            language = language if language in SUPPORTED else SUPPORTED[0]
+            self.group = page_group(page_id, language)
+            # Subscribe before reading the version: an event committed in between is then
+            # both counted in the hello's version or later, and delivered; none is lost.
+            await fanout.join(self.group, self)
+            version = await _page_version(page_id, slug)
+            if version is not None:
+                break
+            await fanout.leave(self.group, self)  # a stale entry: look the slug up again
+            self.group = None
+        await self.accept()
+        if self.group is None:
             await self.close(code=CLOSE_UNKNOWN_PAGE)
             return
-        page_id, default_language = found
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
-        language = (query.get("lang") or [""])[0][:2]
-        if language not in SUPPORTED:
-            language = default_language if default_language in SUPPORTED else SUPPORTED[0]
-        # Subscribe before reading the version: an event committed in between is then both
-        # counted in the hello's version or later, and delivered; none falls in the gap.
-        self.group = page_group(page_id, language)
-        await fanout.join(self.group, self)
-        version = await _page_version(page_id)
-        await self.accept()
         await self.send(
             text_data=json.dumps(
                 {"type": "hello", "version": version, "page": slug, "language": language}

@@ -275,3 +275,25 @@ async def test_the_page_group_is_left_and_joined_again(it_page, in_memory_layer)
     assert (await receive(second))["version"] == hello["version"] + 1
     assert await second.receive_nothing(timeout=0.2)
     await second.disconnect()
+
+
+async def test_a_page_recreated_under_the_same_slug_is_found_again(it_page, in_memory_layer):
+    from .factories import make_component, make_page
+
+    first, _, _ = await connect()
+    await receive(first)
+    await first.disconnect()
+
+    def recreate():
+        Page.objects.filter(pk=it_page.pk).delete()
+        page = make_page(slug="it", name="IT again")
+        return page, make_component(page, "Wi-Fi")
+
+    page, wifi = await database_sync_to_async(recreate)()
+    second, _, _ = await connect()
+    assert (await receive(second))["version"] == page.version
+    await database_sync_to_async(services.set_component_status)(wifi, "major_outage", actor=None)
+    pushed = await receive(second)
+    assert pushed["version"] == page.version + 1
+    assert "Wi-Fi" in pushed["html"]["components"]
+    await second.disconnect()
