@@ -113,10 +113,26 @@ async def test_every_event_reaches_every_client_once_and_in_order(it_page, in_me
         )
         assert "status--degraded_performance" in email["html"]["components"]
         assert email["data"]["component"]["name"] == "Email hosting"
-        assert email["announce"] == "Email hosting: Degraded performance"
+        assert (
+            email["announce"]
+            == {
+                "en": "Email hosting: Degraded performance",
+                "nl": "Email hosting: Verminderde prestaties",
+            }[language]
+        )
         assert "data-incident" not in resolved["html"]["incidents"]
         assert "VPN drops" in resolved["html"]["recent"]
         assert resolved["title"].endswith("IT services — Status")
+        # Labels in the client's language, rendered once per language for all its clients.
+        label = {"en": "Degraded performance", "nl": "Verminderde prestaties"}[language]
+        assert label in email["html"]["components"]
+        assert (
+            created["announce"]
+            == {
+                "en": "New incident “VPN drops”: Investigating",
+                "nl": "Nieuwe storing “VPN drops”: Onderzoek",
+            }[language]
+        )
         await client.disconnect()
 
 

@@ -54,6 +54,7 @@ def test_the_etag_and_sections_follow_the_visitors_language(client, it_page):
     response = client.get("/live.json", HTTP_ACCEPT_LANGUAGE="nl")
     assert response["ETag"] == f'"{it_page.version}-nl"'
     assert response.json()["language"] == "nl"
+    assert "Actuele storingen" in response.json()["html"]["incidents"]  # Dutch labels
     # The root mount links to its own prefix.
     assert 'href="/history/"' in response.json()["html"]["recent"]
 
