@@ -375,6 +375,7 @@ def main() -> None:
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",  # no collectstatic needed here
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
