@@ -46,7 +46,14 @@ class Audience:
 
     async def _listen(self) -> None:
         while True:
-            message = await self.layer.receive(self.channel)
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer lost Redis: it reconnects; clients catch up later
+                logger.exception("Receiving live messages for %s failed", self.group)
+                await asyncio.sleep(1)
+                continue
             text, version = message.get("text"), message.get("version", 0)
             if text is None or version <= self.last_version:
                 continue

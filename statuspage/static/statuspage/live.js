@@ -113,5 +113,10 @@
     };
   }
 
+  // A tab back from the background (where browsers may suspend sockets) checks it is current.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") fetchState();
+  });
+
   connect();
 })();
