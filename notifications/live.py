@@ -39,51 +39,93 @@ def canonical_prefix(slug: str) -> str:
     return f"/p/{slug}/"
 
 
-def announcement(event: DomainEvent) -> str:
-    """One sentence for screen readers on what changed (in the active language)."""
+INCIDENT_FIELDS = (
+    "id", "kind", "name", "status", "impact", "created_at", "updated_at", "resolved_at",
+    "scheduled_for", "scheduled_until",
+)  # fmt: skip
+
+
+def public_object(event: DomainEvent, snapshot: dict) -> dict[str, Any]:
+    """The changed object as the public may see it, taken from the snapshot.
+
+    The event's own data is for internal listeners: it can name hidden components. Here a
+    hidden component is left out, and an incident is the snapshot's (visible components only).
+    """
     data = event.data
-    if "component" in data and event.type == events.COMPONENT_UPDATED:
-        component = data["component"]
-        status = component.get("status")
-        label = ComponentStatus(status).label if status in ComponentStatus.values else status
-        return _("%(name)s: %(status)s") % {"name": component.get("name", ""), "status": label}
+    visible = snapshot["components"]
+    if "component" in data or "components" in data:
+        changed = data.get("components") or [data["component"]]
+        if event.type == events.COMPONENT_DELETED:
+            gone = [c for c in changed if c.get("is_visible")]
+            return {"components": [{"id": c["id"], "name": c["name"]} for c in gone]}
+        return {"components": [visible[str(c["id"])] for c in changed if str(c["id"]) in visible]}
     if "incident" in data:
-        incident = data["incident"]
-        status = incident.get("status")
-        label = IncidentStatus(status).label if status in IncidentStatus.values else status
-        if incident.get("kind") == "maintenance":
-            return _("Maintenance “%(name)s”: %(status)s") % {
-                "name": incident["name"],
-                "status": label,
+        incident = snapshot["incidents"].get(str(data["incident"]["id"]))
+        if incident is None:  # deleted, or older than the snapshot holds
+            return {"incident": {k: data["incident"].get(k) for k in ("id", "kind", "name")}}
+        latest = incident["incident_updates"][:1]
+        return {
+            "incident": {
+                **{k: incident[k] for k in INCIDENT_FIELDS},
+                "components": [
+                    {"id": c["id"], "name": c["name"], "status": c["status"]}
+                    for c in incident["components"]
+                ],
+                "latest_update": {k: latest[0][k] for k in ("id", "status", "body", "display_at")}
+                if latest
+                else None,
             }
-        if event.type == events.INCIDENT_CREATED:
-            return _("New incident “%(name)s”: %(status)s") % {
-                "name": incident["name"],
-                "status": label,
-            }
+        }
+    return {}
+
+
+def announcement(event: DomainEvent, changed: dict[str, Any]) -> str:
+    """One sentence for screen readers on what changed (in the active language), or "" when
+    nothing the public sees changed."""
+    if "components" in changed:
+        if event.type == events.COMPONENT_DELETED or not changed["components"]:
+            return _("The status page was updated") if changed["components"] else ""
+        return "; ".join(
+            _("%(name)s: %(status)s")
+            % {"name": c["name"], "status": _label(ComponentStatus, c["status"])}
+            for c in changed["components"]
+        )
+    if "incident" in changed:
+        incident = changed["incident"]
+        names = {"name": incident["name"], "status": _label(IncidentStatus, incident.get("status"))}
         if event.type == events.INCIDENT_DELETED:
-            return _("Incident “%(name)s” was removed") % {"name": incident["name"]}
-        return _("Incident “%(name)s”: %(status)s") % {"name": incident["name"], "status": label}
+            return _("Incident “%(name)s” was removed") % names
+        if incident.get("kind") == "maintenance":
+            return _("Maintenance “%(name)s”: %(status)s") % names
+        if event.type == events.INCIDENT_CREATED:
+            return _("New incident “%(name)s”: %(status)s") % names
+        return _("Incident “%(name)s”: %(status)s") % names
     return _("The status page was updated")
+
+
+def _label(choices, value) -> str:
+    return choices(value).label if value in choices.values else (value or "")
 
 
 def live_messages(page: Page, event: DomainEvent) -> dict[str, str]:
     """The serialized websocket message of an event, per language: `{language: json text}`.
 
-    Each message holds the event's `type`, `version`, `page` and changed object (`data`), the
-    live sections as HTML and the page title in that language, and an `announce` sentence.
+    Each message holds the event's `type`, `version`, `page` and the changed object as the
+    public sees it (`data`), the live sections as HTML and the page title in that language,
+    and an `announce` sentence.
     """
     snapshot = page_snapshot(page)
+    changed = public_object(event, snapshot)
     messages = {}
     for language in SUPPORTED:
         state = live_state(page, snapshot, language=language, prefix=canonical_prefix(page.slug))
         with translation.override(language):
-            announce = announcement(event)
+            announce = announcement(event, changed)
         message: dict[str, Any] = {
             "type": event.type,
             "version": event.version,
             "page": page.slug,
-            "data": event.data,
+            "data": changed,
             "state_version": state.pop("version"),
             **state,
             "announce": announce,

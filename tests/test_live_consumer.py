@@ -112,7 +112,8 @@ async def test_every_event_reaches_every_client_once_and_in_order(it_page, in_me
             f'data-incident="{created["data"]["incident"]["id"]}"' in created["html"]["incidents"]
         )
         assert "status--degraded_performance" in email["html"]["components"]
-        assert email["data"]["component"]["name"] == "Email hosting"
+        assert [c["name"] for c in email["data"]["components"]] == ["Email hosting"]
+        assert email["data"]["components"][0]["status"] == "degraded_performance"
         assert (
             email["announce"]
             == {
@@ -313,3 +314,23 @@ async def test_a_page_recreated_under_the_same_slug_is_found_again(it_page, in_m
     assert pushed["version"] == page.version + 1
     assert "Wi-Fi" in pushed["html"]["components"]
     await second.disconnect()
+
+
+async def test_a_hidden_component_is_never_named_in_a_push(it_page, in_memory_layer):
+    communicator, _, _ = await connect()
+    await receive(communicator)
+
+    def change_hidden():
+        secret = services.create_component(
+            it_page, actor=None, name="Secret billing backend", is_visible=False
+        )
+        services.set_component_status(secret, "major_outage", actor=None)
+
+    await database_sync_to_async(change_hidden)()
+    for _ in range(2):
+        text = await communicator.receive_from(timeout=5)
+        assert "Secret billing" not in text
+        message = json.loads(text)
+        assert message["data"] == {"components": []}
+        assert message["announce"] == ""
+    await communicator.disconnect()
