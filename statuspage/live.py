@@ -61,12 +61,20 @@ def status_sections(snapshot: dict) -> dict[str, Any]:
     }
 
 
+def live_etag(page: Page, language: str) -> str:
+    """The ETag of the page's live state in one language: its version, never another page's."""
+    return f'"{page.cache_key}-{language}"'
+
+
 def live_state(page: Page, snapshot: dict, *, language: str, prefix: str) -> dict[str, Any]:
     """The page's live sections as HTML, and its title, in one language (no queries).
 
     Returns `{"version", "language", "title", "html": {section: outer HTML}}`.
     """
-    context = {"page": snapshot["page"], "snapshot": snapshot, "prefix": prefix}
+    # Without the uptime bars: they are most of the section's HTML (90 bars per component) and
+    # change once a day; the page's script keeps the ones it has.
+    without_uptime = {key: value for key, value in snapshot.items() if key != "uptime"}
+    context = {"page": snapshot["page"], "snapshot": without_uptime, "prefix": prefix}
     context.update(status_sections(snapshot))
     with translation.override(language), timezone.override(page.tz):
         fragments = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gzip
 import hashlib
 import time
 
@@ -18,6 +19,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -29,7 +31,7 @@ from incidents.snapshot import (
     page_snapshot,
 )
 
-from .live import live_state, status_sections
+from .live import live_etag, live_state, status_sections
 from .pages import SUPPORTED, page_view
 
 
@@ -103,22 +105,28 @@ def cached_html(view):
     def wrapper(request, page: Page, *args, **kwargs):
         minute = int(time.time() // 60)
         key = (
-            f"html:{page.pk}:{page.version}:{translation.get_language()}:"
+            f"html:{page.cache_key}:{translation.get_language()}:"
             f"{request.page_prefix}:{request.path}:{minute}"
         )
         digest = hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
         etag = f'"{digest}"'
+        gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
         if etag in request.headers.get("If-None-Match", ""):
             response = HttpResponseNotModified()
         else:
-            body = cache.get(key)
-            if body is None:
+            bodies = cache.get(key)
+            if bodies is None:
                 rendered = view(request, page, *args, **kwargs)
                 if rendered.status_code != 200:
                     return rendered
-                body = rendered.content
-                cache.set(key, body, 120)
-            response = HttpResponse(body, content_type="text/html; charset=utf-8")
+                # Compressed once here, not per request: the uptime bars make the HTML long
+                # but very repetitive (150 KB -> about 8 KB).
+                bodies = (rendered.content, gzip.compress(rendered.content, compresslevel=6))
+                cache.set(key, bodies, 120)
+            response = HttpResponse(bodies[gzip_ok], content_type="text/html; charset=utf-8")
+            if gzip_ok:
+                response["Content-Encoding"] = "gzip"
+        patch_vary_headers(response, ["Accept-Encoding"])
         response["ETag"] = etag
         response["Cache-Control"] = (
             f"public, max-age=0, s-maxage={settings.PUBLIC_CACHE_SECONDS}, "
@@ -135,6 +143,7 @@ def status_page(request, page: Page):
     snapshot = page_snapshot(page)
     context = page_context(request, page, snapshot)
     context.update(status_sections(snapshot))
+    context["live_etag"] = live_etag(page, request.LANGUAGE_CODE)
     with timezone.override(page.tz):
         return render(request, "statuspage/status.html", context)
 
@@ -198,11 +207,11 @@ def choose_language(request, code: str):
 def live_json(request, page: Page):
     """The live sections of the status page as JSON, for the page's script to catch up or poll.
 
-    The ETag is the page version and language, so a poll with `If-None-Match` costs no rendering
-    (and no snapshot) while nothing changed.
+    The ETag names the page version and language, so a poll with `If-None-Match` costs no
+    rendering (and no snapshot) while nothing changed.
     """
     language = request.LANGUAGE_CODE
-    etag = f'"{page.version}-{language}"'
+    etag = live_etag(page, language)
     if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
         response = HttpResponseNotModified()
     else:

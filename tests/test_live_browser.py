@@ -190,9 +190,13 @@ def test_changes_appear_live_and_a_page_that_lost_its_socket_resyncs(server, bro
     page = open_page(browser, f"{server.url}/p/it/")
     vpn = page.locator(f'[data-component="{component("VPN").pk}"] .status')
     expect(vpn).to_have_class(re.compile(r"status--operational"))
+    bars = page.locator('[data-live="components"] .uptime').count()
+    assert bars == 3  # one per service
 
     write(set_status, "VPN", "major_outage")
     expect(vpn).to_have_class(re.compile(r"status--major_outage"), timeout=5000)
+    # The push leaves out the 90-day bars; the page keeps the ones it has.
+    assert page.locator('[data-live="components"] .uptime').count() == bars
     expect(page.locator("#live-announcer")).to_have_text("VPN: Major outage")
     expect(page).to_have_title(re.compile(r"^\(Major system outage\) IT services"))
     expect(page.locator('[data-live="banner"] h1')).to_have_text("Major system outage")

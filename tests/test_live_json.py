@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_live_json_has_the_sections_and_an_etag_of_the_version(client, it_page):
     response = client.get("/p/it/live.json")
     assert response.status_code == 200
-    assert response["ETag"] == f'"{it_page.version}-en"'
+    assert response["ETag"] == f'"{it_page.cache_key}-en"'
     assert response["Cache-Control"] == "no-cache"
     assert "Accept-Language" in response["Vary"]
     state = response.json()
@@ -52,7 +52,7 @@ def test_a_change_gives_a_new_etag_and_the_new_state(client, it_page):
 
 def test_the_etag_and_sections_follow_the_visitors_language(client, it_page):
     response = client.get("/live.json", HTTP_ACCEPT_LANGUAGE="nl")
-    assert response["ETag"] == f'"{it_page.version}-nl"'
+    assert response["ETag"] == f'"{it_page.cache_key}-nl"'
     assert response.json()["language"] == "nl"
     assert "Actuele storingen" in response.json()["html"]["incidents"]  # Dutch labels
     # The root mount links to its own prefix.
@@ -71,8 +71,12 @@ def test_pushed_sections_are_what_live_json_and_the_page_show(client, it_page):
         assert pushed["html"] == fetched["html"]
         assert pushed["title"] == fetched["title"]
         page = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
-        assert pushed["html"]["components"] in page
+        for section in ("banner", "incidents", "recent"):
+            assert pushed["html"][section] in page
+        assert "data-component" in pushed["html"]["components"]
+        assert "uptime-bars" not in pushed["html"]["components"]  # the page keeps its own
         assert f'data-version="{it_page.version}"' in page
+        assert f'<meta name="live-etag" content="&quot;{it_page.cache_key}-{language}' in page
 
 
 def test_the_status_page_loads_the_live_script_deferred(client, it_page):

@@ -16,7 +16,8 @@
   var canonical = "/p/" + slug + "/";
   var lang = document.documentElement.lang || "en";
   var version = parseInt(body.getAttribute("data-version"), 10) || 0;
-  var etag = '"' + version + "-" + lang + '"';
+  var etagMeta = document.querySelector('meta[name="live-etag"]');
+  var etag = etagMeta ? etagMeta.getAttribute("content") : "";
   var BASE_DELAY = 1000, MAX_DELAY = 30000, POLL_EVERY = 30000, FAILURES_BEFORE_POLLING = 3;
   var attempt = 0, failures = 0, pollTimer = null, fetching = false, greeted = false;
 
@@ -36,6 +37,16 @@
     return prefix === canonical ? html : html.split('href="' + canonical).join('href="' + prefix);
   }
 
+  function keepUptimeBars(current, fresh) {
+    // Pushed services come without their 90-day bars (they change daily): keep the page's.
+    Array.prototype.forEach.call(current.querySelectorAll("[data-component]"), function (item) {
+      var bars = item.querySelector(".uptime");
+      var id = item.getAttribute("data-component");
+      var target = bars && fresh.querySelector('[data-component="' + id + '"]');
+      if (target && !target.querySelector(".uptime")) target.appendChild(bars);
+    });
+  }
+
   function apply(state) {
     var sections = state.html || {};
     Object.keys(sections).forEach(function (name) {
@@ -44,7 +55,9 @@
       var template = document.createElement("template");
       template.innerHTML = localLinks(sections[name]);
       var fresh = template.content.firstElementChild;
-      if (fresh) current.replaceWith(fresh);
+      if (!fresh) return;
+      keepUptimeBars(current, fresh);
+      current.replaceWith(fresh);
     });
     if (state.title) document.title = state.title;
     setVersion(state.version);
@@ -54,8 +67,10 @@
   function fetchState() {
     if (fetching) return;
     fetching = true;
+    var headers = { Accept: "application/json" };
+    if (etag) headers["If-None-Match"] = etag;
     window.fetch(prefix + "live.json", {
-      headers: { "If-None-Match": etag, Accept: "application/json" },
+      headers: headers,
       cache: "no-store",
       credentials: "same-origin"
     }).then(function (response) {
