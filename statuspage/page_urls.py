@@ -40,4 +40,6 @@ urlpatterns = [
     # Feeds of incidents and maintenance (issue 6).
     path("history.atom", feeds.atom_feed, name="feed-atom"),
     path("history.rss", feeds.rss_feed, name="feed-rss"),
+    # The live sections as JSON (ETag = page version): the page's script catches up or polls.
+    path("live.json", views.live_json, name="live"),
 ]
