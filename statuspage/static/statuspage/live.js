@@ -19,6 +19,7 @@
   var etagMeta = document.querySelector('meta[name="live-etag"]');
   var etag = etagMeta ? etagMeta.getAttribute("content") : "";
   var BASE_DELAY = 1000, MAX_DELAY = 30000, POLL_EVERY = 30000, FAILURES_BEFORE_POLLING = 3;
+  var CHECK_EVERY = 120000;
   var attempt = 0, failures = 0, pollTimer = null, fetching = false, greeted = false;
 
   function setVersion(v) {
@@ -127,6 +128,13 @@
       window.setTimeout(connect, delay / 2 + Math.random() * delay / 2); // jittered
     };
   }
+
+  // A slow safety net while connected: a change made where the push cannot reach (another
+  // process on the embedded in-memory layer, such as `make run`'s maintenance clock) shows up
+  // within CHECK_EVERY. Costs one 304 when nothing changed.
+  window.setInterval(function () {
+    if (document.visibilityState === "visible" && pollTimer === null) fetchState();
+  }, CHECK_EVERY);
 
   // A tab back from the background (where browsers may suspend sockets) checks it is current.
   document.addEventListener("visibilitychange", function () {
