@@ -9,6 +9,7 @@ dies mid-send leaves a row that is sent again, never a message the server accept
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from collections.abc import Callable
 from email import message_from_bytes
@@ -148,20 +149,16 @@ class EmailTransport(Transport):
 
     def close(self) -> None:
         if self.backend is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail again
                 self.backend.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail again
-                pass
             self.backend = None
 
     def _drop(self) -> None:
         """Forget a connection that is broken or mid-DATA: the server discards what it had."""
         smtp = getattr(self.backend, "connection", None)
         if smtp is not None:
-            try:
+            with contextlib.suppress(Exception):
                 smtp.sock.close()
-            except Exception:  # noqa: BLE001
-                pass
             self.backend.connection = None
         self.backend = None
 
