@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import select
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
+from psycopg import pq
 
 from incidents.events import NOTIFYING_EVENTS, DomainEvent
 
@@ -122,12 +124,13 @@ def claim(
     candidates = rows.order_by("pk").values("pk")[: limit or settings.NOTIFICATIONS_BATCH_SIZE]
     if connection.vendor == "postgresql":
         candidates = candidates.select_for_update(skip_locked=True)
-    won = Delivery.objects.filter(_due(now), pk__in=candidates).update(
-        state=State.SENDING,
-        claim=token,
-        lease_until=now + dt.timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
+    with transaction.atomic():
+        won = Delivery.objects.filter(_due(now), pk__in=candidates).update(
+            state=State.SENDING,
+            claim=token,
+            lease_until=now + dt.timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
     return token, won
 
 
@@ -166,7 +169,7 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
         for index, delivery in enumerate(deliveries):
             started = time.monotonic()
 
-            def mark_sent(message_id: str, delivery=delivery, started=started) -> bool:
+            def mark_sent(message_id: str, delivery=delivery, started=started):
                 return _mark_sent(delivery, token, message_id, time.monotonic() - started)
 
             try:
@@ -211,18 +214,59 @@ def _variants(notification: Notification, subscriber_ids: list[int]) -> dict[int
     return {s: tuple(sorted(c & affected)) for s, c in followed.items()}
 
 
-def _mark_sent(delivery: Delivery, token: str, message_id: str, duration: float) -> bool:
-    """Mark one row sent, only while this worker still holds its claim."""
-    return bool(
-        Delivery.objects.filter(pk=delivery.pk, claim=token, state=State.SENDING).update(
+def _mark_sent(delivery: Delivery, token: str, message_id: str, duration: float):
+    """Start marking one row sent (only while this worker holds its claim); return a callable
+    that waits for the answer. On PostgreSQL the UPDATE is written to the socket without
+    waiting, so the transport can send its final byte right after it."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        won = Delivery.objects.filter(pk=delivery.pk, claim=token, state=State.SENDING).update(
             state=State.SENT,
-            sent_at=timezone.now(),
+            sent_at=now,
             message_id=message_id,
             duration=duration,
             lease_until=None,
             last_error="",
         )
+        return lambda: bool(won)
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    pgconn.send_query_params(
+        _MARK_SENT_SQL,
+        [
+            now.isoformat().encode(),
+            message_id.encode(),
+            repr(duration).encode(),
+            str(delivery.pk).encode(),
+            token.encode(),
+        ],
     )
+    while pgconn.flush():
+        select.select([], [pgconn.socket], [])
+
+    def wait() -> bool:
+        last = None
+        while True:
+            while pgconn.is_busy():
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                break
+            last = result
+        if last is None or last.status != pq.ExecStatus.COMMAND_OK:
+            message = last.error_message.decode(errors="replace") if last else "no result"
+            raise DatabaseError(f"marking delivery {delivery.pk} sent failed: {message}")
+        return int(last.command_tuples or 0) == 1
+
+    return wait
+
+
+_MARK_SENT_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET state = 'sent', sent_at = $1, message_id = $2, "
+    "duration = $3, lease_until = NULL, last_error = '' "
+    "WHERE id = $4 AND claim = $5 AND state = 'sending'"
+).encode()
 
 
 def _fail(delivery: Delivery, token: str, error: str) -> None:

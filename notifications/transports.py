@@ -3,14 +3,16 @@
 A transport is used as a context manager around a batch, so the email transport opens ONE SMTP
 connection and reuses it for every delivery in the batch. `notify` gets `mark_sent`, a callable
 that commits the row as sent; the transport calls it at the last moment before the message
-becomes irrevocable (for SMTP: after the message body, before the final "."), so a worker that
-dies mid-send leaves a row that is sent again, never a message the server accepted twice.
+becomes irrevocable (for SMTP: after the message body, together with the final "."), so a
+worker that dies mid-send leaves a row that is sent again, not a message the server got twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import smtplib
+import socket
 from collections.abc import Callable
 from email import message_from_bytes
 from email.message import Message
@@ -21,6 +23,8 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from . import emails
 from .models import Delivery, Notification
+
+log = logging.getLogger(__name__)
 
 
 class TransportError(Exception):
@@ -69,7 +73,9 @@ class Transport:
     def close(self) -> None:
         pass
 
-    def notify(self, delivery: Delivery, *, mark_sent: Callable[[str], bool]) -> None:
+    def notify(self, delivery: Delivery, *, mark_sent: Callable[[str], Callable[[], bool]]):
+        """Send one delivery. `mark_sent(message_id)` starts marking the row sent and returns
+        a callable that waits for it (True: this worker still held the row)."""
         raise NotImplementedError
 
 
@@ -146,6 +152,11 @@ class EmailTransport(Transport):
         except (OSError, smtplib.SMTPException) as exc:
             self.backend = None
             raise TransportError(f"cannot connect: {exc}", connection_lost=True) from exc
+        smtp = getattr(self.backend, "connection", None)
+        if smtp is not None and smtp.sock is not None:
+            # The final "." goes out as its own small write: without this, Nagle's algorithm
+            # holds it back until the server's delayed ACK (~40 ms per message).
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def close(self) -> None:
         if self.backend is not None:
@@ -169,8 +180,8 @@ class EmailTransport(Transport):
         if isinstance(self.backend, SMTPBackend):
             self._send_smtp(delivery.subscriber.email, raw, message_id, mark_sent)
             return
-        # Embedded backends (files, console, memory): nothing to double-send, mark then write.
-        if not mark_sent(message_id):
+        # Embedded backends (files, console, memory): mark, then write.
+        if not mark_sent(message_id)():
             raise TransportError("claimed by another worker", connection_lost=False)
         self.backend.send_messages([RawEmailMessage(raw, to=delivery.subscriber.email)])
 
@@ -194,18 +205,22 @@ class EmailTransport(Transport):
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self._drop()
             raise TransportError(f"connection lost: {exc}", connection_lost=True) from exc
-        # The point of no return: the row says "sent" before the server may accept it.
-        if not mark_sent(message_id):
-            self._drop()
-            raise TransportError("claimed by another worker", connection_lost=True)
+        # The point of no return. The UPDATE that marks the row sent leaves first (without
+        # waiting for its answer), the final "." right after it: a worker killed at any moment
+        # leaves either an unsent row and a message the server discards, or both done; only
+        # the microseconds between these two writes remain uncovered.
+        confirm = mark_sent(message_id)
         try:
             smtp.send(b".\r\n")
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             # The terminator never left: the server discards the message, send it again.
+            confirm()
             self._drop()
             raise TransportError(
                 f"connection lost: {exc}", connection_lost=True, after_commit=True
             ) from exc
+        if not confirm():
+            log.error("delivery %s was claimed by another worker while being sent", message_id)
         try:
             code, reply = smtp.getreply()
         except (TimeoutError, OSError, smtplib.SMTPServerDisconnected) as exc:
