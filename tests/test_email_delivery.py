@@ -8,6 +8,7 @@ memory, where no worker can see it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -116,19 +117,26 @@ class Workers:
         if beat:
             command += ["-B", "-s", str(self.tmp_path / f"beat-{n}")]
         log = open(self.tmp_path / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group: SIGKILL reaches the embedded beat (a child) too.
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
     def kill(self, proc: subprocess.Popen) -> None:
-        proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
     def stop_all(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(10)
+            self.kill(proc)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.tmp_path.glob("*.log"))
