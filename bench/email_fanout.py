@@ -49,6 +49,10 @@ class Sink:
         self.bytes = 0
         self.lock = threading.Lock()
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # advertise PIPELINING (RFC 2920), as Postfix does
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.count += 1

@@ -189,18 +189,19 @@ class EmailTransport(Transport):
         smtp = self.backend.connection
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, reply = smtp.mail(self.from_addr)
-            if code != 250:
-                smtp.rset()
-                raise _smtp_error(code, reply)
-            code, reply = smtp.rcpt(to)
-            if code not in (250, 251):
-                smtp.rset()
-                raise _smtp_error(code, reply)
-            code, reply = smtp.docmd("data")
-            if code != 354:
-                smtp.rset()
-                raise _smtp_error(code, reply)
+            if smtp.has_extn("pipelining"):
+                # RFC 2920: MAIL, RCPT and DATA in one write, their three replies read after.
+                smtp.send(f"MAIL FROM:<{self.from_addr}>\r\nRCPT TO:<{to}>\r\nDATA\r\n")
+                replies = [smtp.getreply() for _ in range(3)]
+            else:
+                replies = [smtp.mail(self.from_addr), smtp.rcpt(to), smtp.docmd("data")]
+            for (code, reply), ok in zip(replies, [(250,), (250, 251), (354,)], strict=True):
+                if code not in ok:
+                    if replies[2][0] == 354:  # a server that took DATA anyway: drop, discard
+                        self._drop()
+                    else:
+                        smtp.rset()
+                    raise _smtp_error(code, reply)
             smtp.send(emails.dot_stuff(raw))
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self._drop()

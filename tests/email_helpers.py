@@ -21,10 +21,17 @@ def free_port() -> int:
 class Sink:
     """An aiosmtpd handler that keeps every message; `reject` maps addresses to SMTP replies."""
 
-    def __init__(self):
+    def __init__(self, pipelining: bool = True):
+        self.pipelining = pipelining
         self.messages: list[tuple[list[str], bytes]] = []
         self.reject: dict[str, str] = {}
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:  # as Postfix and most servers do (RFC 2920)
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.reject:
@@ -50,8 +57,8 @@ class Sink:
             return [message_from_bytes(raw, policy=policy.default) for _, raw in self.messages]
 
 
-def start_smtp(port: int | None = None) -> tuple[Controller, Sink]:
-    sink = Sink()
+def start_smtp(port: int | None = None, *, pipelining: bool = True) -> tuple[Controller, Sink]:
+    sink = Sink(pipelining)
     controller = Controller(sink, hostname="127.0.0.1", port=port or free_port())
     controller.start()
     return controller, sink
