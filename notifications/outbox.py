@@ -154,6 +154,13 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
         Delivery.objects.filter(claim=token, state=State.SENDING).select_related("subscriber")
     )
     result = BatchResult()
+    # Whoever unsubscribed (or bounced out) since the fan-out gets nothing.
+    gone = [d.pk for d in deliveries if not d.subscriber.is_active]
+    if gone:
+        Delivery.objects.filter(pk__in=gone, claim=token).update(
+            state=State.FAILED, last_error="subscriber no longer active", lease_until=None
+        )
+        deliveries = [d for d in deliveries if d.pk not in set(gone)]
     if not deliveries:
         return result
     transport = transport_for("email")(notification)

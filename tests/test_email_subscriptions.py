@@ -350,10 +350,11 @@ def test_preferences_page_changes_components_and_language(it_page, client):
     assert client.get("/p/it/subscription/wrong-token/").status_code == 404
 
 
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
 def test_permanent_failures_are_recorded_and_the_address_flagged_after_repeated_bounces(
-    it_page, settings, django_capture_on_commit_callbacks
+    it_page, settings, django_capture_on_commit_callbacks, pipelining
 ):
-    controller, sink = start_smtp()
+    controller, sink = start_smtp(pipelining=pipelining)
     try:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
