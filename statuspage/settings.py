@@ -58,6 +58,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "statuspage.urls"
+WHITENOISE_AUTOREFRESH = DEBUG
 WSGI_APPLICATION = "statuspage.wsgi.application"
 ASGI_APPLICATION = "statuspage.asgi.application"
 
@@ -86,6 +87,7 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -84,7 +87,46 @@ def page_context(request, page: Page, snapshot: dict) -> dict:
     }
 
 
+def cached_html(view):
+    """Serve a public page's HTML rendered once per (page version, language, path, minute).
+
+    The minute keeps time-relative parts (support desk open/closed, "recently resolved")
+    current; the version makes any change visible at once. Browsers revalidate with the ETag
+    (a 304 costs one query); shared caches may keep the page `PUBLIC_CACHE_SECONDS`.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, page: Page, *args, **kwargs):
+        minute = int(time.time() // 60)
+        key = (
+            f"html:{page.pk}:{page.version}:{translation.get_language()}:"
+            f"{request.page_prefix}:{request.path}:{minute}"
+        )
+        digest = hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
+        etag = f'"{digest}"'
+        if etag in request.headers.get("If-None-Match", ""):
+            response = HttpResponseNotModified()
+        else:
+            body = cache.get(key)
+            if body is None:
+                rendered = view(request, page, *args, **kwargs)
+                if rendered.status_code != 200:
+                    return rendered
+                body = rendered.content
+                cache.set(key, body, 120)
+            response = HttpResponse(body, content_type="text/html; charset=utf-8")
+        response["ETag"] = etag
+        response["Cache-Control"] = (
+            f"public, max-age=0, s-maxage={settings.PUBLIC_CACHE_SECONDS}, "
+            "stale-while-revalidate=30"
+        )
+        return response
+
+    return wrapper
+
+
 @page_view
+@cached_html
 def status_page(request, page: Page):
     snapshot = page_snapshot(page)
     context = page_context(request, page, snapshot)
@@ -121,6 +163,7 @@ def status_page(request, page: Page):
 
 
 @page_view
+@cached_html
 def incident_page(request, page: Page, pk: int):
     incident = incident_detail(page, pk)
     if incident is None:
@@ -132,6 +175,7 @@ def incident_page(request, page: Page, pk: int):
 
 
 @page_view
+@cached_html
 def history_page(request, page: Page, year: int | None = None, month: int | None = None):
     local_now = timezone.now().astimezone(page.tz)
     year, month = year or local_now.year, month or local_now.month

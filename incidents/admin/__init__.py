@@ -1,3 +1,10 @@
 """The engineers' admin, one module per concept. Every change goes through incidents.services."""
 
-from . import incidents, pages  # noqa: F401
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from . import incidents, pages, reports  # noqa: F401
+
+admin.site.site_header = _("Status pages: engineers' admin")
+admin.site.site_title = _("Status pages admin")
+admin.site.index_title = _("Incidents, maintenance and pages")

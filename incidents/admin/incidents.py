@@ -1,1 +1,294 @@
-"""Admin for incidents, their timeline, templates and status history."""
+"""Admin for incidents: open one (from a template), then post updates, resolve or reopen it on
+its own page with the timeline in view. Templates and the status history live here too."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from incidents import services
+from incidents.forms import (
+    EditUpdateForm,
+    IncidentDetailsForm,
+    OpenIncidentForm,
+    PostUpdateForm,
+    ReopenForm,
+    ResolveForm,
+)
+from incidents.markdown import render_markdown
+from incidents.models import ComponentStatusChange, Incident, IncidentTemplate
+from incidents.permissions import pages_for
+
+from .base import PageScopedAdmin
+
+
+class OpenIncidentFilter(admin.SimpleListFilter):
+    title = gettext_lazy("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", gettext_lazy("Open")), ("resolved", gettext_lazy("Resolved"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.exclude(status="resolved")
+        if self.value() == "resolved":
+            return queryset.filter(status="resolved")
+        return queryset
+
+
+@admin.register(Incident)
+class IncidentAdmin(PageScopedAdmin):
+    list_display = ["name", "page", "status_label", "impact", "created_at", "resolved_at"]
+    list_filter = [OpenIncidentFilter, "page", "status", "impact"]
+    search_fields = ["name", "updates__body"]
+    list_select_related = ["page"]
+    date_hierarchy = "created_at"
+    actions = ["resolve_selected"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(kind=Incident.Kind.INCIDENT).distinct()
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_label(self, obj):
+        return obj.get_status_display()
+
+    @admin.action(description=gettext_lazy("Resolve selected incidents"))
+    def resolve_selected(self, request, queryset):
+        done = 0
+        for incident in queryset.exclude(status="resolved"):
+            services.resolve_incident(incident, actor=request.user)
+            done += 1
+        self.message_user(request, _("%(count)d incident(s) resolved.") % {"count": done})
+
+    # Opening an incident -------------------------------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        pages = list(pages_for(request.user))
+        page = None
+        page_id = request.GET.get("page") or request.POST.get("page")
+        if page_id:
+            page = next((p for p in pages if str(p.pk) == str(page_id)), None)
+        elif len(pages) == 1:
+            page = pages[0]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Open an incident"),
+            "pages": pages,
+            "page": page,
+        }
+        if page is None:
+            return TemplateResponse(request, "admin/incidents/incident/choose_page.html", context)
+        form = OpenIncidentForm(request.POST or None, page=page)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            if "preview" in request.POST:
+                preview = render_markdown(data["body"])
+            else:
+                try:
+                    incident = services.open_incident(
+                        page,
+                        actor=request.user,
+                        name=data["name"],
+                        body=data["body"],
+                        status=data["status"],
+                        impact=data["impact"] or None,
+                        components=form.component_statuses(),
+                        deliver_notifications=data["deliver_notifications"],
+                        template=data["template"],
+                    )
+                except services.ServiceError as error:
+                    form.add_error(
+                        error.field if error.field in form.fields else None, error.message
+                    )
+                else:
+                    messages.success(
+                        request, _("Incident opened: “%(name)s”.") % {"name": incident.name}
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:incidents_incident_change", args=[incident.pk])
+                    )
+        context.update(
+            form=form,
+            preview=preview,
+            templates=[
+                {"id": t.pk, "title": t.title, "body": t.body, "impact": t.impact}
+                for t in form.fields["template"].queryset
+            ],
+        )
+        return TemplateResponse(request, "admin/incidents/incident/open.html", context)
+
+    # The incident's own page: timeline and actions ------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        incident = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, incident):
+            return super().change_view(request, object_id, form_url, extra_context)
+        forms = {
+            "update_form": PostUpdateForm(incident=incident),
+            "resolve_form": ResolveForm(),
+            "reopen_form": ReopenForm(),
+            "details_form": IncidentDetailsForm(instance=incident),
+            "edit_form": None,
+        }
+        if request.method == "POST":
+            response = self._handle_action(request, incident, forms)
+            if response is not None:
+                return response
+        updates = list(incident.updates.select_related("author"))
+        edit_id = request.GET.get("edit")
+        for update in updates:
+            update.html = render_markdown(update.body)
+            if str(update.pk) == edit_id and forms["edit_form"] is None:
+                forms["edit_form"] = EditUpdateForm(
+                    initial={"update_id": update.pk, "body": update.body}
+                )
+                update.editing = True
+        context = {
+            **self.admin_site.each_context(request),
+            **forms,
+            "opts": self.opts,
+            "title": incident.name,
+            "incident": incident,
+            "original": incident,
+            "updates": updates,
+            "affected": incident.affected.select_related("component"),
+            "public_url": f"/p/{incident.page.slug}/incidents/{incident.pk}/",
+            "has_delete_permission": self.has_delete_permission(request, incident),
+        }
+        return TemplateResponse(request, "admin/incidents/incident/manage.html", context)
+
+    def _handle_action(self, request, incident, forms):
+        action = request.POST.get("action")
+        here = reverse("admin:incidents_incident_change", args=[incident.pk])
+        try:
+            if action == "update":
+                form = forms["update_form"] = PostUpdateForm(request.POST, incident=incident)
+                if form.is_valid():
+                    if "preview" in request.POST:
+                        form.preview = render_markdown(form.cleaned_data["body"])
+                        return None
+                    services.post_update(
+                        incident,
+                        actor=request.user,
+                        status=form.cleaned_data["status"],
+                        body=form.cleaned_data["body"],
+                        components=form.component_statuses(),
+                        deliver_notifications=form.cleaned_data["deliver_notifications"],
+                    )
+                    messages.success(request, _("Update posted."))
+                    return HttpResponseRedirect(here)
+            elif action == "resolve":
+                form = forms["resolve_form"] = ResolveForm(request.POST)
+                if form.is_valid():
+                    services.resolve_incident(
+                        incident,
+                        actor=request.user,
+                        body=form.cleaned_data["body"],
+                        deliver_notifications=form.cleaned_data["deliver_notifications"],
+                    )
+                    messages.success(request, _("Incident resolved."))
+                    return HttpResponseRedirect(here)
+            elif action == "reopen":
+                form = forms["reopen_form"] = ReopenForm(request.POST)
+                if form.is_valid():
+                    services.reopen_incident(
+                        incident,
+                        actor=request.user,
+                        status=form.cleaned_data["status"],
+                        body=form.cleaned_data["body"],
+                        deliver_notifications=form.cleaned_data["deliver_notifications"],
+                    )
+                    messages.success(request, _("Incident reopened."))
+                    return HttpResponseRedirect(here)
+            elif action == "details":
+                form = forms["details_form"] = IncidentDetailsForm(request.POST, instance=incident)
+                if form.is_valid():
+                    services.change_incident(
+                        Incident.objects.get(pk=incident.pk),
+                        actor=request.user,
+                        name=form.cleaned_data["name"],
+                        impact=form.cleaned_data["impact"],
+                        postmortem=form.cleaned_data["postmortem"],
+                        phone_message=form.cleaned_data["phone_message"],
+                    )
+                    messages.success(request, _("Details saved (no notification sent)."))
+                    return HttpResponseRedirect(here)
+            elif action == "edit":
+                form = forms["edit_form"] = EditUpdateForm(request.POST)
+                if form.is_valid():
+                    update = get_object_or_404(incident.updates, pk=form.cleaned_data["update_id"])
+                    services.edit_update(update, actor=request.user, body=form.cleaned_data["body"])
+                    messages.success(request, _("Update corrected (no notification sent)."))
+                    return HttpResponseRedirect(here)
+            else:
+                messages.error(request, _("Unknown action."))
+                return HttpResponseRedirect(here)
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+        incident.refresh_from_db()
+        return None
+
+    def delete_model(self, request, obj):
+        services.delete_incident(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for incident in queryset:
+            services.delete_incident(incident, actor=request.user)
+
+
+@admin.register(IncidentTemplate)
+class IncidentTemplateAdmin(PageScopedAdmin):
+    list_display = ["name", "page", "title", "impact"]
+    list_filter = ["page"]
+    search_fields = ["name", "title", "body"]
+    filter_horizontal = ["components"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_template(obj, actor=request.user)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "components" and not request.user.is_superuser:
+            from incidents.models import Component
+
+            kwargs["queryset"] = Component.objects.filter(page__in=pages_for(request.user))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(ComponentStatusChange)
+class ComponentStatusChangeAdmin(PageScopedAdmin):
+    """The status history, read-only: it is written by the services, never by hand."""
+
+    page_path = "component__page"
+    list_display = ["changed_at", "component", "transition", "actor_name", "incident_link"]
+    list_filter = ["component__page", "new_status"]
+    list_select_related = ["component", "component__group", "incident"]
+    date_hierarchy = "changed_at"
+
+    @admin.display(description=gettext_lazy("change"))
+    def transition(self, obj):
+        return f"{obj.old_status or '—'} → {obj.new_status}"
+
+    @admin.display(description=gettext_lazy("incident"))
+    def incident_link(self, obj):
+        if obj.incident_id is None:
+            return "—"
+        url = reverse("admin:incidents_incident_change", args=[obj.incident_id])
+        return format_html('<a href="{}">{}</a>', url, obj.incident.name)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

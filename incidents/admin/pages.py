@@ -1,1 +1,226 @@
 """Admin for pages, their opening hours, component groups and components."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from incidents import services
+from incidents.models import Component, ComponentGroup, ComponentStatus, Page, SupportHours
+
+from .base import PageScopedAdmin
+
+
+class SupportHoursInline(admin.TabularInline):
+    model = SupportHours
+    extra = 0
+    fields = ["line", "weekday", "opens", "closes"]
+
+
+@admin.register(Page)
+class PageAdmin(PageScopedAdmin):
+    page_path = ""
+    list_display = ["name", "slug", "custom_host", "is_default", "time_zone", "default_language"]
+    search_fields = ["name", "slug", "custom_host"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [SupportHoursInline]
+    filter_horizontal = ["engineers"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "headline", "is_default", "custom_host"]}),
+        (_("Language and time"), {"fields": ["default_language", "time_zone"]}),
+        (_("Branding"), {"fields": ["logo_url", "accent_colour"]}),
+        (
+            _("Support desk"),
+            {
+                "fields": [
+                    "support_email",
+                    "support_phone",
+                    "after_hours_phone",
+                    "after_hours_audience",
+                    "support_text",
+                ],
+                "description": _("Opening hours of the desk and the after-hours line are below."),
+            },
+        ),
+        (
+            _("Problem reports"),
+            {
+                "fields": [
+                    "oncall_email",
+                    "report_alert_count",
+                    "report_alert_window_minutes",
+                    "report_alert_min_companies",
+                    "handout_links",
+                ],
+                "description": _(
+                    "Engineers are alerted when this many reports about one component arrive "
+                    "within the window from at least this many companies."
+                ),
+            },
+        ),
+        (_("Engineers"), {"fields": ["engineers"]}),
+    ]
+
+    @admin.display(description=_("outage handout"))
+    def handout_links(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html(
+            '<a href="/p/{0}/handout/">HTML</a> · <a href="/p/{0}/handout.pdf">PDF</a>', obj.slug
+        )
+
+    def view_on_site(self, obj):
+        return f"/p/{obj.slug}/"
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["handout_links"]
+        if not request.user.is_superuser:
+            readonly += ["engineers", "slug", "is_default"]
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        services.save_page(obj, actor=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SupportHours:
+            return super().save_formset(request, form, formset, change)
+        intervals = [
+            (
+                f.cleaned_data["line"],
+                f.cleaned_data["weekday"],
+                f.cleaned_data["opens"],
+                f.cleaned_data["closes"],
+            )
+            for f in formset.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        services.replace_support_hours(form.instance, intervals, actor=request.user)
+        # What the admin's change message reads; the rows were written by the service.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(PageScopedAdmin):
+    list_display = ["name", "page", "position"]
+    list_filter = ["page"]
+    list_editable = ["position"]
+    search_fields = ["name"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_group(obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_group(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for group in queryset:
+                services.delete_group(group, actor=request.user)
+
+
+class ComponentForm(forms.ModelForm):
+    class Meta:
+        model = Component
+        fields = ["page", "group", "name", "description", "position", "status", "is_visible"]
+
+    def clean(self):
+        data = super().clean()
+        group, page = data.get("group"), data.get("page")
+        page = page or (self.instance.page if self.instance.page_id else None)
+        if group and page and group.page_id != page.pk:
+            self.add_error("group", _("This group belongs to another page."))
+        name = (data.get("name") or "").strip()
+        clash = Component.objects.filter(page=page, group=group, name=name)
+        if page and name and clash.exclude(pk=self.instance.pk).exists():
+            self.add_error("name", _("A component with this name already exists in this group."))
+        return data
+
+
+def _status_action(status: ComponentStatus):
+    def action(modeladmin, request, queryset):
+        changed = services.bulk_set_component_status(list(queryset), status, actor=request.user)
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d component set to “%(status)s”.",
+                "%(count)d components set to “%(status)s”.",
+                len(changed),
+            )
+            % {"count": len(changed), "status": status.label},
+            messages.SUCCESS,
+        )
+
+    action.__name__ = f"set_{status.value}"
+    action.short_description = _("Set status: %(status)s") % {"status": status.label}
+    return action
+
+
+@admin.register(Component)
+class ComponentAdmin(PageScopedAdmin):
+    form = ComponentForm
+    list_display = ["name", "group", "page", "status_badge", "status", "is_visible", "position"]
+    list_display_links = ["name"]
+    list_editable = ["status", "position"]
+    list_filter = ["page", "group", "status", "is_visible"]
+    search_fields = ["name", "description"]
+    list_select_related = ["group", "page"]
+    actions = [_status_action(status) for status in ComponentStatus]
+
+    @admin.display(description=_("now"), ordering="status")
+    def status_badge(self, obj):
+        symbol = {
+            "operational": "✔",
+            "degraded_performance": "◐",
+            "partial_outage": "▲",
+            "major_outage": "✖",
+            "under_maintenance": "🛠",
+        }[obj.status]
+        return f"{symbol} {obj.get_status_display()}"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "group" and not request.user.is_superuser:
+            from incidents.permissions import pages_for
+
+            kwargs["queryset"] = ComponentGroup.objects.filter(page__in=pages_for(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data}
+        if not change:
+            obj.pk = None
+            created = services.create_component(
+                obj.page,
+                actor=request.user,
+                name=obj.name,
+                group=obj.group,
+                description=obj.description,
+                position=obj.position,
+                status=obj.status,
+                is_visible=obj.is_visible,
+            )
+            obj.pk = created.pk
+            return
+        data.pop("page", None)
+        # The object was already modified by the form; reload it so the service sees the change.
+        services.update_component(Component.objects.get(pk=obj.pk), actor=request.user, **data)
+
+    def delete_model(self, request, obj):
+        services.delete_component(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for component in queryset:
+                services.delete_component(component, actor=request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["page"] if obj else []

@@ -258,3 +258,35 @@ def touch_page(page: Page, *, actor: Any) -> Page:
     """Record that something hanging off the page (opening hours, templates) changed."""
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return page
+
+
+@transaction.atomic
+def replace_support_hours(
+    page: Page, intervals: Iterable[tuple[str, int, Any, Any]], *, actor: Any
+) -> Page:
+    """Set a page's weekly opening hours: (line, weekday, opens, closes) tuples."""
+    from incidents.models import SupportHours
+
+    rows = []
+    for line, weekday, opens, closes in intervals:
+        if opens == closes:
+            raise ServiceError(
+                _("Opening and closing time are the same on %(day)s.")
+                % {"day": SupportHours.Weekday(weekday).label},
+                field="support_hours",
+            )
+        rows.append(SupportHours(page=page, line=line, weekday=weekday, opens=opens, closes=closes))
+    SupportHours.objects.filter(page=page).delete()
+    SupportHours.objects.bulk_create(rows)
+    publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
+    return page
+
+
+@transaction.atomic
+def save_template(template, *, actor: Any):
+    """Create or change an incident template (not public: no page event)."""
+    template.name = (template.name or "").strip()
+    if not template.name:
+        raise ServiceError(_("A template needs a name."), code="required", field="name")
+    template.save()
+    return template

@@ -1,0 +1,155 @@
+"""Benchmark: public status page HTML requests per second, against nginx serving the same bytes.
+
+    .venv/bin/python bench/public_page.py [--seconds 10] [--connections 64] [--workers 2]
+
+Loads the demo data into a throw-away SQLite database (or uses DATABASE_URL), starts gunicorn
+(sync workers, the production WSGI layout) and nginx serving the page's HTML as a file, and
+drives both with wrk on loopback. Prints requests/s and latency for each and the ratio. Needs
+Debian's `wrk` and `nginx-light`; installs them with apt-get when missing (root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_tools() -> None:
+    missing = [
+        pkg
+        for cmd, pkg in [("wrk", "wrk"), ("nginx", "nginx-light")]
+        if not shutil.which(cmd) and not Path(f"/usr/sbin/{cmd}").exists()
+    ]
+    if missing:
+        print(f"installing {', '.join(missing)} with apt-get ...", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *missing],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+
+
+def wait_for(url: str, timeout: float = 30) -> bytes:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def run_wrk(url: str, seconds: int, connections: int) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+\w+)", out).group(1)
+    p50 = re.search(r"50%\s+([\d.]+\w+)", out).group(1)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    ensure_tools()
+    work = Path(tempfile.mkdtemp(prefix="bench-page-"))
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnop",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{work}/bench.sqlite3"),
+        "LOG_LEVEL": "WARNING",
+    }
+    manage = [PYTHON, "manage.py"]
+    for command in (["migrate", "--noinput"], ["load_demo"], ["collectstatic", "--noinput"]):
+        subprocess.run(manage + command, cwd=ROOT, env=env, check=True, capture_output=True)
+
+    app_port, nginx_port = free_port(), free_port()
+    gunicorn = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "statuspage.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{app_port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    nginx = None
+    try:
+        app_url = f"http://127.0.0.1:{app_port}/"
+        html = wait_for(app_url)
+        (work / "www").mkdir()
+        (work / "www" / "index.html").write_bytes(html)
+        conf = work / "nginx.conf"
+        conf.write_text(
+            f"worker_processes {args.workers}; daemon off; pid {work}/nginx.pid;\n"
+            f"error_log {work}/nginx-error.log;\n"
+            "events { worker_connections 4096; }\n"
+            "http { access_log off; sendfile on; keepalive_requests 100000;\n"
+            f"  server {{ listen 127.0.0.1:{nginx_port}; root {work}/www;\n"
+            "    location / { default_type text/html; index index.html; } } }\n"
+        )
+        nginx = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)])
+        nginx_url = f"http://127.0.0.1:{nginx_port}/"
+        wait_for(nginx_url)
+        print(
+            f"page: {len(html):,} bytes of HTML; wrk: {args.connections} connections, "
+            f"{args.seconds}s each; {args.workers} worker processes each",
+            flush=True,
+        )
+        run_wrk(app_url, 2, args.connections)  # warm-up: snapshot and rendered page cached
+        django = run_wrk(app_url, args.seconds, args.connections)
+        ceiling = run_wrk(nginx_url, args.seconds, args.connections)
+        for name, r in [("django (gunicorn sync)", django), ("nginx, same file", ceiling)]:
+            print(
+                f"{name:24} {r['rps']:>10,.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}"
+                f"   non-2xx {r['non2xx']}"
+            )
+        print(f"ratio django / nginx: {django['rps'] / ceiling['rps']:.3f} (target >= 0.15)")
+    finally:
+        gunicorn.terminate()
+        if nginx:
+            nginx.terminate()
+        gunicorn.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""What the phone line (IVR) plays: a short spoken summary of the page, made from the snapshot.
+
+Written for the ear, not the eye: no Markdown, no URLs, times and numbers in words a
+text-to-speech engine reads the same way a person says them ("since nine forty", "sinds negen
+uur veertig"). The spoken phrases of both languages live here, next to their number words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.utils import timezone
+
+from incidents.hours import Interval, desk_state
+from incidents.models import Page
+from incidents.snapshot import page_snapshot, snapshot_incidents
+
+MAX_SPOKEN_INCIDENTS = 3
+
+_EN_UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_EN_TENS = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty"}
+_NL_UNITS = [
+    "nul",
+    "een",
+    "twee",
+    "drie",
+    "vier",
+    "vijf",
+    "zes",
+    "zeven",
+    "acht",
+    "negen",
+    "tien",
+    "elf",
+    "twaalf",
+    "dertien",
+    "veertien",
+    "vijftien",
+    "zestien",
+    "zeventien",
+    "achttien",
+    "negentien",
+]
+_NL_TENS = {20: "twintig", 30: "dertig", 40: "veertig", 50: "vijftig"}
+
+PHRASES = {
+    "en": {
+        "none": "There are no known disruptions of our services at the moment.",
+        "incident": "We are aware of a disruption of {what} since {since}. "
+        "Our engineers are working on it.",
+        "monitoring": "We are aware of a disruption of {what} since {since}. "
+        "A fix is in place and we are checking that everything works again.",
+        "maintenance": "Planned maintenance of {what} is in progress until {until}.",
+        "maintenance_open": "Planned maintenance of {what} is in progress.",
+        "more": "There are {count} more disruptions.",
+        "hang_up": "You can hang up now: we are already working on it. "
+        "Calling again keeps our engineers from the fix.",
+        "desk_open": "Our support desk is open until {time}.",
+        "desk_closed": "Our support desk is closed. It opens again {day} at {time}.",
+        "desk_never": "Our support desk is closed.",
+        "after_hours": "Outside office hours, call your outage number with your PIN.",
+        "and": "and",
+        "yesterday": "yesterday at",
+        "on_day": "{day} at",
+        "today": "today",
+        "tomorrow": "tomorrow",
+        "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+        "months": [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+    },
+    "nl": {
+        "none": "Er zijn op dit moment geen storingen bekend.",
+        "incident": "Er is sinds {since} een storing in {what}. Onze technici werken eraan.",
+        "monitoring": "Er is sinds {since} een storing in {what}. Er is een oplossing "
+        "doorgevoerd en we controleren of alles weer werkt.",
+        "maintenance": "Er is gepland onderhoud aan {what}, tot {until}.",
+        "maintenance_open": "Er is gepland onderhoud aan {what}.",
+        "more": "Er zijn nog {count} andere storingen.",
+        "hang_up": "U kunt nu ophangen: we werken er al aan. "
+        "Opnieuw bellen houdt onze technici van de oplossing af.",
+        "desk_open": "Onze servicedesk is open tot {time}.",
+        "desk_closed": "Onze servicedesk is gesloten. We zijn weer open {day} om {time}.",
+        "desk_never": "Onze servicedesk is gesloten.",
+        "after_hours": "Buiten kantoortijden belt u uw storingsnummer met uw pincode.",
+        "and": "en",
+        "yesterday": "gisteren om",
+        "on_day": "{day} om",
+        "today": "vandaag",
+        "tomorrow": "morgen",
+        "days": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
+        "months": [
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ],
+    },
+}
+
+
+def number_words(n: int, language: str) -> str:
+    """0–59 in words: 'forty two' / 'tweeënveertig'."""
+    units, tens = (_NL_UNITS, _NL_TENS) if language == "nl" else (_EN_UNITS, _EN_TENS)
+    if n < 20:
+        return units[n]
+    ten, unit = n - n % 10, n % 10
+    if not unit:
+        return tens[ten]
+    if language == "nl":
+        joiner = "ën" if units[unit].endswith("e") else "en"
+        return f"{units[unit]}{joiner}{tens[ten]}"
+    return f"{tens[ten]} {units[unit]}"
+
+
+def time_words(moment: dt.time | dt.datetime, language: str) -> str:
+    """A clock time as people say it: 'nine forty', 'two oh five in the afternoon' /
+    'negen uur veertig', 'veertien uur vijf'."""
+    hour, minute = moment.hour, moment.minute
+    if language == "nl":
+        if hour == 0 and minute == 0:
+            return "middernacht"
+        spoken = f"{number_words(hour, 'nl')} uur"
+        return f"{spoken} {number_words(minute, 'nl')}" if minute else spoken
+    if hour == 0 and minute == 0:
+        return "midnight"
+    if hour == 12 and minute == 0:
+        return "noon"
+    twelve = hour % 12 or 12
+    if minute == 0:
+        spoken = f"{number_words(twelve, 'en')} o'clock"
+    elif minute < 10:
+        spoken = f"{number_words(twelve, 'en')} oh {number_words(minute, 'en')}"
+    else:
+        spoken = f"{number_words(twelve, 'en')} {number_words(minute, 'en')}"
+    if hour < 12:
+        return f"{spoken} in the morning"
+    return f"{spoken} in the evening" if hour >= 18 else f"{spoken} in the afternoon"
+
+
+def moment_words(moment: dt.datetime, now: dt.datetime, language: str) -> str:
+    """A moment relative to today: 'nine forty', 'yesterday at nine forty', 'Monday at ...'."""
+    phrases = PHRASES[language]
+    days = (now.date() - moment.date()).days
+    time = time_words(moment, language)
+    if days == 0:
+        return time
+    if days == 1:
+        return f"{phrases['yesterday']} {time}"
+    if 1 < days < 7:
+        return f"{phrases['on_day'].format(day=phrases['days'][moment.weekday()])} {time}"
+    month = phrases["months"][moment.month - 1]
+    return f"{moment.day} {month}" if language == "nl" else f"{month} {moment.day}"
+
+
+def day_words(moment: dt.datetime, now: dt.datetime, language: str) -> str:
+    phrases = PHRASES[language]
+    days = (moment.date() - now.date()).days
+    if days == 0:
+        return phrases["today"]
+    if days == 1:
+        return phrases["tomorrow"]
+    return ("on " if language == "en" else "op ") + phrases["days"][moment.weekday()]
+
+
+def future_words(moment: dt.datetime, now: dt.datetime, language: str) -> str:
+    """A coming moment: 'six o'clock in the evening', 'tomorrow at ...' / 'morgen om ...'."""
+    time = time_words(moment, language)
+    if moment.date() == now.date():
+        return time
+    at = "om" if language == "nl" else "at"
+    return f"{day_words(moment, now, language)} {at} {time}"
+
+
+_URL = re.compile(r"(https?://|www\.)\S*[^\s.,;:!?)]", re.IGNORECASE)
+_MARKUP = re.compile(r"[*_`#>\[\]|~]+")
+
+
+def for_the_ear(text: str) -> str:
+    """Text a speech engine reads cleanly: no URLs, no Markdown marks, one line."""
+    text = _URL.sub("", text or "")
+    text = re.sub(r"\]\([^)]*\)", "]", text)  # [label](link) -> label
+    text = _MARKUP.sub("", text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
+
+
+def _join(names: list[str], language: str) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {PHRASES[language]['and']} {names[-1]}"
+
+
+def _parse(iso: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) if iso else None
+
+
+def _line(snapshot: dict, line: str, now: dt.datetime):
+    page = snapshot["page"]
+    intervals = [
+        Interval(
+            h["weekday"], dt.time.fromisoformat(h["opens"]), dt.time.fromisoformat(h["closes"])
+        )
+        for h in page["support"]["hours"]
+        if h["line"] == line
+    ]
+    return desk_state(intervals, page["time_zone"], now) if intervals else None
+
+
+def incident_sentence(incident: dict, *, now: dt.datetime, tz, language: str) -> str:
+    """One incident as the phone says it; the engineers' override wins."""
+    if incident.get("phone_message", "").strip():
+        return for_the_ear(incident["phone_message"])
+    phrases = PHRASES[language]
+    what = for_the_ear(_join([c["name"] for c in incident["components"]], language))
+    what = what or for_the_ear(incident["name"])
+    if incident["kind"] == "maintenance":
+        until = _parse(incident["scheduled_until"])
+        if until is None:
+            return phrases["maintenance_open"].format(what=what)
+        return phrases["maintenance"].format(
+            what=what, until=future_words(until.astimezone(tz), now.astimezone(tz), language)
+        )
+    since = _parse(incident["started_at"] or incident["created_at"]).astimezone(tz)
+    template = phrases["monitoring" if incident["status"] == "monitoring" else "incident"]
+    return template.format(what=what, since=moment_words(since, now.astimezone(tz), language))
+
+
+def phone_message(
+    page: Page, *, language: str | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """What the phone line should play and where it should forward a caller, right now.
+
+    Built from the page snapshot and the support hours; `language` defaults to the page's.
+    """
+    snapshot = page_snapshot(page)
+    now = now or timezone.now()
+    language = language if language in PHRASES else page.default_language
+    language = language if language in PHRASES else "en"
+    phrases = PHRASES[language]
+    tz = page.tz
+    support = snapshot["page"]["support"]
+    indicator = snapshot["status"]["indicator"]
+    major = indicator in ("major", "critical")
+    incidents = snapshot_incidents(snapshot, snapshot["unresolved_ids"])
+    maintenance = snapshot_incidents(snapshot, snapshot["active_maintenance_ids"])
+    spoken = [
+        incident_sentence(i, now=now, tz=tz, language=language)
+        for i in (incidents + maintenance)[:MAX_SPOKEN_INCIDENTS]
+    ]
+    more = len(incidents) + len(maintenance) - MAX_SPOKEN_INCIDENTS
+    if more > 0:
+        spoken.append(phrases["more"].format(count=number_words(min(more, 59), language)))
+    if not spoken:
+        spoken.append(phrases["none"])
+    if major:
+        spoken.append(phrases["hang_up"])
+
+    office = _line(snapshot, "office", now)
+    after_hours = _line(snapshot, "after_hours", now)
+    local_now = now.astimezone(tz)
+    if office is not None and office.is_open:
+        line, forward_to = "office", support["phone"] or None
+        desk = phrases["desk_open"].format(
+            time=time_words(office.changes_at.astimezone(tz), language)
+        )
+    else:
+        after_hours_open = support["after_hours_phone"] and (
+            after_hours is None or after_hours.is_open
+        )
+        line = "after_hours" if after_hours_open else None
+        forward_to = support["after_hours_phone"] if after_hours_open else None
+        if office is not None and office.changes_at is not None:
+            opens = office.changes_at.astimezone(tz)
+            desk = phrases["desk_closed"].format(
+                day=day_words(opens, local_now, language), time=time_words(opens, language)
+            )
+        else:
+            desk = phrases["desk_never"]
+        if support["after_hours_phone"]:
+            desk = f"{desk} {phrases['after_hours']}"
+    return {
+        "page": snapshot["page"]["slug"],
+        "language": language,
+        "version": snapshot["version"],
+        "generated_at": now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "indicator": indicator,
+        "major_outage": major,
+        "summary": " ".join(spoken),
+        "incidents": [
+            {
+                "id": i["id"],
+                "kind": i["kind"],
+                "name": i["name"],
+                "status": i["status"],
+                "impact": i["impact"],
+                "message": incident_sentence(i, now=now, tz=tz, language=language),
+            }
+            for i in incidents + maintenance
+        ],
+        "desk": {
+            "open": line is not None,
+            "line": line,
+            "forward_to": forward_to,
+            "office_open": bool(office and office.is_open),
+            "after_hours_open": bool(after_hours and after_hours.is_open),
+            "changes_at": office.changes_at.isoformat() if office and office.changes_at else None,
+            "message": desk,
+        },
+    }

@@ -1,0 +1,101 @@
+"""The mail a problem report causes: the report to the support desk, a receipt to the reporter,
+and the early warning to the on-call address. HTML + text, through Django's mail API."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from incidents.models import ProblemReport, ReportAlert
+
+log = logging.getLogger(__name__)
+
+
+def page_address(page) -> str:
+    """The public address of a page: its own host when it has one, else /p/<slug>/."""
+    if page.custom_host:
+        scheme = settings.SITE_URL.split("://")[0]
+        return f"{scheme}://{page.custom_host}/"
+    return f"{settings.SITE_URL}/p/{page.slug}/"
+
+
+def _send(subject: str, template: str, context: dict, to: list[str], reply_to=None) -> bool:
+    text = render_to_string(f"incidents/email/{template}.txt", context)
+    html = render_to_string(f"incidents/email/{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=to,
+        reply_to=reply_to,
+    )
+    message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except Exception:  # the report is stored and shown in the admin whatever the mail does
+        log.exception("Could not send %s to %s", template, to)
+        return False
+    return True
+
+
+def _report_context(report: ProblemReport) -> dict:
+    page = report.page
+    shown = report.status_shown or {}
+    return {
+        "report": report,
+        "page": page,
+        "components": [c.name for c in report.components.all()],
+        "shown": shown,
+        "shown_incidents": shown.get("incidents", []),
+        "page_url": page_address(page),
+        "admin_url": f"{settings.SITE_URL}/admin/incidents/problemreport/{report.pk}/change/",
+        "received": timezone.localtime(report.created_at, page.tz),
+    }
+
+
+def send_report(report: ProblemReport) -> bool:
+    """Mail the report to the page's support address and a receipt to the reporter.
+
+    Returns whether support got it (a page without a support address: False)."""
+    context = _report_context(report)
+    page = report.page
+    sent = False
+    if page.support_email:
+        with translation.override(page.default_language):
+            subject = _("Problem report: %(company)s, %(components)s") % {
+                "company": report.company,
+                "components": ", ".join(context["components"]) or _("something else"),
+            }
+            sent = _send(
+                subject, "report_support", context, [page.support_email], reply_to=[report.email]
+            )
+    with translation.override(report.language):
+        subject = _("We received your report — %(page)s") % {"page": page.name}
+        reply_to = [page.support_email] if page.support_email else None
+        _send(subject, "report_receipt", context, [report.email], reply_to=reply_to)
+    return sent
+
+
+def send_alert(alert: ReportAlert) -> bool:
+    """Mail the early warning to the page's on-call address (if it has one)."""
+    page = alert.page
+    if not page.oncall_email:
+        return False
+    context = {
+        "alert": alert,
+        "page": page,
+        "window": page.report_alert_window_minutes,
+        "admin_url": f"{settings.SITE_URL}/admin/incidents/problemreport/"
+        f"?page__id__exact={page.pk}&components__id__exact={alert.component_id}",
+    }
+    with translation.override(page.default_language):
+        subject = _("Early warning: %(count)d reports about %(component)s") % {
+            "count": alert.report_count,
+            "component": alert.component.name,
+        }
+        return _send(subject, "report_alert", context, [page.oncall_email])

@@ -1,0 +1,356 @@
+"""Writes for customers' problem reports: store one (and mail it), link reports to incidents,
+open an incident from a group of reports, and raise the early warning once per burst."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from incidents.models import (
+    Answer,
+    Component,
+    ComponentStatus,
+    Incident,
+    Page,
+    ProblemReport,
+    ReportAlert,
+)
+
+from .base import ServiceError
+from .incidents import open_incident
+
+# (reports, seconds): how often one address (IP) and one email address may report.
+RATE_PER_IP = (5, 3600)
+RATE_PER_EMAIL = (3, 3600)
+LIMITS = {
+    "since": 100,
+    "description": 5000,
+    "contact_name": 120,
+    "company": 120,
+    "email": 254,
+    "phone": 40,
+}
+MAX_COMPONENTS = 50
+
+
+def hash_ip(ip: str) -> str:
+    """A keyed hash of an address: one sender's reports can be grouped, the address not read."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def _clean(value: Any, *, field: str, label: str, required: bool = True) -> str:
+    value = " ".join(str(value or "").split()) if field != "description" else str(value or "")
+    value = value.strip()
+    if required and not value:
+        raise ServiceError(
+            _("%(label)s is required.") % {"label": label}, code="required", field=field
+        )
+    if len(value) > LIMITS[field]:
+        raise ServiceError(
+            _("%(label)s is too long: %(length)d characters, at most %(limit)d.")
+            % {"label": label, "length": len(value), "limit": LIMITS[field]},
+            code="too_long",
+            field=field,
+        )
+    return value
+
+
+def _choice(value: str, choices: Iterable[str], *, field: str, label: str) -> str:
+    if value not in choices:
+        raise ServiceError(
+            _("Choose an answer for “%(label)s”.") % {"label": label}, code="invalid", field=field
+        )
+    return value
+
+
+def _take_rate(key: str, limit: int, window: int) -> bool:
+    """Count one use of `key`; False when it is over `limit` within `window` seconds."""
+    cache.add(key, 0, window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+        count = 1
+    return count <= limit
+
+
+def status_shown(snapshot: dict, component_ids: Iterable[int]) -> dict[str, Any]:
+    """What the status page showed about these components: indicator and the open items."""
+    wanted = {int(i) for i in component_ids}
+    live = (
+        snapshot["unresolved_ids"]
+        + snapshot["active_maintenance_ids"]
+        + snapshot["upcoming_maintenance_ids"]
+    )
+    items = []
+    for incident_id in live:
+        incident = snapshot["incidents"][str(incident_id)]
+        touches = {c["id"] for c in incident["components"]}
+        if wanted & touches or (not wanted and incident["kind"] == "incident"):
+            items.append(
+                {
+                    "id": incident["id"],
+                    "name": incident["name"],
+                    "kind": incident["kind"],
+                    "status": incident["status"],
+                    "impact": incident["impact"],
+                }
+            )
+    return {
+        "indicator": snapshot["status"]["indicator"],
+        "version": snapshot["version"],
+        "generated_at": snapshot["generated_at"],
+        "components": {
+            str(i): snapshot["components"][str(i)]["status"]
+            for i in sorted(wanted)
+            if str(i) in snapshot["components"]
+        },
+        "incidents": items,
+    }
+
+
+@transaction.atomic
+def submit_report(
+    page: Page,
+    *,
+    components: Iterable[int | Component],
+    scope: str,
+    has_power: str,
+    has_internet: str,
+    since: str,
+    description: str,
+    contact_name: str,
+    company: str,
+    email: str,
+    phone: str,
+    language: str = "en",
+    ip: str = "",
+    snapshot: dict | None = None,
+) -> ProblemReport:
+    """Store a customer's report, mail it to support with a receipt to the reporter (after
+    commit), and check the page's early-warning threshold.
+
+    Refuses unknown or hidden components, missing answers, over-long text and senders over the
+    rate limit (per IP and per email address) with a ServiceError naming the field.
+    """
+    from incidents.snapshot import page_snapshot
+
+    ids = set()
+    for item in components:
+        try:
+            ids.add(int(item.pk if isinstance(item, Component) else item))
+        except (TypeError, ValueError):
+            raise ServiceError(
+                _("“%(id)s” is not a component id.") % {"id": item},
+                code="unknown_component",
+                field="components",
+            ) from None
+    if len(ids) > MAX_COMPONENTS:
+        raise ServiceError(_("Too many services picked."), code="invalid", field="components")
+    found = list(Component.objects.filter(page=page, is_visible=True, pk__in=ids))
+    if len(found) != len(ids):
+        raise ServiceError(
+            _("One of the services you picked is not on this page any more; pick again."),
+            code="unknown_component",
+            field="components",
+        )
+    fields = {
+        "scope": _choice(
+            scope, ProblemReport.Scope.values, field="scope", label=_("Who is affected")
+        ),
+        "has_power": _choice(has_power, Answer.values, field="has_power", label=_("Power")),
+        "has_internet": _choice(
+            has_internet, Answer.values, field="has_internet", label=_("Internet")
+        ),
+        "since": _clean(since, field="since", label=_("Since when")),
+        "description": _clean(description, field="description", label=_("A description")),
+        "contact_name": _clean(contact_name, field="contact_name", label=_("Your name")),
+        "company": _clean(company, field="company", label=_("Company")),
+        "email": _clean(email, field="email", label=_("Email")).lower(),
+        "phone": _clean(phone, field="phone", label=_("Phone")),
+    }
+    try:
+        validate_email(fields["email"])
+    except Exception:
+        raise ServiceError(
+            _("Enter an email address like name@example.com."), code="invalid", field="email"
+        ) from None
+    ip_hash = hash_ip(ip)
+    if not _take_rate(f"report-rate:ip:{ip_hash}", *RATE_PER_IP) or not _take_rate(
+        f"report-rate:email:{hash_ip(fields['email'])}", *RATE_PER_EMAIL
+    ):
+        raise ServiceError(
+            _(
+                "You have sent several reports in a short time. We have them; "
+                "please wait an hour before sending another, or call us."
+            ),
+            code="rate_limited",
+        )
+    snapshot = snapshot or page_snapshot(page)
+    report = ProblemReport.objects.create(
+        page=page,
+        language=language if language in dict(settings.LANGUAGES) else page.default_language,
+        ip_hash=ip_hash,
+        status_shown=status_shown(snapshot, ids),
+        created_at=timezone.now(),
+        **fields,
+    )
+    report.components.set(found)
+    check_report_threshold(page, [c.pk for c in found], now=report.created_at)
+    report_id = report.pk
+    transaction.on_commit(lambda: _mail_report(report_id))
+    return report
+
+
+def _mail_report(report_id: int) -> None:
+    from incidents import report_mail
+
+    report = ProblemReport.objects.select_related("page").get(pk=report_id)
+    if report_mail.send_report(report):
+        ProblemReport.objects.filter(pk=report_id).update(support_emailed_at=timezone.now())
+
+
+@transaction.atomic
+def check_report_threshold(
+    page: Page, component_ids: Iterable[int], *, now: dt.datetime | None = None
+) -> list[ReportAlert]:
+    """Raise an alert per component whose reports within the page's window reach its threshold
+    (count and distinct companies). A burst alerts once: while reports keep coming within the
+    window of the last one, the open alert is extended instead. Returns the new alerts; each is
+    emailed to the page's on-call address after commit."""
+    now = now or timezone.now()
+    window = dt.timedelta(minutes=page.report_alert_window_minutes)
+    raised = []
+    # Lock the components so two reports arriving together cannot both raise the alert.
+    for component in Component.objects.select_for_update().filter(
+        page=page, pk__in=list(component_ids)
+    ):
+        companies = list(
+            ProblemReport.objects.filter(
+                page=page, components=component, created_at__gt=now - window, created_at__lte=now
+            ).values_list("company", flat=True)
+        )
+        distinct = {" ".join(c.lower().split()) for c in companies}
+        if len(companies) < page.report_alert_count:
+            continue
+        if len(distinct) < page.report_alert_min_companies:
+            continue
+        ongoing = (
+            ReportAlert.objects.filter(
+                page=page, component=component, last_report_at__gte=now - window
+            )
+            .order_by("-last_report_at")
+            .first()
+        )
+        if ongoing is not None:
+            ongoing.last_report_at = max(ongoing.last_report_at, now)
+            ongoing.report_count = max(ongoing.report_count, len(companies))
+            ongoing.company_count = max(ongoing.company_count, len(distinct))
+            ongoing.save(update_fields=["last_report_at", "report_count", "company_count"])
+            continue
+        alert = ReportAlert.objects.create(
+            page=page,
+            component=component,
+            created_at=now,
+            last_report_at=now,
+            report_count=len(companies),
+            company_count=len(distinct),
+            emailed_to=page.oncall_email,
+        )
+        raised.append(alert)
+        alert_id = alert.pk
+        transaction.on_commit(lambda alert_id=alert_id: _mail_alert(alert_id))
+    return raised
+
+
+def _mail_alert(alert_id: int) -> None:
+    from incidents import report_mail
+
+    report_mail.send_alert(ReportAlert.objects.select_related("page", "component").get(pk=alert_id))
+
+
+@transaction.atomic
+def acknowledge_alert(alert: ReportAlert, *, actor: Any) -> ReportAlert:
+    """Mark an early warning as seen, so the admin banner stops showing it."""
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = actor if getattr(actor, "pk", None) else None
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return alert
+
+
+@transaction.atomic
+def link_report_to_incident(
+    report: ProblemReport, incident: Incident | None, *, actor: Any
+) -> ProblemReport:
+    """Link a report to an incident of the same page (or unlink it with None)."""
+    if incident is not None and incident.page_id != report.page_id:
+        raise ServiceError(
+            _("That incident belongs to another page."), code="invalid", field="incident"
+        )
+    report.incident = incident
+    ProblemReport.objects.filter(pk=report.pk).update(incident=incident)
+    return report
+
+
+@transaction.atomic
+def open_incident_from_reports(
+    reports: Iterable[ProblemReport],
+    *,
+    actor: Any,
+    name: str = "",
+    body: str = "",
+    component_status: str = ComponentStatus.PARTIAL_OUTAGE,
+    impact: str | None = None,
+) -> Incident:
+    """Open one incident for a group of reports of one page, on the components they name (at
+    `component_status`), and link the reports to it. Title and message default to a sentence
+    in the page's language. Emits `incident.created` through `open_incident`."""
+    reports = list(reports)
+    if not reports:
+        raise ServiceError(_("Select at least one report."), code="required", field="reports")
+    pages = {r.page_id for r in reports}
+    if len(pages) > 1:
+        raise ServiceError(
+            _("The selected reports belong to different pages; select reports of one page."),
+            code="invalid",
+            field="reports",
+        )
+    page = reports[0].page
+    components = list(
+        Component.objects.filter(problem_reports__in=reports).distinct().order_by("position", "id")
+    )
+    with translation.override(page.default_language):
+        names = ", ".join(c.name for c in components)
+        if not name:
+            name = (
+                _("Disruption of %(components)s") % {"components": names}
+                if names
+                else _("Disruption reported by customers")
+            )
+        if not body:
+            body = _(
+                "Customers report problems%(with)s. We are investigating and will post an "
+                "update here."
+            ) % {"with": _(" with %(components)s") % {"components": names} if names else ""}
+    incident = open_incident(
+        page,
+        actor=actor,
+        name=name,
+        body=body,
+        impact=impact,
+        components={c.pk: component_status for c in components},
+    )
+    ProblemReport.objects.filter(pk__in=[r.pk for r in reports]).update(incident=incident)
+    return incident

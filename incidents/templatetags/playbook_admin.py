@@ -1,0 +1,28 @@
+"""Admin template helpers of the outage playbook: the early-warning banner."""
+
+from __future__ import annotations
+
+from django import template
+
+from incidents.models import ReportAlert
+from incidents.permissions import pages_for
+
+register = template.Library()
+
+
+def alerts_for(user):
+    """Unacknowledged early warnings on the pages a user manages, newest first."""
+    return (
+        ReportAlert.objects.filter(page__in=pages_for(user), acknowledged_at__isnull=True)
+        .select_related("page", "component")
+        .order_by("-created_at")[:20]
+    )
+
+
+@register.inclusion_tag("admin/incidents/report_alert_banner.html", takes_context=True)
+def report_alert_banner(context):
+    user = context["request"].user
+    return {
+        "alerts": list(alerts_for(user)),
+        "pages": list(pages_for(user).values("slug", "name")),
+    }
