@@ -260,7 +260,9 @@ def test_mail_is_in_the_subscribers_language(it_page, django_capture_on_commit_c
     assert by_to["nl@example.com"]["Content-Language"] == "nl"
     assert '<html lang="nl">' in html_of(by_to["nl@example.com"])
     assert '<html lang="en">' in html_of(by_to["en@example.com"])
-    assert "Unsubscribe" in text_of(by_to["en@example.com"])
+    assert "Affected components: VPN" in text_of(by_to["en@example.com"])
+    assert "Getroffen onderdelen: VPN" in text_of(by_to["nl@example.com"])
+    assert "Storing" in html_of(by_to["nl@example.com"])
 
 
 def test_the_same_event_dispatched_twice_creates_no_second_delivery(
