@@ -162,6 +162,8 @@ def main() -> None:
         ),
         batch_size=5000,
     )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # what autovacuum does after a bulk load; plans need it
     print(f"{options.subscribers:,} subscribers created in {time.perf_counter() - started:.1f}s")
 
     sink = Sink()

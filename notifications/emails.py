@@ -171,7 +171,7 @@ def build_message(rendered: RenderedNotice, *, to: str, token: str, message_id: 
     part_head += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     b = rendered.boundary
     personal = (
-        f"To: {sanitize_address(to, 'utf-8')}\r\n"
+        f"To: {to if to.isascii() else sanitize_address(to, 'utf-8')}\r\n"
         f"Date: {format_datetime(timezone.now())}\r\n"
         f"Message-ID: {message_id}\r\n"
         f"List-Unsubscribe: {rendered.list_unsubscribe.replace(TOKEN, token)}\r\n"

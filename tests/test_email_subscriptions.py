@@ -415,3 +415,27 @@ def test_subscribe_page_works_by_slug_and_on_the_default_host(it_page, client, p
     response = client.get(path)
     assert response.status_code == 200
     assert 'name="email"' in response.content.decode()
+
+
+def test_scheduled_maintenance_is_announced_to_followers_of_its_components(
+    it_page, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    vpn, email_hosting = component(it_page, "VPN"), component(it_page, "Email hosting")
+    subscriber(it_page, "vpn@example.com", components=[vpn])
+    subscriber(it_page, "mail@example.com", components=[email_hosting])
+    starts = timezone.now() + dt.timedelta(days=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.schedule_maintenance(
+            it_page,
+            actor=None,
+            name="VPN concentrator upgrade",
+            body="Short interruptions of the VPN.",
+            scheduled_for=starts,
+            scheduled_until=starts + dt.timedelta(hours=2),
+            components=[vpn.pk],
+        )
+    [message] = notices()
+    assert message["To"] == "vpn@example.com"
+    assert "Maintenance" in text_of(message) and "VPN concentrator upgrade" in text_of(message)
