@@ -163,3 +163,6 @@ class DeliveryAdmin(PageScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

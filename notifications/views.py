@@ -43,8 +43,8 @@ def _over_limit(kind: str, value: str, limit: int) -> bool:
     return count > limit
 
 
-def _render(request, page: Page, template: str, extra: dict, status: int = 200):
-    context = page_context(request, page, page_snapshot(page))
+def _render(request, page: Page, template: str, extra: dict, status: int = 200, snapshot=None):
+    context = page_context(request, page, snapshot or page_snapshot(page))
     context.update(extra)
     return render(request, template, context, status=status)
 
@@ -56,7 +56,9 @@ def subscribe(request, page: Page):
     initial = {"language": request.LANGUAGE_CODE}
     if request.method == "GET":
         form = SubscribeForm(snapshot=snapshot, initial=initial)
-        return _render(request, page, "notifications/subscribe.html", {"form": form})
+        return _render(
+            request, page, "notifications/subscribe.html", {"form": form}, snapshot=snapshot
+        )
     form = SubscribeForm(request.POST, snapshot=snapshot, initial=initial)
     if not form.is_valid():
         return _render(request, page, "notifications/subscribe.html", {"form": form}, 400)
