@@ -248,8 +248,14 @@ def _mark_sent(delivery: Delivery, token: str, message_id: str, duration: float)
         return lambda: bool(won)
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
-    pgconn.send_query_params(
-        _MARK_SENT_SQL,
+    if getattr(connection, "_mark_sent_prepared", None) is not pgconn:
+        # Prepared once per connection: PostgreSQL parses and plans it once, not per message.
+        result = pgconn.prepare(_MARK_SENT_NAME, _MARK_SENT_SQL)
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise DatabaseError(result.error_message.decode(errors="replace"))
+        connection._mark_sent_prepared = pgconn
+    pgconn.send_query_prepared(
+        _MARK_SENT_NAME,
         [
             now.isoformat().encode(),
             message_id.encode(),
@@ -279,6 +285,7 @@ def _mark_sent(delivery: Delivery, token: str, message_id: str, duration: float)
     return wait
 
 
+_MARK_SENT_NAME = b"notifications_mark_sent"
 _MARK_SENT_SQL = (
     f"UPDATE {Delivery._meta.db_table} SET state = 'sent', sent_at = $1, message_id = $2, "
     "duration = $3, lease_until = NULL, last_error = '' "
