@@ -13,6 +13,8 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# Statuspage's generated API client, for the compatibility test (its pins are too strict).
+	$(BIN)/pip install --quiet --no-deps 'atlassian-statuspage==1.0.2' 'lambda-thread-pool==0.0.2'
 	touch $@
 
 install: $(VENV)/.installed
@@ -24,6 +26,9 @@ demo: install
 
 run: demo
 	@echo "Status pages: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
+	@# No Celery beat in embedded mode: the maintenance clock ticks next to the server (issue 6).
+	$(BIN)/python manage.py run_maintenance_clock & clock=$$!; \
+	trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

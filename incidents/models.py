@@ -139,6 +139,28 @@ class Page(models.Model):
         verbose_name=_("engineers"),
         help_text=_("Staff users who may manage this page. Superusers manage every page."),
     )
+    # Maintenance reminders and uptime (issue 6).
+    maintenance_reminder_hours = models.CharField(
+        _("maintenance reminders"),
+        max_length=64,
+        default="24,1",
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^\s*(\d{1,4}\s*(,\s*\d{1,4}\s*)*)?$",
+                _("Enter whole hours separated by commas, like 24,1."),
+            )
+        ],
+        help_text=_(
+            "Remind subscribers this many hours before maintenance starts (comma-separated, "
+            "for example 24,1; empty for no reminders)."
+        ),
+    )
+    uptime_excludes_maintenance = models.BooleanField(
+        _("uptime excludes maintenance"),
+        default=True,
+        help_text=_("Time under maintenance does not count against a component's uptime."),
+    )
     # Bumped by every change; the public snapshot is cached under (page, version).
     version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -168,6 +190,18 @@ class Page(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def cache_key(self) -> str:
+        """Names this page at its current version in caches; never reused by another page,
+        even one that gets the same id after this one was deleted."""
+        return f"{self.pk}.{self.created_at.timestamp():.6f}.{self.version}"
+
+    @property
+    def reminder_hours(self) -> list[int]:
+        """The reminder lead times in hours, largest first (no duplicates, no zero)."""
+        hours = {int(h) for h in self.maintenance_reminder_hours.split(",") if h.strip().isdigit()}
+        return sorted((h for h in hours if h > 0), reverse=True)
 
 
 class SupportHours(models.Model):
@@ -558,3 +592,176 @@ class ReportAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component}: {self.report_count} reports"
+
+
+# --- Maintenance, uptime and feeds (issue 6) -------------------------------------------------
+
+
+class MaintenanceManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=Incident.Kind.MAINTENANCE)
+
+
+class Maintenance(Incident):
+    """Scheduled maintenance: the incidents of kind "maintenance", with their own admin list."""
+
+    objects = MaintenanceManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["-scheduled_for", "-id"]
+        verbose_name = _("scheduled maintenance")
+        verbose_name_plural = _("scheduled maintenance")
+
+
+class MaintenanceReminder(models.Model):
+    """A reminder the maintenance clock sent (or skipped) for one start time: never twice.
+
+    Keyed on the start it announced, so moving the maintenance arms its reminders again.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reminders")
+    hours = models.PositiveIntegerField()
+    scheduled_for = models.DateTimeField()
+    # False when a later, closer reminder was due at the same tick and this one was skipped.
+    sent = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("maintenance reminder")
+        verbose_name_plural = _("maintenance reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "hours", "scheduled_for"], name="maintenance_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident}: {self.hours} h"
+
+
+class ComponentDailyStatus(models.Model):
+    """Seconds a component spent in each status on one day (a day in its page's time zone).
+
+    `seconds` covers [start of day, covered_until); after that the component was `end_status`
+    until something changed (which would have updated this row). Maintained by
+    `incidents.services.uptime`.
+    """
+
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="daily_statuses"
+    )
+    day = models.DateField()
+    seconds = models.JSONField(default=dict)
+    end_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    covered_until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["component", "day"]
+        verbose_name = _("component daily status")
+        verbose_name_plural = _("component daily statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["component", "day"], name="component_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component} {self.day}"
+
+
+# --- API keys and idempotency (the REST API, issue 3) ----------------------------------------
+
+
+class APIKey(models.Model):
+    """A key for the management API: shown once on creation, stored only as a hash.
+
+    `prefix` (the first characters of the raw key) finds the row; the SHA-256 of the whole key
+    proves it. No pages means every page.
+    """
+
+    class Scope(models.TextChoices):
+        READ_WRITE = "read_write", _("Read and write")
+        READ_ONLY = "read_only", _("Read only")
+
+    name = models.CharField(_("name"), max_length=120)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    scope = models.CharField(
+        _("scope"), max_length=16, choices=Scope.choices, default=Scope.READ_WRITE
+    )
+    pages = models.ManyToManyField(
+        Page,
+        through="APIKeyPage",
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("pages"),
+        help_text=_("The pages this key may touch. None selected means every page."),
+    )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked = models.BooleanField(_("revoked"), default=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"API key {self.name}"
+
+    # DRF treats the authenticated key as the request's user.
+    is_authenticated = True
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.scope == self.Scope.READ_ONLY
+
+
+class APIKeyPage(models.Model):
+    """A page a key is limited to. A page with limited keys cannot be deleted (PROTECT): were
+    its last link to vanish, the key would silently become a key for every page."""
+
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey(Page, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("API key page")
+        verbose_name_plural = _("API key pages")
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "page"], name="api_key_page_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} → {self.page_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an `Idempotency-Key`, replayed on a retry."""
+
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"

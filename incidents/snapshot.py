@@ -30,6 +30,7 @@ from .models import (
     Page,
     SupportHours,
 )
+from .uptime import uptime_for_snapshot
 
 RECENT_LIMIT = 50
 # A snapshot holds time-relative lists (upcoming maintenance); rebuild it at least this often.
@@ -41,7 +42,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _cache_key(page: Page, name: str) -> str:
-    return f"snapshot:{page.pk}:{page.version}:{name}"
+    return f"snapshot:{page.cache_key}:{name}"
 
 
 def indicator_for(component_statuses: list[str], incidents: list[dict], maintenance: list[dict]):
@@ -208,7 +209,7 @@ def _page_dict(page: Page, hours: list[SupportHours]) -> dict[str, Any]:
 
 
 def build_page_snapshot(page: Page) -> dict[str, Any]:
-    """Build the snapshot from the database: 9 queries, whatever the page holds."""
+    """Build the snapshot from the database: 10 queries, whatever the page holds."""
     now = timezone.now()
     groups, layout, components = _components(page)  # 2 queries
     hours = list(SupportHours.objects.filter(page=page))  # 1
@@ -248,6 +249,7 @@ def build_page_snapshot(page: Page) -> dict[str, Any]:
     active = [m for m in maintenance if m["status"] in ("in_progress", "verifying")]
     upcoming = [m for m in maintenance if m["status"] == "scheduled"]
     indicator = indicator_for([c["status"] for c in components.values()], unresolved, active)
+    uptime = uptime_for_snapshot(page, components, now)  # 2: daily rows, incidents per day
     return {
         "version": page.version,
         "generated_at": _iso(now),
@@ -264,6 +266,8 @@ def build_page_snapshot(page: Page) -> dict[str, Any]:
         "recent_maintenance_ids": [
             i for i in recent_maintenance_ids if str(i) in {str(k) for k in incidents}
         ],
+        # {"days": [iso dates], "components": {id: {"percent": ..., "days": [bars]}}}
+        "uptime": uptime,
     }
 
 

@@ -2,15 +2,33 @@
 
 from django.urls import path
 
+from incidents.api import public
 from notifications import views as notification_views
 
-from . import playbook_views, report_views, views
+from . import feeds, playbook_views, report_views, views
 
 urlpatterns = [
     path("", views.status_page, name="status"),
     path("incidents/<int:pk>/", views.incident_page, name="incident"),
     path("history/", views.history_page, name="history"),
     path("history/<int:year>/<int:month>/", views.history_page, name="history-month"),
+    # Public read API, Statuspage v2 compatible (issue 3).
+    path("api/v2/summary.json", public.summary, name="api-v2-summary"),
+    path("api/v2/status.json", public.status, name="api-v2-status"),
+    path("api/v2/components.json", public.components, name="api-v2-components"),
+    path("api/v2/incidents.json", public.incidents, name="api-v2-incidents"),
+    path("api/v2/incidents/unresolved.json", public.unresolved, name="api-v2-unresolved"),
+    path(
+        "api/v2/scheduled-maintenances.json",
+        public.scheduled_maintenances,
+        name="api-v2-scheduled-maintenances",
+    ),
+    path(
+        "api/v2/scheduled-maintenances/upcoming.json",
+        public.upcoming,
+        name="api-v2-upcoming",
+    ),
+    path("api/v2/scheduled-maintenances/active.json", public.active, name="api-v2-active"),
     # Outage playbook (issue 7): report a problem, the printable handout, the phone line.
     path("report/", report_views.pick, name="report"),
     path("report/known/", report_views.known, name="report-known"),
@@ -20,6 +38,9 @@ urlpatterns = [
     path("handout.pdf", playbook_views.handout_pdf_view, name="handout-pdf"),
     path("phone.json", playbook_views.phone_json, name="phone-json"),
     path("phone.txt", playbook_views.phone_txt, name="phone-txt"),
+    # Feeds of incidents and maintenance (issue 6).
+    path("history.atom", feeds.atom_feed, name="feed-atom"),
+    path("history.rss", feeds.rss_feed, name="feed-rss"),
     # Email subscriptions (notifications app).
     path("subscribe/", notification_views.subscribe, name="subscribe"),
     path("subscribe/confirm/<str:signed>/", notification_views.confirm, name="subscribe-confirm"),

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "statuspage",
     "incidents",
@@ -121,6 +122,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Maintenance clock and uptime rollup (issue 6) ---
+# At second 0 of every minute; a tick that could not run within the minute is dropped (the
+# next one does its work). Embedded mode has no beat: `manage.py run_maintenance_clock`.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "maintenance-clock": {
+            "task": "incidents.run_maintenance_clock",
+            "schedule": crontab(),
+            "options": {"expires": 55},
+        },
+        "uptime-rollup": {
+            "task": "incidents.roll_up_uptime",
+            "schedule": crontab(minute="*/15"),
+            "options": {"expires": 600},
+        },
+    }
+)
+# --- end maintenance clock ---
+
 # Mail: EMAIL_URL (smtp://user:pass@host:587/?tls=1); embedded default writes files to var/mail/.
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
@@ -191,7 +213,20 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Statuspage-compatible management API (v1) and public API (v2).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # API docs (issue 3): Swagger UI and Redoc from the sidecar package's static files, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "incidents.models.ComponentStatus",
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
+        "ImpactEnum": "incidents.models.Impact",
+        "IncidentUpdateStatusEnum": "incidents.api.serializers.INCIDENT_STATUS_CHOICES",
+        "TemplateImpactEnum": "incidents.api.serializers.TEMPLATE_IMPACT_CHOICES",
+    },
 }
+# The management API refuses request bodies larger than this (413).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 
 # Opt-in hardening for deployments behind TLS: each is its own switch, never implied by DEBUG.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)

@@ -8,6 +8,8 @@ from . import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("language/<str:code>/", views.choose_language, name="choose-language"),
+    # The management API (Statuspage v1 compatible) with its schema and docs.
+    path("api/v1/", include("incidents.api.urls")),
     # One page by slug, and the same routes at the root for a custom host or the default page.
     path("p/<slug:slug>/", include(("statuspage.page_urls", "page"), namespace="by-slug")),
     path("", include(("statuspage.page_urls", "page"), namespace="by-host")),

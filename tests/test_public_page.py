@@ -191,10 +191,10 @@ def test_snapshot_query_count_does_not_grow_with_the_page(django_assert_num_quer
     big.refresh_from_db()
     small.refresh_from_db()
     # components, groups, opening hours, recent incident ids, recent maintenance ids,
-    # incidents, their updates, their affected components
-    with django_assert_num_queries(8):
+    # incidents, their updates, their affected components, uptime rows, incidents per day
+    with django_assert_num_queries(10):
         small_snapshot = build_page_snapshot(small)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         big_snapshot = build_page_snapshot(big)
     assert len(small_snapshot["components"]) == 1
     assert len(big_snapshot["components"]) == 50
@@ -236,3 +236,14 @@ def test_a_revalidation_with_the_etag_is_answered_304(client, it_page, alice):
     services.set_component_status(component(it_page, "VPN"), "major_outage", actor=alice)
     changed = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="en", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_the_page_is_sent_compressed_to_clients_that_accept_gzip(client, it_page):
+    import gzip
+
+    plain = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    packed = client.get("/", HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT_ENCODING="gzip, br")
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    assert gzip.decompress(packed.content) == plain.content
+    assert len(packed.content) < len(plain.content) / 3

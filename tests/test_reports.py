@@ -124,8 +124,8 @@ def test_step_two_says_plainly_that_a_listed_outage_is_known(
         body="Investigating.",
         components={internet.pk: "major_outage"},
     )
-    # snapshot on a cold cache (9) + the other pages' list (1)
-    with django_assert_max_num_queries(10):
+    # snapshot on a cold cache (9, + 2 for the uptime bars) + the other pages' list (1)
+    with django_assert_max_num_queries(12):
         response = client.get(f"/p/it/report/known/?component={internet.pk}")
     body = response.content.decode()
     assert "This problem is known and we are working on it." in body

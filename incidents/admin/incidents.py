@@ -253,7 +253,8 @@ class IncidentTemplateAdmin(PageScopedAdmin):
     filter_horizontal = ["components"]
 
     def save_model(self, request, obj, form, change):
-        services.save_template(obj, actor=request.user)
+        # The components are saved with the form's many-to-many data right after.
+        services.save_incident_template(obj, actor=request.user)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "components" and not request.user.is_superuser:

@@ -63,6 +63,10 @@ class PageAdmin(PageScopedAdmin):
             },
         ),
         (_("Engineers"), {"fields": ["engineers"]}),
+        (
+            _("Maintenance and uptime"),
+            {"fields": ["maintenance_reminder_hours", "uptime_excludes_maintenance"]},
+        ),
     ]
 
     @admin.display(description=_("outage handout"))

@@ -13,7 +13,6 @@ from .components import (
     replace_support_hours,
     save_group,
     save_page,
-    save_template,
     set_component_status,
     touch_page,
     update_component,
@@ -28,17 +27,23 @@ from .incidents import (
     resolve_incident,
 )
 from .maintenance import (
+    cancel_maintenance,
     complete_maintenance,
+    extend_maintenance,
     reschedule_maintenance,
+    run_maintenance_clock,
     schedule_maintenance,
     start_maintenance,
 )
+from .templates import save_incident_template
+from .uptime import roll_up_component, roll_up_uptime
 
 __all__ = [
     "ServiceError",
     "System",
     "TransitionError",
     "bulk_set_component_status",
+    "cancel_maintenance",
     "change_incident",
     "complete_maintenance",
     "create_component",
@@ -46,6 +51,7 @@ __all__ = [
     "delete_group",
     "delete_incident",
     "edit_update",
+    "extend_maintenance",
     "open_incident",
     "post_update",
     "publish_event",
@@ -55,9 +61,12 @@ __all__ = [
     "schedule_maintenance",
     "start_maintenance",
     "resolve_incident",
+    "roll_up_component",
+    "roll_up_uptime",
+    "run_maintenance_clock",
     "save_group",
+    "save_incident_template",
     "save_page",
-    "save_template",
     "set_component_status",
     "touch_page",
     "update_component",

@@ -20,6 +20,7 @@ from incidents.models import (
 )
 
 from .base import ServiceError, actor_fields, publish_event
+from .uptime import rebuild_page_uptime, roll_up_component
 
 COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "status"}
 
@@ -75,6 +76,7 @@ def record_status_change(
         actor_name=name,
         incident=incident,
     )
+    roll_up_component(component, until=at)  # keep the daily uptime rows current
     return True
 
 
@@ -140,6 +142,7 @@ def create_component(
         actor=user,
         actor_name=actor_name,
     )
+    roll_up_component(component, until=component.created_at)
     publish_event(page, events.COMPONENT_UPDATED, {"component": component_data(component)})
     return component
 
@@ -248,7 +251,10 @@ def save_page(page: Page, *, actor: Any) -> Page:
         )
     if page.is_default:
         Page.objects.filter(is_default=True).exclude(pk=page.pk).update(is_default=False)
+    old_zone = Page.objects.filter(pk=page.pk).values_list("time_zone", flat=True).first()
     page.save()
+    if old_zone and old_zone != page.time_zone:
+        rebuild_page_uptime(page)  # its days are other days now
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return page
 
@@ -280,13 +286,3 @@ def replace_support_hours(
     SupportHours.objects.bulk_create(rows)
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return page
-
-
-@transaction.atomic
-def save_template(template, *, actor: Any):
-    """Create or change an incident template (not public: no page event)."""
-    template.name = (template.name or "").strip()
-    if not template.name:
-        raise ServiceError(_("A template needs a name."), code="required", field="name")
-    template.save()
-    return template

@@ -1,19 +1,29 @@
-"""Writes to scheduled maintenance: schedule, start, move to verifying, complete, reschedule."""
+"""Writes to scheduled maintenance: schedule, start, complete, cancel, reschedule, extend, and
+the maintenance clock that starts, completes and reminds on time (Celery beat, every minute)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from incidents import events
-from incidents.models import Impact, Incident, IncidentStatus, IncidentUpdate, Page
+from incidents.models import (
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    MaintenanceReminder,
+    Page,
+)
 
-from .base import ServiceError, publish_event
+from .base import ServiceError, System, TransitionError, publish_event
 from .incidents import (
+    ACTIVE_MAINTENANCE_STATUSES,
     MAX_BODY,
     MAX_TITLE,
     ComponentStatuses,
@@ -91,10 +101,17 @@ def schedule_maintenance(
     return incident
 
 
+@transaction.atomic
 def start_maintenance(
     maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
 ) -> IncidentUpdate:
     """Begin maintenance (early or on time): its components go under maintenance."""
+    locked = Incident.objects.select_for_update().filter(pk=maintenance.pk)
+    if locked.values_list("kind", "status").first() != (
+        Incident.Kind.MAINTENANCE,
+        IncidentStatus.SCHEDULED,
+    ):
+        raise TransitionError(_("Only scheduled maintenance can be started."))
     if not body:
         with _page_language(maintenance):
             body = _("Scheduled maintenance is now in progress.")
@@ -136,8 +153,13 @@ def reschedule_maintenance(
     actor: Any,
     scheduled_for: dt.datetime | None = None,
     scheduled_until: dt.datetime | None = None,
+    auto_start: bool | None = None,
+    auto_complete: bool | None = None,
 ) -> Incident:
-    """Move or extend a maintenance window (recorded as an event, no notice on its own)."""
+    """Move or extend a maintenance window, or switch its automatic start/completion.
+
+    Recorded as an `incident.changed` event, no notice on its own (see `extend_maintenance`).
+    """
     maintenance = Incident.objects.select_for_update().select_related("page").get(pk=maintenance.pk)
     if not maintenance.is_maintenance or maintenance.is_resolved:
         raise ServiceError(
@@ -153,12 +175,202 @@ def reschedule_maintenance(
             field="scheduled_for",
         )
     maintenance.scheduled_for, maintenance.scheduled_until = starts, ends
+    if auto_start is not None:
+        maintenance.scheduled_auto_in_progress = auto_start
+    if auto_complete is not None:
+        maintenance.scheduled_auto_completed = auto_complete
     if maintenance.status == IncidentStatus.SCHEDULED:
         maintenance.started_at = starts
     maintenance.updated_at = timezone.now()
     maintenance.save()
     publish_event(maintenance.page, events.INCIDENT_CHANGED, incident_data(maintenance))
     return maintenance
+
+
+@transaction.atomic
+def cancel_maintenance(
+    maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
+) -> IncidentUpdate:
+    """Call off maintenance that has not started: it completes without touching components."""
+    maintenance = Incident.objects.select_for_update().select_related("page").get(pk=maintenance.pk)
+    if maintenance.status != IncidentStatus.SCHEDULED:
+        raise TransitionError(
+            _("Only maintenance that has not started can be cancelled; complete it instead.")
+        )
+    return complete_maintenance(
+        maintenance, actor=actor, body=body, deliver_notifications=deliver_notifications
+    )
+
+
+@transaction.atomic
+def extend_maintenance(
+    maintenance: Incident,
+    *,
+    actor: Any,
+    until: dt.datetime,
+    body: str = "",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Move the end of open maintenance later, and say so in an update (subscribers hear it)."""
+    current = Incident.objects.select_for_update().select_related("page").get(pk=maintenance.pk)
+    if current.is_maintenance and current.scheduled_until and until <= current.scheduled_until:
+        raise ServiceError(
+            _("An extension must end later than the current end of the maintenance."),
+            code="invalid",
+            field="scheduled_until",
+        )
+    current = reschedule_maintenance(current, actor=actor, scheduled_until=until)
+    if not body:
+        with _page_language(current), timezone.override(current.page.tz):
+            body = _("The maintenance window has been extended until %(until)s.") % {
+                "until": formats.date_format(timezone.localtime(until), "l j F Y H:i T")
+            }
+    return post_update(
+        current,
+        actor=actor,
+        status=current.status,
+        body=body,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+# --- The maintenance clock ---------------------------------------------------------------
+
+CLOCK = System("maintenance clock")
+
+
+@dataclass
+class ClockRun:
+    """What one tick of the clock did (ids of maintenance, and (id, hours) reminders)."""
+
+    started: list[int] = field(default_factory=list)
+    completed: list[int] = field(default_factory=list)
+    reminded: list[tuple[int, int]] = field(default_factory=list)
+
+
+def run_maintenance_clock(now: dt.datetime | None = None) -> ClockRun:
+    """Start due maintenance that starts automatically, complete due maintenance that completes
+    automatically, and send due reminders (`maintenance.reminder`), each exactly once.
+
+    Safe to run twice at once: every step locks the maintenance row and checks again that it is
+    still due, and a reminder is claimed by inserting its unique `MaintenanceReminder` row.
+    """
+    now = now or timezone.now()
+    run = ClockRun()
+    maintenance = Incident.objects.filter(kind=Incident.Kind.MAINTENANCE)
+    due_start = maintenance.filter(
+        status=IncidentStatus.SCHEDULED, scheduled_auto_in_progress=True, scheduled_for__lte=now
+    ).order_by("scheduled_for", "pk")
+    for pk in due_start.values_list("pk", flat=True):
+        if _start_if_due(pk, now):
+            run.started.append(pk)
+    due_end = maintenance.filter(
+        status__in=ACTIVE_MAINTENANCE_STATUSES,
+        scheduled_auto_completed=True,
+        scheduled_until__lte=now,
+    ).order_by("scheduled_until", "pk")
+    for pk in due_end.values_list("pk", flat=True):
+        if _complete_if_due(pk, now):
+            run.completed.append(pk)
+    upcoming = maintenance.filter(status=IncidentStatus.SCHEDULED, scheduled_for__gt=now)
+    for item in upcoming.select_related("page").order_by("scheduled_for", "pk"):
+        hours = _send_reminder_if_due(item, now)
+        if hours is not None:
+            run.reminded.append((item.pk, hours))
+    return run
+
+
+def _locked_maintenance(pk: int) -> Incident | None:
+    return Incident.objects.select_for_update().select_related("page").filter(pk=pk).first()
+
+
+@transaction.atomic
+def _start_if_due(pk: int, now: dt.datetime) -> bool:
+    item = _locked_maintenance(pk)
+    if (
+        item is None
+        or item.status != IncidentStatus.SCHEDULED
+        or not item.scheduled_auto_in_progress
+        or item.scheduled_for > now
+    ):
+        return False  # another tick, or an engineer, got there first
+    start_maintenance(item, actor=CLOCK)
+    return True
+
+
+@transaction.atomic
+def _complete_if_due(pk: int, now: dt.datetime) -> bool:
+    item = _locked_maintenance(pk)
+    if (
+        item is None
+        or item.status not in ACTIVE_MAINTENANCE_STATUSES
+        or not item.scheduled_auto_completed
+        or item.scheduled_until > now
+    ):
+        return False
+    complete_maintenance(item, actor=CLOCK)
+    return True
+
+
+def due_reminders(item: Incident, now: dt.datetime) -> list[int]:
+    """The page's reminder lead times (hours) whose moment has come for this maintenance.
+
+    A reminder whose moment passed before the maintenance was announced is never due: the
+    announcement itself told subscribers.
+    """
+    due = []
+    for hours in item.page.reminder_hours:
+        moment = item.scheduled_for - dt.timedelta(hours=hours)
+        if item.created_at <= moment <= now < item.scheduled_for:
+            due.append(hours)
+    return due
+
+
+def _send_reminder_if_due(item: Incident, now: dt.datetime) -> int | None:
+    """Claim and send the closest due reminder; older due ones are marked skipped, not sent."""
+    due = due_reminders(item, now)
+    if not due:
+        return None
+    claimed = set(
+        MaintenanceReminder.objects.filter(
+            incident=item, scheduled_for=item.scheduled_for, hours__in=due
+        ).values_list("hours", flat=True)
+    )
+    if not set(due) - claimed:
+        return None
+    closest = min(due)
+    try:
+        with transaction.atomic():
+            locked = _locked_maintenance(item.pk)
+            if locked is None or locked.status != IncidentStatus.SCHEDULED:
+                return None
+            if locked.scheduled_for != item.scheduled_for:
+                return None  # moved meanwhile: the next tick decides again
+            sent = None
+            for hours in sorted(set(due) - claimed):
+                MaintenanceReminder.objects.create(
+                    incident=locked,
+                    hours=hours,
+                    scheduled_for=locked.scheduled_for,
+                    sent=hours == closest and closest not in claimed,
+                    created_at=now,
+                )
+                if hours == closest:
+                    sent = hours
+            if sent is not None:
+                publish_event(
+                    locked.page,
+                    events.MAINTENANCE_REMINDER,
+                    {
+                        **incident_data(locked),
+                        "reminder_hours": sent,
+                        "scheduled_for": locked.scheduled_for.isoformat(),
+                        "scheduled_until": locked.scheduled_until.isoformat(),
+                    },
+                )
+            return sent
+    except IntegrityError:
+        return None  # a simultaneous tick claimed it
 
 
 def _page_language(incident: Incident):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from incidents import services
 from incidents.models import (
+    Component,
     ComponentGroup,
     ComponentStatusChange,
     Incident,
@@ -37,12 +38,22 @@ def _hours(page: Page) -> None:
 
 
 def _backdate(incident: Incident, started: dt.datetime, step: dt.timedelta) -> None:
-    """Spread an incident's updates over the past (demo data only: history is normally live)."""
+    """Spread an incident's updates, and the status changes they made, over the past.
+
+    Demo data only: history is normally written live. A status change happened at the same
+    moment as the update that made it, so each moves with its update.
+    """
     updates = list(incident.updates.order_by("created_at", "id"))
+    moved = {}
     for n, update in enumerate(updates):
         at = started + step * n
+        moved[update.created_at] = at
         IncidentUpdate.objects.filter(pk=update.pk).update(
             created_at=at, updated_at=at, display_at=at
+        )
+    for change in ComponentStatusChange.objects.filter(incident=incident):
+        ComponentStatusChange.objects.filter(pk=change.pk).update(
+            changed_at=moved.get(change.changed_at, started)
         )
     end = started + step * (len(updates) - 1)
     Incident.objects.filter(pk=incident.pk).update(
@@ -53,7 +64,6 @@ def _backdate(incident: Incident, started: dt.datetime, step: dt.timedelta) -> N
         identified_at=started + step if incident.identified_at else None,
         monitoring_at=end - step if incident.monitoring_at else None,
     )
-    ComponentStatusChange.objects.filter(incident=incident).update(changed_at=started)
 
 
 class Command(BaseCommand):
@@ -130,6 +140,12 @@ class Command(BaseCommand):
                     )
         services.create_component(
             it, actor=DEMO, name="Monitoring probe", is_visible=False, position=99
+        )
+        # The components have been watched for months: their history starts 120 days ago.
+        since = now - dt.timedelta(days=120)
+        Component.objects.filter(page__in=[it, phone]).update(created_at=since)
+        ComponentStatusChange.objects.filter(component__page__in=[it, phone]).update(
+            changed_at=since
         )
         IncidentTemplate.objects.create(
             page=it,
@@ -239,6 +255,7 @@ class Command(BaseCommand):
             components=[components["Inbound calls"].pk, components["Outbound calls"].pk],
             deliver_notifications=False,
         )
+        services.roll_up_uptime(rebuild=True)
         for page in (it, phone):
             services.touch_page(page, actor=DEMO)
         self.stdout.write(self.style.SUCCESS("Loaded demo pages: /p/it/ and /p/telephony/."))

@@ -1,0 +1,45 @@
+"""Routes of the management API, mounted at /api/v1/ (Statuspage's v1 paths)."""
+
+from django.http import JsonResponse
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import views
+from .errors import error_body
+
+app_name = "api"
+
+
+def not_found(request, *args, **kwargs):
+    return JsonResponse(error_body("No such API endpoint.", "not_found"), status=404)
+
+
+P = "pages/<str:page_id>"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("pages", views.PageList.as_view(), name="pages"),
+    path(f"{P}", views.PageDetail.as_view(), name="page"),
+    path(f"{P}/components", views.ComponentList.as_view(), name="components"),
+    path(f"{P}/components/<str:component_id>", views.ComponentDetail.as_view(), name="component"),
+    path(f"{P}/component-groups", views.GroupList.as_view(), name="groups"),
+    path(f"{P}/component-groups/<str:id>", views.GroupDetail.as_view(), name="group"),
+    path(f"{P}/incidents", views.IncidentList.as_view(), name="incidents"),
+    path(f"{P}/incidents/unresolved", views.UnresolvedIncidents.as_view(), name="unresolved"),
+    path(f"{P}/incidents/upcoming", views.UpcomingIncidents.as_view(), name="upcoming"),
+    path(
+        f"{P}/incidents/active_maintenance",
+        views.ActiveMaintenance.as_view(),
+        name="active-maintenance",
+    ),
+    path(f"{P}/incidents/scheduled", views.ScheduledIncidents.as_view(), name="scheduled"),
+    path(f"{P}/incidents/<str:incident_id>", views.IncidentDetail.as_view(), name="incident"),
+    path(
+        f"{P}/incidents/<str:incident_id>/incident_updates/<str:incident_update_id>",
+        views.IncidentUpdateDetail.as_view(),
+        name="incident-update",
+    ),
+    path(f"{P}/incident_templates", views.TemplateList.as_view(), name="templates"),
+    re_path(r"^.*$", not_found),
+]

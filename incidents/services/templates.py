@@ -1,0 +1,62 @@
+"""Writes to incident templates (the reusable title, message and impact of a known failure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from incidents import events
+from incidents.models import INCIDENT_STATUSES, Component, Impact, IncidentTemplate
+
+from .base import ServiceError, publish_event
+from .incidents import MAX_BODY, MAX_TITLE, _clean_text
+
+
+@transaction.atomic
+def save_incident_template(
+    template: IncidentTemplate, *, actor: Any, components: Iterable[int] | None = None
+) -> IncidentTemplate:
+    """Create or change a template; `components` (ids) must belong to the template's page."""
+    template.name = _clean_text(template.name, field="name", label=_("A name"), limit=120)
+    template.title = _clean_text(template.title, field="title", label=_("A title"), limit=MAX_TITLE)
+    template.body = _clean_text(template.body, field="body", label=_("A message"), limit=MAX_BODY)
+    if template.impact not in Impact.values or template.impact == Impact.MAINTENANCE:
+        raise ServiceError(
+            _("Impact must be one of: none, minor, major, critical."), field="impact"
+        )
+    if template.update_status not in INCIDENT_STATUSES:
+        raise ServiceError(
+            _("Status must be one of: %(choices)s.") % {"choices": ", ".join(INCIDENT_STATUSES)},
+            field="update_status",
+        )
+    clash = IncidentTemplate.objects.filter(page_id=template.page_id, name=template.name)
+    if clash.exclude(pk=template.pk).exists():
+        raise ServiceError(
+            _("A template named “%(name)s” already exists on this page.") % {"name": template.name},
+            code="duplicate",
+            field="name",
+        )
+    found = []
+    if components is not None:
+        ids = set(components)
+        found = list(Component.objects.filter(page_id=template.page_id, pk__in=ids))
+        missing = sorted(ids - {c.pk for c in found})
+        if missing:
+            raise ServiceError(
+                _("No component with id %(ids)s on this page.")
+                % {"ids": ", ".join(str(i) for i in missing)},
+                code="unknown_component",
+                field="component_ids",
+            )
+    template.save()
+    if components is not None:
+        template.components.set(found)
+    publish_event(
+        template.page,
+        events.PAGE_UPDATED,
+        {"incident_template": {"id": template.pk, "name": template.name}},
+    )
+    return template

@@ -1,0 +1,20 @@
+"""Celery tasks of the domain: thin wrappers that call a service (see CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from incidents import services
+
+
+@shared_task(name="incidents.run_maintenance_clock", ignore_result=True)
+def run_maintenance_clock() -> dict:
+    """Every minute: start, complete and remind about maintenance that is due."""
+    run = services.run_maintenance_clock()
+    return {"started": run.started, "completed": run.completed, "reminded": run.reminded}
+
+
+@shared_task(name="incidents.roll_up_uptime", ignore_result=True)
+def roll_up_uptime() -> int:
+    """Every quarter hour: rebuild yesterday's and today's uptime rows of every component."""
+    return services.roll_up_uptime()

@@ -1,0 +1,126 @@
+"""Atom and RSS feeds of a page's incidents and maintenance, one entry per incident with every
+update, built from the page snapshot (like Statuspage's history.atom / history.rss)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.syndication.views import Feed
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from incidents.models import IncidentStatus, Page
+from incidents.snapshot import page_snapshot, snapshot_incidents
+
+from .pages import page_view
+
+FEED_ITEMS = 50
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+class PageFeed(Feed):
+    """Made per request (it remembers the page's URL prefix and snapshot). The language is the
+    one `page_view` chose for the request."""
+
+    feed_type = Rss201rev2Feed
+
+    def __init__(self, request, page: Page):
+        super().__init__()
+        self.prefix = request.page_prefix
+        self.absolute = request.build_absolute_uri
+        self.page = page
+        self.snapshot = page_snapshot(page)
+
+    def get_object(self, request, *args, **kwargs):
+        return self.snapshot["page"]
+
+    def title(self, page: dict) -> str:
+        return _("%(name)s status") % {"name": page["name"]}
+
+    def link(self, page: dict) -> str:
+        return self.prefix
+
+    def feed_url(self, page: dict) -> str:
+        suffix = "atom" if self.feed_type is Atom1Feed else "rss"
+        return f"{self.prefix}history.{suffix}"
+
+    def description(self, page: dict) -> str:
+        return _("Incidents and maintenance of %(name)s") % {"name": page["name"]}
+
+    def subtitle(self, page: dict) -> str:
+        return self.description(page)
+
+    def items(self, page: dict) -> list[dict]:
+        snapshot = self.snapshot
+        ids = snapshot["recent_incident_ids"] + snapshot["recent_maintenance_ids"]
+        items = [i for i in snapshot_incidents(snapshot, ids) if i["incident_updates"]]
+        items.sort(key=lambda i: (i["updated_at"], i["id"]), reverse=True)
+        return items[:FEED_ITEMS]
+
+    def item_title(self, item: dict) -> str:
+        return item["name"]
+
+    def item_link(self, item: dict) -> str:
+        return f"{self.prefix}incidents/{item['id']}/"
+
+    def item_guid(self, item: dict) -> str:
+        return self.absolute(self.item_link(item))
+
+    def item_pubdate(self, item: dict) -> dt.datetime:
+        return _when(item["created_at"])
+
+    def item_updateddate(self, item: dict) -> dt.datetime:
+        return _when(item["updated_at"])
+
+    def item_categories(self, item: dict) -> list[str]:
+        return [item["kind"]]
+
+    def item_description(self, item: dict) -> str:
+        """Every update, newest first, as Statuspage writes them: when, status, message."""
+        parts = []
+        if item["kind"] == "maintenance" and item["scheduled_for"]:
+            starts = timezone.localtime(_when(item["scheduled_for"]))
+            ends = timezone.localtime(_when(item["scheduled_until"]))
+            parts.append(
+                format_html(
+                    "<p><strong>{}</strong> {} – {}</p>",
+                    _("Scheduled for"),
+                    date_format(starts, "j M Y H:i"),
+                    date_format(ends, "j M Y H:i T"),
+                )
+            )
+        for update in item["incident_updates"]:
+            shown = timezone.localtime(_when(update["display_at"]))
+            parts.append(
+                format_html(
+                    "<p><small>{}</small><br><strong>{}</strong> - {}</p>",
+                    date_format(shown, "j M Y H:i T"),
+                    IncidentStatus(update["status"]).label,
+                    mark_safe(update["body_html"]),  # noqa: S308  (sanitised in the snapshot)
+                )
+            )
+        return "\n".join(parts)
+
+
+class PageAtomFeed(PageFeed):
+    feed_type = Atom1Feed
+
+
+def _serve(feed_class):
+    @page_view
+    def view(request, page: Page):
+        with timezone.override(page.tz):
+            return feed_class(request, page)(request)
+
+    return view
+
+
+atom_feed = _serve(PageAtomFeed)
+rss_feed = _serve(PageFeed)
