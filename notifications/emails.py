@@ -10,6 +10,7 @@ header block built once. The result is an ordinary multipart/alternative message
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ class NoticeContent:
     status: str
     update: IncidentUpdate | None
     components: list[Component]
+    scheduled_for: dt.datetime | None = None
+    scheduled_until: dt.datetime | None = None
 
     @classmethod
     def load(cls, notification) -> NoticeContent:
@@ -87,6 +90,8 @@ class NoticeContent:
             status=update.status if update else info.get("status", ""),
             update=update,
             components=components,
+            scheduled_for=incident.scheduled_for if incident else None,
+            scheduled_until=incident.scheduled_until if incident else None,
         )
 
 
@@ -117,6 +122,8 @@ def render_notice(
             "update": content.update,
             "body_html": render_markdown(content.update.body) if content.update else "",
             "components": content.components,
+            "scheduled_for": content.scheduled_for,
+            "scheduled_until": content.scheduled_until,
             "followed": [c for c in content.components if c.pk in followed],
             "incident_url": page_url(page, f"incidents/{content.incident_id}/"),
             "page_url": page_url(page),

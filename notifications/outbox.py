@@ -42,7 +42,10 @@ def event_key(event: DomainEvent) -> str | None:
             return None
         return f"{event.type}:update-{update['id']}"
     incident = event.data.get("incident") or {}
-    # Reminders and other notices without an update: one per incident and page version.
+    if "reminder_hours" in event.data:  # one per window and reminder, however often sent
+        window, hours = event.data.get("scheduled_for", ""), event.data["reminder_hours"]
+        return f"{event.type}:incident-{incident.get('id')}:{window}:{hours}h"
+    # Other notices without an update: one per incident and page version.
     return f"{event.type}:incident-{incident.get('id')}:v{event.version}"
 
 

@@ -445,3 +445,46 @@ def test_scheduled_maintenance_is_announced_to_followers_of_its_components(
     [message] = notices()
     assert message["To"] == "vpn@example.com"
     assert "Maintenance" in text_of(message) and "VPN concentrator upgrade" in text_of(message)
+
+
+def test_a_maintenance_reminder_is_mailed_once_with_its_window(
+    it_page, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from incidents.events import DomainEvent
+    from incidents.services.incidents import incident_data
+    from notifications.receivers import on_domain_event
+
+    vpn = component(it_page, "VPN")
+    subscriber(it_page, "all@example.com")
+    starts = timezone.now() + dt.timedelta(hours=20)
+    with django_capture_on_commit_callbacks(execute=True):
+        maintenance = services.schedule_maintenance(
+            it_page,
+            actor=None,
+            name="VPN upgrade",
+            body="Short interruptions.",
+            scheduled_for=starts,
+            scheduled_until=starts + dt.timedelta(hours=2),
+            components=[vpn.pk],
+            deliver_notifications=False,
+        )
+    assert notices() == []
+    reminder = DomainEvent(
+        page_id=it_page.pk,
+        page_slug=it_page.slug,
+        version=it_page.version + 1,
+        type="maintenance.reminder",
+        data={
+            **incident_data(maintenance),
+            "reminder_hours": 24,
+            "scheduled_for": starts.isoformat(),
+            "scheduled_until": (starts + dt.timedelta(hours=2)).isoformat(),
+        },
+    )
+    on_domain_event(sender=None, event=reminder)
+    on_domain_event(sender=None, event=reminder)  # sent again: still one mail
+    [message] = notices()
+    assert "VPN upgrade" in text_of(message)
+    assert "Scheduled:" in text_of(message)
