@@ -20,7 +20,12 @@ def _email(event: DomainEvent) -> None:
     fan-out. If the broker is unreachable the row stays unfanned and the periodic sweep
     (`requeue_deliveries`) queues it later."""
     from . import outbox, tasks
+    from .models import Subscriber
 
+    if not outbox.event_key(event):
+        return
+    if not Subscriber.objects.filter(page_id=event.page_id, confirmed_at__isnull=False).exists():
+        return  # nobody to tell: no outbox rows, no task
     notification = outbox.record_notification(event)
     if notification is None or notification.fanned_out_at is not None:
         return
