@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format demo worker beat clean
+.PHONY: run test install lint format demo worker beat clean bench-ws
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A statuspage beat --loglevel=info
+
+# Websocket fan-out benchmark (needs Redis; CLIENTS=5000 or 10000 for the larger runs).
+bench-ws: install
+	$(BIN)/python bench/websocket_fanout.py --clients $(or $(CLIENTS),2000)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var

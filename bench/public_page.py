@@ -11,6 +11,7 @@ Debian's `wrk` and `nginx-light`; installs them with apt-get when missing (root)
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import re
 import shutil
@@ -60,9 +61,10 @@ def wait_for(url: str, timeout: float = 30) -> bytes:
             time.sleep(0.2)
 
 
-def run_wrk(url: str, seconds: int, connections: int) -> dict:
+def run_wrk(url: str, seconds: int, connections: int, *headers: str) -> dict:
+    extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
@@ -82,6 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="bench-page-"))
+    work.chmod(0o755)  # nginx's workers run as another user and must read the page
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -117,12 +120,13 @@ def main() -> None:
         html = wait_for(app_url)
         (work / "www").mkdir()
         (work / "www" / "index.html").write_bytes(html)
+        (work / "www" / "index.html.gz").write_bytes(gzip.compress(html, compresslevel=6))
         conf = work / "nginx.conf"
         conf.write_text(
             f"worker_processes {args.workers}; daemon off; pid {work}/nginx.pid;\n"
             f"error_log {work}/nginx-error.log;\n"
             "events { worker_connections 4096; }\n"
-            "http { access_log off; sendfile on; keepalive_requests 100000;\n"
+            "http { access_log off; sendfile on; keepalive_requests 100000; gzip_static on;\n"
             f"  server {{ listen 127.0.0.1:{nginx_port}; root {work}/www;\n"
             "    location / { default_type text/html; index index.html; } } }\n"
         )
@@ -135,14 +139,26 @@ def main() -> None:
             flush=True,
         )
         run_wrk(app_url, 2, args.connections)  # warm-up: snapshot and rendered page cached
-        django = run_wrk(app_url, args.seconds, args.connections)
-        ceiling = run_wrk(nginx_url, args.seconds, args.connections)
-        for name, r in [("django (gunicorn sync)", django), ("nginx, same file", ceiling)]:
+        gz = "Accept-Encoding: gzip"
+        rows = [
+            ("django (gunicorn sync)", run_wrk(app_url, args.seconds, args.connections)),
+            ("nginx, same file", run_wrk(nginx_url, args.seconds, args.connections)),
+            ("django, gzip", run_wrk(app_url, args.seconds, args.connections, gz)),
+            ("nginx, gzip_static", run_wrk(nginx_url, args.seconds, args.connections, gz)),
+        ]
+        for name, r in rows:
             print(
                 f"{name:24} {r['rps']:>10,.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}"
                 f"   non-2xx {r['non2xx']}"
             )
-        print(f"ratio django / nginx: {django['rps'] / ceiling['rps']:.3f} (target >= 0.15)")
+        for label, (_, ours), (_, ceiling) in [
+            ("plain", rows[0], rows[1]),
+            ("gzip", rows[2], rows[3]),
+        ]:
+            print(
+                f"ratio django / nginx ({label}): {ours['rps'] / ceiling['rps']:.3f} "
+                "(target >= 0.15)"
+            )
     finally:
         gunicorn.terminate()
         if nginx:

@@ -6,12 +6,15 @@ from django.dispatch import receiver
 
 from incidents.events import DomainEvent, domain_event
 
+from . import live
+
 log = logging.getLogger(__name__)
 
 
 @receiver(domain_event, dispatch_uid="notifications.on_domain_event")
 def on_domain_event(sender, event: DomainEvent, **kwargs):
     """Fan an event out to the channels (websocket push, email outbox) as they land."""
+    live.push_event(event)
     _email(event)
 
 

@@ -41,6 +41,8 @@ urlpatterns = [
     # Feeds of incidents and maintenance (issue 6).
     path("history.atom", feeds.atom_feed, name="feed-atom"),
     path("history.rss", feeds.rss_feed, name="feed-rss"),
+    # The live sections as JSON (ETag = page version): the page's script catches up or polls.
+    path("live.json", views.live_json, name="live"),
     # Email subscriptions (notifications app).
     path("subscribe/", notification_views.subscribe, name="subscribe"),
     path("subscribe/confirm/<str:signed>/", notification_views.confirm, name="subscribe-confirm"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from django.db.models import Case, Value, When
 from django.http import Http404
 from django.utils import translation
 
@@ -18,10 +19,17 @@ def page_for_request(request, slug: str | None = None) -> Page:
         page = Page.objects.filter(slug=slug).first()
     else:
         host = request.get_host().split(":")[0].lower().rstrip(".")
+        # One query: this host's page first, else the default page, else the oldest page.
         page = (
-            Page.objects.filter(custom_host=host).first()
-            or Page.objects.filter(is_default=True).first()
-            or Page.objects.order_by("pk").first()
+            Page.objects.annotate(
+                rank=Case(
+                    When(custom_host=host, then=Value(0)),
+                    When(is_default=True, then=Value(1)),
+                    default=Value(2),
+                )
+            )
+            .order_by("rank", "pk")
+            .first()
         )
     if page is None:
         raise Http404("No status page here.")

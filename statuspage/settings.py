@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -84,9 +85,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Keep connections between requests: opening one (and SQLite's PRAGMAs) costs more than a page.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
@@ -99,10 +100,27 @@ if REDIS_URL:
             "KEY_PREFIX": "statuspage",
         }
     }
+    # Live updates: the pub/sub layer publishes one message per group send (fan-out happens in
+    # each ASGI process) and needs only two Redis connections per process, so it never meets
+    # redis-py's pool cap; its reads poll with their own timeout, not socket_timeout. Redis
+    # pub/sub ignores database numbers: the prefix keeps installations on one Redis apart.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "prefix": env.str(
+                    "CHANNEL_LAYER_PREFIX",
+                    default=f"statuspage-{urlsplit(REDIS_URL).path.strip('/') or '0'}",
+                ),
+            },
         }
     }
 else:

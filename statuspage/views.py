@@ -10,7 +10,13 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseNotModified,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
@@ -23,12 +29,10 @@ from incidents.snapshot import (
     incident_detail,
     incident_history,
     page_snapshot,
-    snapshot_incidents,
 )
 
+from .live import live_etag, live_state, status_sections
 from .pages import SUPPORTED, page_view
-
-RECENT_DAYS = 7
 
 
 def _desk(snapshot: dict, line: str, now: dt.datetime) -> DeskState | None:
@@ -138,34 +142,8 @@ def cached_html(view):
 def status_page(request, page: Page):
     snapshot = page_snapshot(page)
     context = page_context(request, page, snapshot)
-    components = snapshot["components"]
-    groups = {g["id"]: g for g in snapshot["groups"]}
-    layout = []
-    for item in snapshot["layout"]:
-        if item["type"] == "group":
-            group = groups[item["id"]]
-            layout.append(
-                {
-                    **group,
-                    "type": "group",
-                    "members": [components[str(i)] for i in group["components"]],
-                }
-            )
-        else:
-            layout.append({**components[str(item["id"])], "type": "component"})
-    since = (timezone.now() - dt.timedelta(days=RECENT_DAYS)).isoformat()
-    recent = [
-        i
-        for i in snapshot_incidents(snapshot, snapshot["recent_incident_ids"])
-        if i["status"] == "resolved" and (i["resolved_at"] or "") >= since[:19]
-    ]
-    context.update(
-        layout=layout,
-        unresolved=snapshot_incidents(snapshot, snapshot["unresolved_ids"]),
-        active_maintenance=snapshot_incidents(snapshot, snapshot["active_maintenance_ids"]),
-        upcoming_maintenance=snapshot_incidents(snapshot, snapshot["upcoming_maintenance_ids"]),
-        recent=recent,
-    )
+    context.update(status_sections(snapshot))
+    context["live_etag"] = live_etag(page, request.LANGUAGE_CODE)
     with timezone.override(page.tz):
         return render(request, "statuspage/status.html", context)
 
@@ -222,4 +200,24 @@ def choose_language(request, code: str):
             samesite="Lax",
             secure=settings.SESSION_COOKIE_SECURE,
         )
+    return response
+
+
+@page_view
+def live_json(request, page: Page):
+    """The live sections of the status page as JSON, for the page's script to catch up or poll.
+
+    The ETag names the page version and language, so a poll with `If-None-Match` costs no
+    rendering (and no snapshot) while nothing changed.
+    """
+    language = request.LANGUAGE_CODE
+    etag = live_etag(page, language)
+    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+        response = HttpResponseNotModified()
+    else:
+        state = live_state(page, page_snapshot(page), language=language, prefix=request.page_prefix)
+        announce = _("The status page was brought up to date")
+        response = JsonResponse({"type": "state", **state, "announce": announce})
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
     return response

@@ -80,3 +80,20 @@ def _grant_engineer(user):
 
     group: Group = ensure_engineer_group()
     user.groups.add(group)
+
+
+# --- Test database shared with server processes (live updates' browser test) ---------------
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """On SQLite, keep the test database in a file when a browser or slow test runs: the servers
+    they start cannot see an in-memory database, and writers in other threads lock a shared
+    in-memory one ("database table is locked"). PostgreSQL needs nothing."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3") and any(
+        item.get_closest_marker("browser") or item.get_closest_marker("slow")
+        for item in request.session.items
+    ):
+        folder = request.getfixturevalue("tmp_path_factory").mktemp("db")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")

@@ -1,0 +1,121 @@
+"""The public page's websocket: `/ws/pages/<slug>/`, anonymous and read-only.
+
+On connect the client gets `{"type": "hello", "version": N}` (the page's current version), then
+every event of the page in the order they were sent. A client may send `{"type": "ping"}`
+(answered with a pong); anything else, or anything over MAX_CLIENT_MESSAGE bytes, closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from incidents.models import Page
+from statuspage.pages import SUPPORTED
+
+from . import fanout
+from .live import page_group
+
+MAX_CLIENT_MESSAGE = 1024
+CLOSE_UNKNOWN_PAGE = 4404
+CLOSE_POLICY = 1008  # an unexpected message
+CLOSE_TOO_BIG = 1009
+PING = {"type": "ping"}
+PONG = json.dumps({"type": "pong"})
+
+logger = logging.getLogger(__name__)
+
+
+@database_sync_to_async
+def _find_page(slug: str) -> tuple[int, str] | None:
+    return Page.objects.filter(slug=slug).values_list("pk", "default_language").first()
+
+
+# slug -> (expires, (page id, default language)): a reconnect storm after a restart then costs
+# one query per client (the version) instead of two. A stale entry is harmless: the version
+# query checks the slug still names that page, and the consumer looks again if not.
+_known_pages: dict[str, tuple[float, tuple[int, str]]] = {}
+KNOWN_PAGE_SECONDS = 60
+
+
+async def find_page(slug: str, *, fresh: bool = False) -> tuple[int, str] | None:
+    known = _known_pages.get(slug)
+    if known is not None and known[0] > time.monotonic() and not fresh:
+        return known[1]
+    found = await _find_page(slug)
+    if found is None:
+        _known_pages.pop(slug, None)
+    else:
+        _known_pages[slug] = (time.monotonic() + KNOWN_PAGE_SECONDS, found)
+    return found
+
+
+@database_sync_to_async
+def _page_version(page_id: int, slug: str) -> int | None:
+    return Page.objects.filter(pk=page_id, slug=slug).values_list("version", flat=True).first()
+
+
+class PageConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: the process's Audience of the page group delivers to it.
+    channel_layer_alias = None
+    group: str | None = None
+
+    async def connect(self):
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        requested = (query.get("lang") or [""])[0][:2]
+        for fresh in (False, True):
+            found = await find_page(slug, fresh=fresh)
+            if found is None:
+                break
+            page_id, default_language = found
+            language = requested if requested in SUPPORTED else default_language
+            language = language if language in SUPPORTED else SUPPORTED[0]
+            self.group = page_group(page_id, language)
+            # Subscribe before reading the version: an event committed in between is then
+            # both counted in the hello's version or later, and delivered; none is lost.
+            await fanout.join(self.group, self)
+            version = await _page_version(page_id, slug)
+            if version is not None:
+                break
+            await fanout.leave(self.group, self)  # a stale entry: look the slug up again
+            self.group = None
+        await self.accept()
+        if self.group is None:
+            await self.close(code=CLOSE_UNKNOWN_PAGE)
+            return
+        await self.send(
+            text_data=json.dumps(
+                {"type": "hello", "version": version, "page": slug, "language": language}
+            )
+        )
+        await fanout.go_live(self.group, self, version)
+
+    async def disconnect(self, code):
+        if self.group:
+            await fanout.leave(self.group, self)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None or len(text_data or "") > MAX_CLIENT_MESSAGE:
+            await self.close(code=CLOSE_TOO_BIG if bytes_data is None else CLOSE_POLICY)
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            message = None
+        if message == PING:
+            await self.send(text_data=PONG)
+        else:
+            await self.close(code=CLOSE_POLICY)
+
+    async def deliver(self, text: str) -> None:
+        """Send one pushed message (already serialized, the same for the whole group)."""
+        try:
+            await self.send(text_data=text)
+        except Exception:  # the client went away mid-send: its disconnect cleans up
+            logger.debug("Dropped a live message for a closing websocket", exc_info=True)

@@ -1,0 +1,163 @@
+"""Websocket push: every domain event of a page goes to the page's open status pages.
+
+Per event the live sections are rendered once per language from the snapshot and the message
+is serialized once per language; consumers forward that text as is (no per-client work).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from incidents import events
+from incidents.events import DomainEvent
+from incidents.models import ComponentStatus, IncidentStatus, Page
+from incidents.snapshot import page_snapshot
+from statuspage.live import live_state
+from statuspage.pages import SUPPORTED
+
+logger = logging.getLogger(__name__)
+
+# The channel-layer message type; PageConsumer.live_message forwards its "text".
+LIVE_MESSAGE = "live.message"
+
+
+def page_group(page_id: int, language: str) -> str:
+    """The Channels group of one page's clients reading it in one language."""
+    return f"page.{page_id}.{language}"
+
+
+def canonical_prefix(slug: str) -> str:
+    # Links in pushed fragments point at /p/<slug>/, which works on every host; the script
+    # rewrites them to the page's own prefix when it is served at / (custom host, default page).
+    return f"/p/{slug}/"
+
+
+INCIDENT_FIELDS = (
+    "id", "kind", "name", "status", "impact", "created_at", "updated_at", "resolved_at",
+    "scheduled_for", "scheduled_until",
+)  # fmt: skip
+
+
+def public_object(event: DomainEvent, snapshot: dict) -> dict[str, Any]:
+    """The changed object as the public may see it, taken from the snapshot.
+
+    The event's own data is for internal listeners: it can name hidden components. Here a
+    hidden component is left out, and an incident is the snapshot's (visible components only).
+    """
+    data = event.data
+    visible = snapshot["components"]
+    if "component" in data or "components" in data:
+        changed = data.get("components") or [data["component"]]
+        if event.type == events.COMPONENT_DELETED:
+            gone = [c for c in changed if c.get("is_visible")]
+            return {"components": [{"id": c["id"], "name": c["name"]} for c in gone]}
+        return {"components": [visible[str(c["id"])] for c in changed if str(c["id"]) in visible]}
+    if "incident" in data:
+        incident = snapshot["incidents"].get(str(data["incident"]["id"]))
+        if incident is None:  # deleted, or older than the snapshot holds
+            return {"incident": {k: data["incident"].get(k) for k in ("id", "kind", "name")}}
+        latest = incident["incident_updates"][:1]
+        return {
+            "incident": {
+                **{k: incident[k] for k in INCIDENT_FIELDS},
+                "components": [
+                    {"id": c["id"], "name": c["name"], "status": c["status"]}
+                    for c in incident["components"]
+                ],
+                "latest_update": {k: latest[0][k] for k in ("id", "status", "body", "display_at")}
+                if latest
+                else None,
+            }
+        }
+    return {}
+
+
+def announcement(event: DomainEvent, changed: dict[str, Any]) -> str:
+    """One sentence for screen readers on what changed (in the active language), or "" when
+    nothing the public sees changed."""
+    if "components" in changed:
+        if event.type == events.COMPONENT_DELETED or not changed["components"]:
+            return _("The status page was updated") if changed["components"] else ""
+        return "; ".join(
+            _("%(name)s: %(status)s")
+            % {"name": c["name"], "status": _label(ComponentStatus, c["status"])}
+            for c in changed["components"]
+        )
+    if "incident" in changed:
+        incident = changed["incident"]
+        names = {"name": incident["name"], "status": _label(IncidentStatus, incident.get("status"))}
+        if event.type == events.INCIDENT_DELETED:
+            return _("Incident “%(name)s” was removed") % names
+        if incident.get("kind") == "maintenance":
+            return _("Maintenance “%(name)s”: %(status)s") % names
+        if event.type == events.INCIDENT_CREATED:
+            return _("New incident “%(name)s”: %(status)s") % names
+        return _("Incident “%(name)s”: %(status)s") % names
+    return _("The status page was updated")
+
+
+def _label(choices, value) -> str:
+    return choices(value).label if value in choices.values else (value or "")
+
+
+def live_messages(page: Page, event: DomainEvent) -> dict[str, str]:
+    """The serialized websocket message of an event, per language: `{language: json text}`.
+
+    Each message holds the event's `type`, `version`, `page` and the changed object as the
+    public sees it (`data`), the live sections as HTML and the page title in that language,
+    and an `announce` sentence.
+    """
+    snapshot = page_snapshot(page)
+    changed = public_object(event, snapshot)
+    messages = {}
+    for language in SUPPORTED:
+        state = live_state(page, snapshot, language=language, prefix=canonical_prefix(page.slug))
+        with translation.override(language):
+            announce = announcement(event, changed)
+        message: dict[str, Any] = {
+            "type": event.type,
+            "version": event.version,
+            "page": page.slug,
+            "data": changed,
+            "state_version": state.pop("version"),
+            **state,
+            "announce": announce,
+        }
+        messages[language] = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return messages
+
+
+async def send_to_groups(page_id: int, version: int, messages: dict[str, str]) -> None:
+    layer = get_channel_layer()
+    for language, text in messages.items():
+        await layer.group_send(
+            page_group(page_id, language), {"type": LIVE_MESSAGE, "version": version, "text": text}
+        )
+
+
+def push_event(event: DomainEvent) -> None:
+    """Push an event to every open status page of its page (call after commit).
+
+    A failure is logged, never raised: the write has committed, and a client that missed a
+    push catches up from the version gap when it reconnects.
+    """
+    if get_channel_layer() is None:
+        return
+    try:
+        page = Page.objects.filter(pk=event.page_id).first()
+        if page is None:
+            return
+        async_to_sync(send_to_groups)(page.pk, event.version, live_messages(page, event))
+    except Exception:
+        logger.exception("Live push of %s (page %s, version %s) failed", *_ids(event))
+
+
+def _ids(event: DomainEvent) -> tuple:
+    return event.type, event.page_slug, event.version

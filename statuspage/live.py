@@ -1,0 +1,90 @@
+"""The status page's live state: its changing sections rendered from the snapshot.
+
+The page view, `live.json` and the websocket push all render the same includes from
+`status_sections(snapshot)`, so a live update shows exactly what a reload would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from incidents.models import Page
+from incidents.snapshot import snapshot_incidents
+
+RECENT_DAYS = 7
+
+# Each live section: the element with `data-live="<name>"` on the page, and its include.
+LIVE_SECTIONS = {
+    "banner": "statuspage/includes/banner.html",
+    "incidents": "statuspage/includes/open_incidents.html",
+    "maintenance": "statuspage/includes/maintenance.html",
+    "components": "statuspage/includes/components.html",
+    "recent": "statuspage/includes/recent.html",
+}
+
+
+def status_sections(snapshot: dict) -> dict[str, Any]:
+    """The data of the status page's live sections, derived from the snapshot (no queries)."""
+    components = snapshot["components"]
+    groups = {g["id"]: g for g in snapshot["groups"]}
+    layout = []
+    for item in snapshot["layout"]:
+        if item["type"] == "group":
+            group = groups[item["id"]]
+            layout.append(
+                {
+                    **group,
+                    "type": "group",
+                    "members": [components[str(i)] for i in group["components"]],
+                }
+            )
+        else:
+            layout.append({**components[str(item["id"])], "type": "component"})
+    since = (timezone.now() - dt.timedelta(days=RECENT_DAYS)).isoformat()
+    recent = [
+        i
+        for i in snapshot_incidents(snapshot, snapshot["recent_incident_ids"])
+        if i["status"] == "resolved" and (i["resolved_at"] or "") >= since[:19]
+    ]
+    return {
+        "indicator": snapshot["status"]["indicator"],
+        "layout": layout,
+        "unresolved": snapshot_incidents(snapshot, snapshot["unresolved_ids"]),
+        "active_maintenance": snapshot_incidents(snapshot, snapshot["active_maintenance_ids"]),
+        "upcoming_maintenance": snapshot_incidents(snapshot, snapshot["upcoming_maintenance_ids"]),
+        "recent": recent,
+    }
+
+
+def live_etag(page: Page, language: str) -> str:
+    """The ETag of the page's live state in one language: its version, never another page's."""
+    return f'"{page.cache_key}-{language}"'
+
+
+def live_state(page: Page, snapshot: dict, *, language: str, prefix: str) -> dict[str, Any]:
+    """The page's live sections as HTML, and its title, in one language (no queries).
+
+    Returns `{"version", "language", "title", "html": {section: outer HTML}}`.
+    """
+    # Without the uptime bars: they are most of the section's HTML (90 bars per component) and
+    # change once a day; the page's script keeps the ones it has.
+    without_uptime = {key: value for key, value in snapshot.items() if key != "uptime"}
+    context = {"page": snapshot["page"], "snapshot": without_uptime, "prefix": prefix}
+    context.update(status_sections(snapshot))
+    with translation.override(language), timezone.override(page.tz):
+        fragments = {
+            name: render_to_string(template, context).strip()
+            for name, template in LIVE_SECTIONS.items()
+        }
+        title = render_to_string("statuspage/includes/title.html", context)
+    return {
+        "version": snapshot["version"],
+        "language": language,
+        "title": html.unescape(title.strip()),
+        "html": fragments,
+    }

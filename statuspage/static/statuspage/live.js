@@ -1,0 +1,137 @@
+/* Live updates for the public status page (progressive enhancement: the page works without it).
+ *
+ * Connects to /ws/pages/<slug>/, replaces the [data-live] sections and the title with what the
+ * server pushes, announces each change in #live-announcer, reconnects with jittered exponential
+ * backoff, catches up from <prefix>live.json when its version is behind, and polls that URL
+ * (with If-None-Match) while websockets do not get through.
+ */
+(function () {
+  "use strict";
+  var body = document.body;
+  var announcer = document.getElementById("live-announcer");
+  var slug = body.getAttribute("data-page");
+  if (!slug || !announcer || !window.fetch) return;
+
+  var prefix = body.getAttribute("data-prefix") || "/";
+  var canonical = "/p/" + slug + "/";
+  var lang = document.documentElement.lang || "en";
+  var version = parseInt(body.getAttribute("data-version"), 10) || 0;
+  var etagMeta = document.querySelector('meta[name="live-etag"]');
+  var etag = etagMeta ? etagMeta.getAttribute("content") : "";
+  var BASE_DELAY = 1000, MAX_DELAY = 30000, POLL_EVERY = 30000, FAILURES_BEFORE_POLLING = 3;
+  var attempt = 0, failures = 0, pollTimer = null, fetching = false, greeted = false;
+
+  function setVersion(v) {
+    version = v;
+    body.setAttribute("data-version", String(v));
+  }
+
+  function announce(text) {
+    if (!text) return;
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function localLinks(html) {
+    // Pushed fragments link to /p/<slug>/...; this page may be served at / (custom host).
+    return prefix === canonical ? html : html.split('href="' + canonical).join('href="' + prefix);
+  }
+
+  function keepUptimeBars(current, fresh) {
+    // Pushed services come without their 90-day bars (they change daily): keep the page's.
+    Array.prototype.forEach.call(current.querySelectorAll("[data-component]"), function (item) {
+      var bars = item.querySelector(".uptime");
+      var id = item.getAttribute("data-component");
+      var target = bars && fresh.querySelector('[data-component="' + id + '"]');
+      if (target && !target.querySelector(".uptime")) target.appendChild(bars);
+    });
+  }
+
+  function apply(state) {
+    var sections = state.html || {};
+    Object.keys(sections).forEach(function (name) {
+      var current = document.querySelector('[data-live="' + name + '"]');
+      if (!current) return;
+      var template = document.createElement("template");
+      template.innerHTML = localLinks(sections[name]);
+      var fresh = template.content.firstElementChild;
+      if (!fresh) return;
+      keepUptimeBars(current, fresh);
+      current.replaceWith(fresh);
+    });
+    if (state.title) document.title = state.title;
+    setVersion(state.version);
+    announce(state.announce);
+  }
+
+  function fetchState() {
+    if (fetching) return;
+    fetching = true;
+    var headers = { Accept: "application/json" };
+    if (etag) headers["If-None-Match"] = etag;
+    window.fetch(prefix + "live.json", {
+      headers: headers,
+      cache: "no-store",
+      credentials: "same-origin"
+    }).then(function (response) {
+      if (response.status === 304 || !response.ok) return null;
+      etag = response.headers.get("ETag") || etag;
+      return response.json();
+    }).then(function (state) {
+      if (state && state.version > version) apply(state);
+    }).catch(function () { /* offline: the next poll or reconnect tries again */ })
+      .then(function () { fetching = false; });
+  }
+
+  function startPolling() {
+    if (pollTimer !== null) return;
+    fetchState();
+    pollTimer = window.setInterval(fetchState, POLL_EVERY);
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) window.clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function onMessage(event) {
+    var message;
+    try { message = JSON.parse(event.data); } catch (e) { return; }
+    if (message.type === "hello") {
+      greeted = true;
+      attempt = 0;
+      failures = 0;
+      stopPolling();
+      if (message.version > version) fetchState(); // missed updates while away: catch up
+      return;
+    }
+    if (typeof message.version !== "number" || message.version <= version) return;
+    apply(message);
+  }
+
+  function connect() {
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket;
+    greeted = false;
+    try {
+      socket = new WebSocket(scheme + window.location.host + "/ws/pages/" +
+                             encodeURIComponent(slug) + "/?lang=" + encodeURIComponent(lang));
+    } catch (e) { startPolling(); return; }
+    socket.onmessage = onMessage;
+    socket.onclose = function (event) {
+      if (event.code === 4404) return; // the page no longer exists
+      // No hello: refused, or a proxy that lets the handshake through but not the frames.
+      if (!greeted && ++failures >= FAILURES_BEFORE_POLLING) startPolling();
+      var delay = Math.min(MAX_DELAY, BASE_DELAY * Math.pow(2, attempt++));
+      window.setTimeout(connect, delay / 2 + Math.random() * delay / 2); // jittered
+    };
+  }
+
+  // A tab back from the background (where browsers may suspend sockets) checks it is current.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") fetchState();
+  });
+
+  connect();
+})();
