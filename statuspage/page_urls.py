@@ -3,6 +3,7 @@
 from django.urls import path
 
 from incidents.api import public
+from notifications import views as notification_views
 
 from . import feeds, playbook_views, report_views, views
 
@@ -42,4 +43,9 @@ urlpatterns = [
     path("history.rss", feeds.rss_feed, name="feed-rss"),
     # The live sections as JSON (ETag = page version): the page's script catches up or polls.
     path("live.json", views.live_json, name="live"),
+    # Email subscriptions (notifications app).
+    path("subscribe/", notification_views.subscribe, name="subscribe"),
+    path("subscribe/confirm/<str:signed>/", notification_views.confirm, name="subscribe-confirm"),
+    path("subscription/<str:token>/", notification_views.manage, name="subscription"),
+    path("unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),
 ]

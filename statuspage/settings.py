@@ -170,6 +170,27 @@ else:
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="status@example.com")
 
+# --- Email notifications (notifications app): the outbox and its periodic sweep -------------
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=500)
+NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=300)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_BOUNCE_LIMIT = env.int("NOTIFICATIONS_BOUNCE_LIMIT", default=3)
+NOTIFICATIONS_CONFIRM_MAX_AGE = env.int("NOTIFICATIONS_CONFIRM_MAX_AGE", default=3 * 24 * 3600)
+# Subscribe form: attempts per hour from one IP address and for one email address.
+NOTIFICATIONS_SUBSCRIBE_RATE_IP = env.int("NOTIFICATIONS_SUBSCRIBE_RATE_IP", default=10)
+NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL = env.int("NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL", default=3)
+# A killed worker's unacknowledged tasks come back after this many seconds (Redis broker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
+CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
+    "task": "notifications.tasks.requeue_deliveries",
+    "schedule": env.float("NOTIFICATIONS_REQUEUE_SECONDS", default=60.0),
+}
+# --- end of email notifications -------------------------------------------------------------
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,168 @@
+"""Subscribers in the engineers' admin, per page: import a CSV as confirmed, export, remove.
+
+Engineers see only the subscribers of the pages they manage (`pages_for`); addresses are
+personal data and appear nowhere else.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from incidents.permissions import pages_for
+
+from . import services
+from .models import Delivery, Subscriber
+
+
+class ImportForm(forms.Form):
+    page = forms.ModelChoiceField(label=gettext_lazy("Page"), queryset=None)
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "One address per line, or a header row with an “email” column (and optionally "
+            "“language”: en or nl). Imported addresses are confirmed and get every component."
+        ),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["page"].queryset = pages_for(user)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 20 MB."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(_("Save the file as UTF-8 text (CSV).")) from exc
+
+
+class PageScopedAdmin(admin.ModelAdmin):
+    page_field = "page"
+
+    def get_queryset(self, request):
+        pages = pages_for(request.user)
+        return super().get_queryset(request).filter(**{f"{self.page_field}__in": pages})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "page":
+            kwargs["queryset"] = pages_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(PageScopedAdmin):
+    list_display = ["email", "page", "language", "confirmed_at", "unsubscribed_at", "flagged_at"]
+    list_filter = ["page", "language", ("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email"]
+    fields = [
+        "page",
+        "email",
+        "language",
+        "components",
+        "confirmed_at",
+        "unsubscribed_at",
+        "bounce_count",
+        "flagged_at",
+        "created_at",
+    ]
+    readonly_fields = ["created_at"]
+    filter_horizontal = ["components"]
+    actions = ["export_csv", "delete_selected"]
+    change_list_template = "admin/notifications/subscriber/change_list.html"
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "components":
+            from incidents.models import Component
+
+            kwargs["queryset"] = Component.objects.filter(
+                page__in=pages_for(request.user)
+            ).select_related("page", "group")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="notifications_subscriber_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description=gettext_lazy("Export selected subscribers as CSV"))
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
+        writer = csv.writer(response)
+        for row in services.export_rows(queryset):
+            writer.writerow(row)
+        return response
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            result = services.import_subscribers(
+                form.cleaned_data["page"], form.cleaned_data["file"], actor=request.user
+            )
+            self.message_user(
+                request,
+                _(
+                    "Imported %(created)d new subscribers, confirmed %(confirmed)d existing, "
+                    "%(unchanged)d were already subscribed."
+                )
+                % {
+                    "created": result.created,
+                    "confirmed": result.confirmed,
+                    "unchanged": result.unchanged,
+                },
+                messages.SUCCESS,
+            )
+            if result.invalid:
+                shown = ", ".join(result.invalid[:10])
+                self.message_user(
+                    request,
+                    _("Skipped %(count)d invalid addresses: %(list)s")
+                    % {"count": len(result.invalid), "list": shown},
+                    messages.WARNING,
+                )
+            return HttpResponseRedirect(reverse("admin:notifications_subscriber_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": _("Import subscribers"),
+        }
+        return TemplateResponse(request, "admin/notifications/subscriber/import.html", context)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(PageScopedAdmin):
+    """Read-only view of the outbox, for finding out why someone did not get a mail."""
+
+    page_field = "notification__page"
+    list_display = ["notification", "subscriber", "state", "attempts", "sent_at", "last_error"]
+    list_filter = ["state"]
+    search_fields = ["subscriber__email", "notification__key"]
+    list_select_related = ["notification", "subscriber"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,52 @@
+"""Forms of the public subscription pages; choices come from the page snapshot."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import LANGUAGES
+
+
+def component_choices(snapshot: dict) -> list[tuple[str, str]]:
+    """Visible components in page order, grouped ones as "Group › Component"."""
+    groups = {g["id"]: g for g in snapshot["groups"]}
+    components = snapshot["components"]
+    choices = []
+    for item in snapshot["layout"]:
+        if item["type"] == "group":
+            group = groups[item["id"]]
+            for cid in group["components"]:
+                choices.append((str(cid), f"{group['name']} › {components[str(cid)]['name']}"))
+        else:
+            choices.append((str(item["id"]), components[str(item["id"])]["name"]))
+    return choices
+
+
+class PreferencesForm(forms.Form):
+    components = forms.MultipleChoiceField(
+        label=_("Components"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Leave all unticked to hear about every component."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language of the emails"), choices=LANGUAGES, required=False
+    )
+
+    def __init__(self, *args, snapshot: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["components"].choices = component_choices(snapshot)
+
+
+class SubscribeForm(PreferencesForm):
+    email = forms.CharField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True}),
+        required=False,  # validated by the service, with its own message
+    )
+    # A field people never see: a bot that fills it in gets the usual answer and no mail.
+    website = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    field_order = ["email", "components", "language", "website"]

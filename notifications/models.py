@@ -1,0 +1,138 @@
+"""Email subscribers of a page and the outbox of notifications sent to them.
+
+`Notification` records one domain event that tells subscribers something (its key makes a
+second dispatch of the same event a no-op); `Delivery` is one row per (notification, subscriber,
+channel), claimed by a worker with a conditional UPDATE, sent, and marked.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import Component, Incident, Page
+
+LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Subscriber(models.Model):
+    """An email address following a page (all components, or only those listed)."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="subscribers")
+    email = models.EmailField(_("email address"), max_length=254)
+    language = models.CharField(_("language"), max_length=8, choices=LANGUAGES, default="en")
+    components = models.ManyToManyField(
+        Component,
+        blank=True,
+        related_name="subscribers",
+        verbose_name=_("components"),
+        help_text=_("None selected means every component of the page."),
+    )
+    # The secret in manage and unsubscribe links: whoever holds the mail may manage it.
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+    bounce_count = models.PositiveIntegerField(_("bounces"), default=0)
+    flagged_at = models.DateTimeField(
+        _("flagged"),
+        null=True,
+        blank=True,
+        help_text=_("Set after repeated permanent failures: no more mail goes to this address."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["page", "email"]
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        constraints = [
+            models.UniqueConstraint(fields=["page", "email"], name="subscriber_email_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.confirmed_at and not self.unsubscribed_at and not self.flagged_at)
+
+    @property
+    def flagged(self) -> bool:
+        return self.flagged_at is not None
+
+
+class Notification(models.Model):
+    """One event that notifies subscribers, recorded once under its key."""
+
+    key = models.CharField(max_length=160, unique=True)
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    event_type = models.CharField(max_length=40)
+    # The event as published (JSON), enough to render the mail without the event object.
+    data = models.JSONField(default=dict)
+    component_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Delivery(models.Model):
+    """The outbox: one notification to one subscriber over one channel, sent at most once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=16, default="email")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds the last send took.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "subscriber", "channel"], name="delivery_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "sending", "sent", "failed"]),
+                name="delivery_state_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["state", "lease_until"]),
+            models.Index(fields=["claim"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} → {self.subscriber_id} ({self.state})"

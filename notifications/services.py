@@ -1,0 +1,254 @@
+"""Writes to subscriptions: subscribe (double opt-in), confirm, preferences, unsubscribe, import.
+
+Nothing here says whether an address was already subscribed: `subscribe` behaves the same for
+every address and tells the owner of the mailbox, by mail, what happened.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from incidents.models import Component, Page
+from incidents.services import ServiceError
+
+from . import emails
+from .models import LANGUAGES, Subscriber
+
+CONFIRM_SALT = "notifications.confirm"
+
+
+def normalize_email(value: str) -> str:
+    """Trimmed and lower-cased, validated; raises ServiceError with a message for a person."""
+    email = (value or "").strip().lower()
+    if not email:
+        raise ServiceError(_("Enter your email address."), code="required", field="email")
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ServiceError(
+            _("“%(email)s” is not a valid email address, for example name@example.com.")
+            % {"email": email[:80]},
+            field="email",
+        ) from exc
+    return email
+
+
+def _components(page: Page, components: Iterable[Any]) -> list[Component]:
+    ids = {int(getattr(c, "pk", c)) for c in components or []}
+    found = list(Component.objects.filter(page=page, is_visible=True, pk__in=ids))
+    if len(found) != len(ids):
+        raise ServiceError(
+            _("Choose components of this page only."), code="invalid", field="components"
+        )
+    return found
+
+
+def _language(language: str) -> str:
+    return language if language in dict(LANGUAGES) else "en"
+
+
+def confirmation_token(subscriber: Subscriber) -> str:
+    return signing.TimestampSigner(salt=CONFIRM_SALT).sign_object(
+        {"id": subscriber.pk, "email": subscriber.email}
+    )
+
+
+def subscribe(
+    page: Page, *, email: str, components: Iterable[Any] = (), language: str = "en"
+) -> Subscriber:
+    """Start a subscription: a confirmation mail goes out; nothing else before confirmation.
+
+    A confirmed address keeps its preferences (a stranger must not change them) and gets a
+    mail with its manage link instead.
+    """
+    email = normalize_email(email)
+    chosen = _components(page, components)
+    with transaction.atomic():
+        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+            page=page, email=email, defaults={"language": _language(language)}
+        )
+        if subscriber.is_active:
+            kind = "already"
+        else:
+            kind = "confirm"
+            if not created:
+                subscriber.language = _language(language)
+                subscriber.save(update_fields=["language"])
+            subscriber.components.set(chosen)
+    transaction.on_commit(lambda: _queue_mail(subscriber.pk, kind))
+    return subscriber
+
+
+def _queue_mail(subscriber_id: int, kind: str) -> None:
+    from .tasks import send_subscription_mail
+
+    send_subscription_mail.delay(subscriber_id, kind)
+
+
+def send_subscription_mail(subscriber_id: int, kind: str) -> None:
+    """The confirmation mail (signed, expiring link) or the "already subscribed" mail."""
+    subscriber = Subscriber.objects.select_related("page").filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return
+    page = subscriber.page
+    days = settings.NOTIFICATIONS_CONFIRM_MAX_AGE // 86400
+    context = {
+        "page": page,
+        "days": days,
+        "confirm_url": emails.page_url(
+            page, f"subscribe/confirm/{confirmation_token(subscriber)}/"
+        ),
+        "manage_url": emails.manage_url(page, subscriber.token),
+        "unsubscribe_url": emails.unsubscribe_url(page, subscriber.token),
+    }
+    with translation.override(subscriber.language):
+        if kind == "already":
+            subject = _("Your subscription to %(name)s") % {"name": page.name}
+            text = render_to_string("notifications/email/already.txt", context)
+        else:
+            subject = _("Confirm your subscription to %(name)s") % {"name": page.name}
+            text = render_to_string("notifications/email/confirm.txt", context)
+    message = EmailMultiAlternatives(
+        subject,
+        text,
+        emails.from_header(page),
+        [subscriber.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.send()
+
+
+def confirm(page: Page, signed: str) -> Subscriber:
+    """Confirm by the signed link; raises ServiceError when it is invalid or expired."""
+    signer = signing.TimestampSigner(salt=CONFIRM_SALT)
+    try:
+        data = signer.unsign_object(signed, max_age=settings.NOTIFICATIONS_CONFIRM_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ServiceError(
+            _("This confirmation link has expired. Subscribe again to get a new one."),
+            code="expired",
+        ) from exc
+    except signing.BadSignature as exc:
+        raise ServiceError(_("This confirmation link is not valid."), code="invalid") from exc
+    subscriber = Subscriber.objects.filter(
+        pk=data.get("id"), email=data.get("email"), page=page
+    ).first()
+    if subscriber is None:
+        raise ServiceError(_("This confirmation link is not valid."), code="invalid")
+    now = timezone.now()
+    if not subscriber.is_active:
+        subscriber.confirmed_at = now
+        subscriber.unsubscribed_at = None
+        subscriber.flagged_at = None
+        subscriber.bounce_count = 0
+        subscriber.save(
+            update_fields=["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"]
+        )
+    return subscriber
+
+
+def unsubscribe(subscriber: Subscriber) -> Subscriber:
+    """Stop all mail to this subscriber (idempotent)."""
+    if subscriber.unsubscribed_at is None:
+        subscriber.unsubscribed_at = timezone.now()
+        subscriber.save(update_fields=["unsubscribed_at"])
+    return subscriber
+
+
+def update_preferences(
+    subscriber: Subscriber, *, components: Iterable[Any], language: str
+) -> Subscriber:
+    """Change which components (none = all) and which language the mails use."""
+    chosen = _components(subscriber.page, components)
+    with transaction.atomic():
+        subscriber.language = _language(language)
+        subscriber.save(update_fields=["language"])
+        subscriber.components.set(chosen)
+    return subscriber
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    confirmed: int = 0
+    unchanged: int = 0
+    invalid: list[str] = field(default_factory=list)
+
+
+def import_subscribers(
+    page: Page, csv_text: str, *, actor: Any, language: str = ""
+) -> ImportResult:
+    """Import addresses as confirmed subscribers to every component (first column, or the
+    `email` column; an optional `language` column). Invalid lines are reported, not fatal."""
+    result = ImportResult()
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    if not rows:
+        return result
+    header = [h.strip().lower() for h in rows[0]]
+    email_col, language_col = 0, None
+    if "email" in header:
+        email_col = header.index("email")
+        language_col = header.index("language") if "language" in header else None
+        rows = rows[1:]
+    wanted: dict[str, str] = {}
+    for row in rows:
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        raw = row[email_col] if email_col < len(row) else ""
+        try:
+            email = normalize_email(raw)
+        except ServiceError:
+            result.invalid.append(raw.strip())
+            continue
+        lang = row[language_col].strip() if language_col is not None else ""
+        wanted[email] = _language(lang or language or page.default_language)
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {s.email: s for s in Subscriber.objects.filter(page=page, email__in=wanted)}
+        Subscriber.objects.bulk_create(
+            [
+                Subscriber(page=page, email=email, language=lang, confirmed_at=now)
+                for email, lang in wanted.items()
+                if email not in existing
+            ],
+            batch_size=1000,
+        )
+        result.created = len(wanted) - len(existing)
+        revive = [s.pk for s in existing.values() if not s.is_active]
+        Subscriber.objects.filter(pk__in=revive).update(
+            confirmed_at=now, unsubscribed_at=None, flagged_at=None, bounce_count=0
+        )
+        result.confirmed = len(revive)
+        result.unchanged = len(existing) - len(revive)
+    return result
+
+
+EXPORT_FIELDS = ["email", "language", "components", "confirmed_at", "unsubscribed_at", "flagged"]
+
+
+def export_rows(subscribers) -> Iterable[list[str]]:
+    """CSV rows (with header) for a queryset of subscribers: 2 queries however many."""
+    yield EXPORT_FIELDS
+    for s in subscribers.prefetch_related("components").order_by("page", "email"):
+        yield [
+            s.email,
+            s.language,
+            ";".join(c.name for c in s.components.all()),
+            s.confirmed_at.isoformat() if s.confirmed_at else "",
+            s.unsubscribed_at.isoformat() if s.unsubscribed_at else "",
+            "yes" if s.flagged_at else "",
+        ]

@@ -1,0 +1,153 @@
+"""Public subscription pages: subscribe (double opt-in), confirm, preferences, unsubscribe.
+
+No page here says whether an address is subscribed. Manage and unsubscribe links carry the
+subscriber's secret token, so they need no login; unsubscribing is one POST (also the RFC 8058
+one-click POST that mail clients send).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from incidents.models import Page
+from incidents.services import ServiceError
+from incidents.snapshot import page_snapshot
+from statuspage.pages import page_view
+from statuspage.views import page_context
+
+from . import services
+from .forms import PreferencesForm, SubscribeForm
+from .models import Subscriber
+
+RATE_WINDOW = 3600
+
+
+def _over_limit(kind: str, value: str, limit: int) -> bool:
+    """Count one attempt for (kind, value) in the cache; True when past `limit` an hour."""
+    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    key = f"subscribe-rate:{kind}:{digest}"
+    cache.add(key, 0, RATE_WINDOW)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, RATE_WINDOW)
+        count = 1
+    return count > limit
+
+
+def _render(request, page: Page, template: str, extra: dict, status: int = 200, snapshot=None):
+    context = page_context(request, page, snapshot or page_snapshot(page))
+    context.update(extra)
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def subscribe(request, page: Page):
+    snapshot = page_snapshot(page)
+    initial = {"language": request.LANGUAGE_CODE}
+    if request.method == "GET":
+        form = SubscribeForm(snapshot=snapshot, initial=initial)
+        return _render(
+            request, page, "notifications/subscribe.html", {"form": form}, snapshot=snapshot
+        )
+    form = SubscribeForm(request.POST, snapshot=snapshot, initial=initial)
+    if not form.is_valid():
+        return _render(request, page, "notifications/subscribe.html", {"form": form}, 400)
+    email = form.cleaned_data["email"].strip().lower()
+    ip = request.META.get("REMOTE_ADDR", "")
+    limited = _over_limit("ip", ip, settings.NOTIFICATIONS_SUBSCRIBE_RATE_IP)
+    limited |= bool(email) and _over_limit(
+        "email", f"{page.pk}:{email}", settings.NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL
+    )
+    if limited:
+        form.add_error(None, _("Too many attempts. Please wait an hour and try again."))
+        return _render(request, page, "notifications/subscribe.html", {"form": form}, 429)
+    if not form.cleaned_data["website"]:
+        try:
+            services.subscribe(
+                page,
+                email=email,
+                components=form.cleaned_data["components"],
+                language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return _render(request, page, "notifications/subscribe.html", {"form": form}, 400)
+    # The same answer for a new, pending or confirmed address.
+    return _render(request, page, "notifications/subscribe_sent.html", {"email": email})
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def confirm(request, page: Page, signed: str):
+    if request.method == "GET":
+        # Link scanners open links: confirming takes a deliberate POST.
+        return _render(request, page, "notifications/confirm.html", {"signed": signed})
+    try:
+        subscriber = services.confirm(page, signed)
+    except ServiceError as exc:
+        return _render(request, page, "notifications/confirm.html", {"error": exc.message}, 400)
+    return HttpResponseRedirect(
+        f"{request.page_prefix}subscription/{subscriber.token}/?confirmed=1"
+    )
+
+
+def _subscriber(page: Page, token: str) -> Subscriber:
+    subscriber = Subscriber.objects.filter(page=page, token=token).first()
+    if subscriber is None:
+        raise Http404(_("This link is not valid (any more)."))
+    return subscriber
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def manage(request, page: Page, token: str):
+    subscriber = _subscriber(page, token)
+    snapshot = page_snapshot(page)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST, snapshot=snapshot)
+        if form.is_valid():
+            try:
+                services.update_preferences(
+                    subscriber,
+                    components=form.cleaned_data["components"],
+                    language=form.cleaned_data["language"] or subscriber.language,
+                )
+            except ServiceError as exc:
+                form.add_error("components", exc.message)
+            else:
+                return HttpResponseRedirect(f"{request.path}?saved=1")
+        status = 400
+    else:
+        chosen = [str(pk) for pk in subscriber.components.values_list("pk", flat=True)]
+        form = PreferencesForm(
+            snapshot=snapshot, initial={"components": chosen, "language": subscriber.language}
+        )
+        status = 200
+    context = {
+        "form": form,
+        "subscriber": subscriber,
+        "saved": request.GET.get("saved") == "1",
+        "confirmed": request.GET.get("confirmed") == "1",
+    }
+    return _render(request, page, "notifications/manage.html", context, status)
+
+
+@csrf_exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" without a form
+@require_http_methods(["GET", "POST"])
+@page_view
+def unsubscribe(request, page: Page, token: str):
+    subscriber = _subscriber(page, token)
+    if request.method == "POST":
+        services.unsubscribe(subscriber)
+    context = {"subscriber": subscriber, "done": subscriber.unsubscribed_at is not None}
+    return _render(request, page, "notifications/unsubscribe.html", context)
