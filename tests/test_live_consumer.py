@@ -131,7 +131,7 @@ async def test_every_event_reaches_every_client_once_and_in_order(it_page, in_me
             created["announce"]
             == {
                 "en": "New incident “VPN drops”: Investigating",
-                "nl": "Nieuwe storing “VPN drops”: Onderzoek",
+                "nl": "Nieuwe storing “VPN drops”: Wordt onderzocht",
             }[language]
         )
         await client.disconnect()
