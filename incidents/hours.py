@@ -68,3 +68,16 @@ def desk_state(intervals: Iterable[Interval], tz: ZoneInfo | str, now: dt.dateti
             return DeskState(True, end.astimezone(tz))
     upcoming = [start for start, _ in merged if start > now]
     return DeskState(False, min(upcoming).astimezone(tz) if upcoming else None)
+
+
+def line_state(page: dict, line: str, now: dt.datetime) -> DeskState | None:
+    """The state of one line ("office" or "after_hours") of a snapshot's page, or None when
+    the page gives that line no hours."""
+    intervals = [
+        Interval(
+            h["weekday"], dt.time.fromisoformat(h["opens"]), dt.time.fromisoformat(h["closes"])
+        )
+        for h in page["support"]["hours"]
+        if h["line"] == line
+    ]
+    return desk_state(intervals, page["time_zone"], now) if intervals else None

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from incidents.hours import Interval, desk_state
+from incidents.hours import line_state
 from incidents.models import Page
 from incidents.snapshot import page_snapshot, snapshot_incidents
 
@@ -236,18 +236,6 @@ def _parse(iso: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) if iso else None
 
 
-def _line(snapshot: dict, line: str, now: dt.datetime):
-    page = snapshot["page"]
-    intervals = [
-        Interval(
-            h["weekday"], dt.time.fromisoformat(h["opens"]), dt.time.fromisoformat(h["closes"])
-        )
-        for h in page["support"]["hours"]
-        if h["line"] == line
-    ]
-    return desk_state(intervals, page["time_zone"], now) if intervals else None
-
-
 def incident_sentence(incident: dict, *, now: dt.datetime, tz, language: str) -> str:
     """One incident as the phone says it; the engineers' override wins."""
     if incident.get("phone_message", "").strip():
@@ -297,8 +285,8 @@ def phone_message(
     if major:
         spoken.append(phrases["hang_up"])
 
-    office = _line(snapshot, "office", now)
-    after_hours = _line(snapshot, "after_hours", now)
+    office = line_state(snapshot["page"], "office", now)
+    after_hours = line_state(snapshot["page"], "after_hours", now)
     local_now = now.astimezone(tz)
     if office is not None and office.is_open:
         line, forward_to = "office", support["phone"] or None

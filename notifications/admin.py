@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from incidents.admin.base import PageScopedAdmin, ReadOnlyAdminMixin
 from incidents.permissions import pages_for
 
 from . import services
@@ -45,19 +46,6 @@ class ImportForm(forms.Form):
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise forms.ValidationError(_("Save the file as UTF-8 text (CSV).")) from exc
-
-
-class PageScopedAdmin(admin.ModelAdmin):
-    page_field = "page"
-
-    def get_queryset(self, request):
-        pages = pages_for(request.user)
-        return super().get_queryset(request).filter(**{f"{self.page_field}__in": pages})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "page":
-            kwargs["queryset"] = pages_for(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Subscriber)
@@ -149,20 +137,11 @@ class SubscriberAdmin(PageScopedAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(PageScopedAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, PageScopedAdmin):
     """Read-only view of the outbox, for finding out why someone did not get a mail."""
 
-    page_field = "notification__page"
+    page_path = "notification__page"
     list_display = ["notification", "subscriber", "state", "attempts", "sent_at", "last_error"]
     list_filter = ["state"]
     search_fields = ["subscriber__email", "notification__key"]
     list_select_related = ["notification", "subscriber"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -23,7 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from incidents.hours import DeskState, Interval, desk_state
+from incidents.hours import line_state
 from incidents.models import Page, SupportHours
 from incidents.snapshot import (
     incident_detail,
@@ -33,20 +33,6 @@ from incidents.snapshot import (
 
 from .live import live_etag, live_state, status_sections
 from .pages import SUPPORTED, page_view
-
-
-def _desk(snapshot: dict, line: str, now: dt.datetime) -> DeskState | None:
-    page = snapshot["page"]
-    intervals = [
-        Interval(
-            h["weekday"], dt.time.fromisoformat(h["opens"]), dt.time.fromisoformat(h["closes"])
-        )
-        for h in page["support"]["hours"]
-        if h["line"] == line
-    ]
-    if not intervals:
-        return None
-    return desk_state(intervals, page["time_zone"], now)
 
 
 def hours_rows(snapshot: dict) -> list[dict]:
@@ -85,8 +71,8 @@ def page_context(request, page: Page, snapshot: dict) -> dict:
         "snapshot": snapshot,
         "prefix": request.page_prefix,
         "indicator": snapshot["status"]["indicator"],
-        "office": _desk(snapshot, SupportHours.Line.OFFICE, now),
-        "after_hours": _desk(snapshot, SupportHours.Line.AFTER_HOURS, now),
+        "office": line_state(snapshot["page"], SupportHours.Line.OFFICE, now),
+        "after_hours": line_state(snapshot["page"], SupportHours.Line.AFTER_HOURS, now),
         "hours_rows": hours_rows(snapshot),
         "other_pages": other_pages(page),
         "languages": [(code, name) for code, name in settings.LANGUAGES if code in SUPPORTED],

@@ -63,5 +63,18 @@ class PageScopedAdmin(admin.ModelAdmin):
             raise PermissionDenied("You do not manage this page.")
 
 
+class ReadOnlyAdminMixin:
+    """For records the services write (history, the outbox): to look at, never to edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def report_service_error(request, error: ServiceError) -> None:
     messages.error(request, error.message)

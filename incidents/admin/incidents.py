@@ -25,7 +25,7 @@ from incidents.markdown import render_markdown
 from incidents.models import ComponentStatusChange, Incident, IncidentTemplate
 from incidents.permissions import pages_for
 
-from .base import PageScopedAdmin
+from .base import PageScopedAdmin, ReadOnlyAdminMixin
 
 
 class OpenIncidentFilter(admin.SimpleListFilter):
@@ -265,7 +265,7 @@ class IncidentTemplateAdmin(PageScopedAdmin):
 
 
 @admin.register(ComponentStatusChange)
-class ComponentStatusChangeAdmin(PageScopedAdmin):
+class ComponentStatusChangeAdmin(ReadOnlyAdminMixin, PageScopedAdmin):
     """The status history, read-only: it is written by the services, never by hand."""
 
     page_path = "component__page"
@@ -284,12 +284,3 @@ class ComponentStatusChangeAdmin(PageScopedAdmin):
             return "—"
         url = reverse("admin:incidents_incident_change", args=[obj.incident_id])
         return format_html('<a href="{}">{}</a>', url, obj.incident.name)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
