@@ -162,6 +162,7 @@ class IncidentDetailsForm(forms.ModelForm):
         widgets = {
             "postmortem": forms.Textarea(attrs={"rows": 4}),
             "phone_message": forms.Textarea(attrs={"rows": 2}),
+            "name": forms.TextInput(attrs={"class": "vTextField"}),
         }
 
 
