@@ -267,3 +267,12 @@ def test_a_known_page_costs_one_lookup_query_and_sees_every_change(
     it_page.name = "IT services (renamed)"
     services.save_page(it_page, actor=alice)
     assert "IT services (renamed)" in client.get("/p/it/").content.decode()
+
+
+def test_an_unknown_address_gets_a_page_with_the_way_back(client, it_page):
+    # A customer following an old or mistyped link gets a way back, in their language.
+    response = client.get("/p/no-such-page/", HTTP_ACCEPT_LANGUAGE="nl")
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert 'lang="nl"' in text and 'href="/"' in text
+    assert "Terug naar de statuspagina" in text
