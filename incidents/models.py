@@ -220,7 +220,9 @@ class SupportHours(models.Model):
         SATURDAY = 5, _("Saturday")
         SUNDAY = 6, _("Sunday")
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="support_hours")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="support_hours", verbose_name=_("page")
+    )
     line = models.CharField(_("line"), max_length=16, choices=Line.choices, default=Line.OFFICE)
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     opens = models.TimeField(_("opens"))
@@ -244,7 +246,9 @@ class SupportHours(models.Model):
 
 
 class ComponentGroup(models.Model):
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="groups")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="groups", verbose_name=_("page")
+    )
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
@@ -264,7 +268,9 @@ class ComponentGroup(models.Model):
 
 
 class Component(models.Model):
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="components")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="components", verbose_name=_("page")
+    )
     group = models.ForeignKey(
         ComponentGroup,
         on_delete=models.SET_NULL,
@@ -312,7 +318,9 @@ class Incident(models.Model):
         INCIDENT = "incident", _("Incident")
         MAINTENANCE = "maintenance", _("Maintenance")
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="incidents")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="incidents", verbose_name=_("page")
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INCIDENT)
     name = models.CharField(_("title"), max_length=200)
     status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices)
@@ -448,7 +456,9 @@ class ComponentStatusChange(models.Model):
 class IncidentTemplate(models.Model):
     """A reusable title, message and impact for a failure that happens more than once."""
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="incident_templates")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="incident_templates", verbose_name=_("page")
+    )
     name = models.CharField(_("template name"), max_length=120)
     title = models.CharField(_("incident title"), max_length=200)
     body = models.TextField(_("message"), help_text=_("Markdown."))
@@ -530,7 +540,9 @@ class ProblemReport(models.Model):
         SEVERAL = "several", _("Several people")
         COMPANY = "company", _("The whole company")
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="problem_reports")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="problem_reports", verbose_name=_("page")
+    )
     components = models.ManyToManyField(
         Component, blank=True, related_name="problem_reports", verbose_name=_("components")
     )
@@ -572,7 +584,9 @@ class ProblemReport(models.Model):
 class ReportAlert(models.Model):
     """An early warning: many reports about one component in a short time. One per burst."""
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="report_alerts")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="report_alerts", verbose_name=_("page")
+    )
     component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(_("raised"), default=timezone_now, db_index=True)
     # The burst goes on while reports keep coming within the window of the previous one.
@@ -731,7 +745,9 @@ class APIKeyPage(models.Model):
     its last link to vanish, the key would silently become a key for every page."""
 
     api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="+")
-    page = models.ForeignKey(Page, on_delete=models.PROTECT, related_name="+")
+    page = models.ForeignKey(
+        Page, on_delete=models.PROTECT, related_name="+", verbose_name=_("page")
+    )
 
     class Meta:
         verbose_name = _("API key page")

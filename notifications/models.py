@@ -25,7 +25,9 @@ def new_token() -> str:
 class Subscriber(models.Model):
     """An email address following a page (all components, or only those listed)."""
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="subscribers")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="subscribers", verbose_name=_("page")
+    )
     email = models.EmailField(_("email address"), max_length=254)
     language = models.CharField(_("language"), max_length=8, choices=LANGUAGES, default="en")
     components = models.ManyToManyField(
@@ -72,7 +74,9 @@ class Notification(models.Model):
     """One event that notifies subscribers, recorded once under its key."""
 
     key = models.CharField(max_length=160, unique=True)
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="+", verbose_name=_("page")
+    )
     incident = models.ForeignKey(
         Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

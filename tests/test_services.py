@@ -266,3 +266,16 @@ def test_maintenance_end_must_follow_its_start(it_page, alice):
         services.schedule_maintenance(
             it_page, actor=alice, name="x", body="y", scheduled_for=now, scheduled_until=now
         )
+
+
+def test_a_template_with_components_sets_them_to_the_status_of_its_impact(it_page, alice):
+    from incidents.models import IncidentTemplate
+
+    internet = component(it_page, "Internet access")
+    template = IncidentTemplate.objects.create(
+        page=it_page, name="Fibre", title="Internet down", body="Down.", impact="major"
+    )
+    template.components.add(internet)
+    services.open_incident(it_page, actor=alice, template=template)
+    internet.refresh_from_db()
+    assert internet.status == "partial_outage"

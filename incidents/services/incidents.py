@@ -45,6 +45,13 @@ ACTIVE_MAINTENANCE_STATUSES = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFY
 
 ComponentStatuses = Mapping[Component | int | str, str]
 
+# The component status a template's impact stands for (the inverse of `impact_for`).
+STATUS_FOR_IMPACT = {
+    Impact.MINOR: ComponentStatus.DEGRADED_PERFORMANCE,
+    Impact.MAJOR: ComponentStatus.PARTIAL_OUTAGE,
+    Impact.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
+}
+
 
 def incident_data(incident: Incident, update: IncidentUpdate | None = None) -> dict[str, Any]:
     """What an event says about an incident: enough for listeners to load the rest."""
@@ -268,6 +275,10 @@ def open_incident(
         name = name or template.title
         body = body or template.body
         impact = impact or template.impact
+        if not components:
+            # The template's components, at the status its impact stands for.
+            held = STATUS_FOR_IMPACT.get(impact)
+            components = {c.pk: held for c in template.components.all()} if held else None
     name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
     body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
     if status not in INCIDENT_STATUSES:
