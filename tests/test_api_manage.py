@@ -117,6 +117,11 @@ def test_an_unknown_page_is_a_json_404(api):
     assert_error(api.get("pages/nope/components"), 404, "not_found")
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_endpoint_is_a_json_404_not_a_csrf_page(api, method):
+    assert_error(getattr(api, method)("pages/it/nothing-here"), 404, "not_found")
+
+
 # --- components -------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import views
@@ -10,6 +11,7 @@ from .errors import error_body
 app_name = "api"
 
 
+@csrf_exempt  # API clients send no CSRF cookie: a POST to a wrong path is a 404, not a 403 page
 def not_found(request, *args, **kwargs):
     return JsonResponse(error_body("No such API endpoint.", "not_found"), status=404)
 
