@@ -430,6 +430,19 @@ def test_fixing_a_typo_in_an_update(api, it_page):
     assert_error(response, 404, "not_found")
 
 
+def test_incident_ids_are_digits_so_list_names_never_reach_the_incident_operations(api, it_page):
+    # The fuzz run sent "active_maintenance" as an {incident_id}: a GET answered a list where
+    # the schema promised one incident, a PATCH/DELETE a 405 the schema did not list.
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    operation = paths["/api/v1/pages/{page_id}/incidents/{incident_id}"]["get"]
+    (incident_id,) = [p for p in operation["parameters"] if p["name"] == "incident_id"]
+    assert incident_id["schema"]["pattern"] == "^[0-9]+$"
+    assert_error(api.patch("pages/it/incidents/abc", {}), 404, "not_found")
+    assert api.get("pages/it/incidents/active_maintenance").json() == []
+
+
 def test_deleting_an_incident_gives_components_back(api, it_page):
     created = open_via_api(api, it_page)
     response = api.delete(f"pages/it/incidents/{created['id']}")
