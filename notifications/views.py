@@ -20,7 +20,7 @@ from incidents.models import Page
 from incidents.ratelimit import take_attempt
 from incidents.services import ServiceError
 from incidents.snapshot import page_snapshot
-from statuspage.pages import page_view
+from statuspage.pages import client_ip, page_view
 from statuspage.views import page_context
 
 from . import services
@@ -56,7 +56,7 @@ def subscribe(request, page: Page):
     if not form.is_valid():
         return _render(request, page, "notifications/subscribe.html", {"form": form}, 400)
     email = form.cleaned_data["email"].strip().lower()
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request)
     limited = _over_limit("ip", ip, settings.NOTIFICATIONS_SUBSCRIBE_RATE_IP)
     limited |= bool(email) and _over_limit(
         "email", f"{page.pk}:{email}", settings.NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL
