@@ -61,7 +61,12 @@ class OpenIncidentForm(ComponentStatusFieldsMixin, forms.Form):
         label=_("Start from template"),
         help_text=_("Fills an empty title, message and impact."),
     )
-    name = forms.CharField(label=_("Title"), max_length=200, required=False)
+    name = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         choices=[(s.value, s.label) for s in INCIDENT_STATUSES],
@@ -157,6 +162,7 @@ class IncidentDetailsForm(forms.ModelForm):
         widgets = {
             "postmortem": forms.Textarea(attrs={"rows": 4}),
             "phone_message": forms.Textarea(attrs={"rows": 2}),
+            "name": forms.TextInput(attrs={"class": "vTextField"}),
         }
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import datetime
 import functools
+import time
 
+from django.db import connection
 from django.db.models import Case, Value, When
 from django.http import Http404
 from django.utils import translation
@@ -13,27 +17,72 @@ from incidents.models import Page
 SUPPORTED = ("en", "nl")
 
 
-def page_for_request(request, slug: str | None = None) -> Page:
-    """The page named by the URL, else by the host, else the default page (or 404)."""
+# Pages found by slug or host in this process, re-checked against the database's version on
+# every request with one precompiled query: building the ORM lookup cost more than the rest
+# of a cached page. A host mapping is re-resolved after RESOLVE_TTL, so a page that takes over
+# a host (or becomes the default) is found within that time.
+RESOLVE_TTL = 30.0
+RESOLVE_MAX = 1000
+_resolved: dict[tuple[str, str], tuple[float, Page]] = {}
+
+
+def forget_pages() -> None:
+    """Drop this process's page lookups (tests; never needed for correctness)."""
+    _resolved.clear()
+
+
+def _still_current(page: Page) -> bool:
+    """Whether the database still holds this page, unchanged (same row, same version)."""
+    table = Page._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT version, created_at FROM {table} WHERE id = %s", [page.pk])
+        row = cursor.fetchone()
+    if row is None or row[0] != page.version:
+        return False
+    created, known = row[1], page.created_at
+    if isinstance(created, str):  # a backend that returns text
+        created = datetime.datetime.fromisoformat(created)
+    if created.tzinfo is None:  # SQLite: naive UTC
+        known = known.astimezone(datetime.UTC).replace(tzinfo=None)
+    return created == known
+
+
+def _lookup(slug: str | None, host: str) -> Page | None:
     if slug is not None:
-        page = Page.objects.filter(slug=slug).first()
-    else:
-        host = request.get_host().split(":")[0].lower().rstrip(".")
-        # One query: this host's page first, else the default page, else the oldest page.
-        page = (
-            Page.objects.annotate(
-                rank=Case(
-                    When(custom_host=host, then=Value(0)),
-                    When(is_default=True, then=Value(1)),
-                    default=Value(2),
-                )
+        return Page.objects.filter(slug=slug).first()
+    # One query: this host's page first, else the default page, else the oldest page.
+    return (
+        Page.objects.annotate(
+            rank=Case(
+                When(custom_host=host, then=Value(0)),
+                When(is_default=True, then=Value(1)),
+                default=Value(2),
             )
-            .order_by("rank", "pk")
-            .first()
         )
+        .order_by("rank", "pk")
+        .first()
+    )
+
+
+def page_for_request(request, slug: str | None = None) -> Page:
+    """The page named by the URL, else by the host, else the default page (or 404).
+
+    Returns a copy the caller may keep; one query when this process has seen the page before.
+    """
+    host = "" if slug is not None else request.get_host().split(":")[0].lower().rstrip(".")
+    key = ("slug", slug) if slug is not None else ("host", host)
+    now = time.monotonic()
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] > now and _still_current(hit[1]):
+        return copy.copy(hit[1])
+    page = _lookup(slug, host)
     if page is None:
+        _resolved.pop(key, None)
         raise Http404("No status page here.")
-    return page
+    if len(_resolved) >= RESOLVE_MAX:
+        _resolved.clear()
+    _resolved[key] = (now + RESOLVE_TTL, page)
+    return copy.copy(page)
 
 
 def public_language(request, page: Page) -> str:

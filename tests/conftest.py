@@ -23,7 +23,10 @@ def _test_settings(settings, tmp_path):
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
     from django.core.cache import cache
 
+    from statuspage.pages import forget_pages
+
     cache.clear()
+    forget_pages()
 
 
 @pytest.fixture

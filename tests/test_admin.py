@@ -200,6 +200,27 @@ def test_an_incident_id_that_is_no_number_is_a_404_not_a_500(alice_client, it_pa
         assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "admin:incidents_incident_changelist",
+        "admin:incidents_component_changelist",
+        "admin:incidents_componentstatuschange_changelist",
+        "admin:incidents_problemreport_changelist",
+        "admin:incidents_maintenance_changelist",
+        "admin:notifications_subscriber_changelist",
+    ],
+)
+def test_the_list_filters_name_nothing_of_another_page(client, bob, it_page, changelist):
+    # The sidebar filters on relations (page, components) list only bob's own objects.
+    client.force_login(bob)
+    response = client.get(reverse(changelist))
+    assert response.status_code == 200
+    text = response.content.decode()
+    for other in ("IT services", "Internet access", "VPN", "Email hosting"):
+        assert other not in text, (changelist, other)
+
+
 def test_a_stranger_gets_no_admin(client, charlie):
     client.force_login(charlie)
     response = client.get(reverse("admin:incidents_incident_changelist"))

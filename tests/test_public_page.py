@@ -249,3 +249,32 @@ def test_the_page_is_sent_compressed_to_clients_that_accept_gzip(client, it_page
     assert "Accept-Encoding" in packed["Vary"]
     assert gzip.decompress(packed.content) == plain.content
     assert len(packed.content) < len(plain.content) / 3
+
+
+def test_a_page_recreated_under_the_same_slug_is_never_confused_with_the_old_one(client, db):
+    old = make_page(slug="ops", name="Old operations page")
+    assert "Old operations page" in client.get("/p/ops/").content.decode()
+    old.delete()
+    assert client.get("/p/ops/").status_code == 404
+    make_page(slug="ops", name="New operations page")
+    assert "New operations page" in client.get("/p/ops/").content.decode()
+
+
+def test_a_known_page_costs_one_lookup_query_and_sees_every_change(
+    client, it_page, alice, django_assert_num_queries
+):
+    client.get("/p/it/")
+    with django_assert_num_queries(1):  # the version check of the page this process knows
+        client.get("/p/it/")
+    it_page.name = "IT services (renamed)"
+    services.save_page(it_page, actor=alice)
+    assert "IT services (renamed)" in client.get("/p/it/").content.decode()
+
+
+def test_an_unknown_address_gets_a_page_with_the_way_back(client, it_page):
+    # A customer following an old or mistyped link gets a way back, in their language.
+    response = client.get("/p/no-such-page/", HTTP_ACCEPT_LANGUAGE="nl")
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert 'lang="nl"' in text and 'href="/"' in text
+    assert "Terug naar de statuspagina" in text

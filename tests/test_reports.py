@@ -308,7 +308,7 @@ def test_the_receipt_is_in_the_reporters_language(
         client.post("/p/it/report/form/", answers(it_page))
     received = {rcpt[0]: message for rcpt, message in wait_for(smtp_server, 2)}
     receipt_text, _ = parts(received["dana@bakkerij.example"])
-    assert "We hebben uw melding ontvangen" in receipt_text
+    assert "We hebben je melding ontvangen" in receipt_text
     assert "Het hele bedrijf" in receipt_text
 
 

@@ -4,7 +4,8 @@ and a refused write shows the service's message instead of a server error."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import HttpResponseRedirect
 
 from incidents.models import Page
@@ -24,6 +25,24 @@ class PageScopedAdmin(admin.ModelAdmin):
         if self.page_path == "":
             return queryset.filter(pk__in=pages_for(request.user))
         return queryset.filter(**{f"{self.page_path}__in": pages_for(request.user)})
+
+    def get_list_filter(self, request):
+        """Filters on a relation list only the objects in the user's rows (their pages,
+        their components): the sidebar must not name another page's components."""
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        scoped = []
+        for entry in filters:
+            if isinstance(entry, str):
+                try:
+                    field = get_fields_from_path(self.model, entry)[-1]
+                except FieldDoesNotExist:
+                    field = None
+                if field is not None and field.is_relation:
+                    entry = (entry, admin.RelatedOnlyFieldListFilter)
+            scoped.append(entry)
+        return scoped
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Page:

@@ -22,7 +22,7 @@ from incidents.forms import (
     ResolveForm,
 )
 from incidents.markdown import render_markdown
-from incidents.models import ComponentStatusChange, Incident, IncidentTemplate
+from incidents.models import ComponentStatus, ComponentStatusChange, Incident, IncidentTemplate
 from incidents.permissions import pages_for
 
 from .base import PageScopedAdmin, ReadOnlyAdminMixin
@@ -276,10 +276,14 @@ class ComponentStatusChangeAdmin(ReadOnlyAdminMixin, PageScopedAdmin):
     list_filter = ["component__page", "new_status"]
     list_select_related = ["component", "component__group", "incident"]
     date_hierarchy = "changed_at"
+    # Newest first: "what changed just now?" is the question at 3 a.m.
+    ordering = ["-changed_at", "-id"]
 
     @admin.display(description=gettext_lazy("change"))
     def transition(self, obj):
-        return f"{obj.old_status or '—'} → {obj.new_status}"
+        labels = dict(ComponentStatus.choices)
+        old = labels.get(obj.old_status, obj.old_status) if obj.old_status else "—"
+        return f"{old} → {labels.get(obj.new_status, obj.new_status)}"
 
     @admin.display(description=gettext_lazy("incident"))
     def incident_link(self, obj):

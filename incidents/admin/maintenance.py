@@ -282,7 +282,7 @@ class MaintenanceAdmin(PageScopedAdmin):
 
     TRANSITIONS = {
         "start": (gettext_lazy("Start now"), (IncidentStatus.SCHEDULED,)),
-        "verify": (gettext_lazy("Verifying"), (IncidentStatus.IN_PROGRESS,)),
+        "verify": (gettext_lazy("Work done: verify"), (IncidentStatus.IN_PROGRESS,)),
         "complete": (
             gettext_lazy("Complete"),
             (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING),
@@ -332,7 +332,12 @@ class MaintenanceAdmin(PageScopedAdmin):
         except ServiceError as error:
             report_service_error(request, error)
         else:
-            messages.success(request, _("“%(name)s”: done.") % {"name": obj.name})
+            obj.refresh_from_db()
+            messages.success(
+                request,
+                _("“%(name)s” is now: %(status)s.")
+                % {"name": obj.name, "status": obj.get_status_display()},
+            )
         return HttpResponseRedirect(reverse("admin:incidents_maintenance_change", args=[obj.pk]))
 
     def _check_allowed(self, obj, transition: str) -> None:

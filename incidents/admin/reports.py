@@ -68,14 +68,7 @@ class ProblemReportAdmin(PageScopedAdmin):
         "has_internet",
         "incident",
     ]
-    list_filter = [
-        "page",
-        # Only components that have reports here: the plain filter listed every page's
-        # components, hidden ones included, to every engineer.
-        ("components", admin.RelatedOnlyFieldListFilter),
-        "scope",
-        ("incident", admin.EmptyFieldListFilter),
-    ]
+    list_filter = ["page", "components", "scope", ("incident", admin.EmptyFieldListFilter)]
     search_fields = ["company", "contact_name", "email", "description"]
     date_hierarchy = "created_at"
     actions = ["open_incident_action", "link_to_incident_action"]
