@@ -64,10 +64,23 @@ class SubscriberAdmin(PageScopedAdmin):
         "flagged_at",
         "created_at",
     ]
-    readonly_fields = ["created_at"]
+    # Subscribers are added by themselves (double opt-in) or by the CSV import; here an engineer
+    # changes language and components through the service, which checks the components' page.
+    readonly_fields = [f for f in fields if f not in ("language", "components")]
     filter_horizontal = ["components"]
     actions = ["export_csv", "delete_selected"]
     change_list_template = "admin/notifications/subscriber/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # one by one only through the subscribe form; in bulk by the import
+
+    def save_model(self, request, obj, form, change):
+        services.update_preferences(
+            obj, components=form.cleaned_data["components"], language=obj.language
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the components were set by the service
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "components":
@@ -98,7 +111,7 @@ class SubscriberAdmin(PageScopedAdmin):
         return response
 
     def import_view(self, request):
-        if not self.has_add_permission(request):
+        if not super().has_add_permission(request):  # the model permission: import adds
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():

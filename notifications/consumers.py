@@ -101,7 +101,7 @@ class PageConsumer(AsyncWebsocketConsumer):
             await fanout.leave(self.group, self)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or len(text_data or "") > MAX_CLIENT_MESSAGE:
+        if bytes_data is not None or len((text_data or "").encode()) > MAX_CLIENT_MESSAGE:
             await self.close(code=CLOSE_TOO_BIG if bytes_data is None else CLOSE_POLICY)
             return
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -18,9 +17,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from incidents.models import Page
+from incidents.ratelimit import take_attempt
 from incidents.services import ServiceError
 from incidents.snapshot import page_snapshot
-from statuspage.pages import page_view
+from statuspage.pages import client_ip, page_view
 from statuspage.views import page_context
 
 from . import services
@@ -31,16 +31,9 @@ RATE_WINDOW = 3600
 
 
 def _over_limit(kind: str, value: str, limit: int) -> bool:
-    """Count one attempt for (kind, value) in the cache; True when past `limit` an hour."""
+    """Count one attempt for (kind, value); True when past `limit` an hour."""
     digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-    key = f"subscribe-rate:{kind}:{digest}"
-    cache.add(key, 0, RATE_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW)
-        count = 1
-    return count > limit
+    return not take_attempt(f"subscribe-rate:{kind}:{digest}", limit, RATE_WINDOW)
 
 
 def _render(request, page: Page, template: str, extra: dict, status: int = 200, snapshot=None):
@@ -63,7 +56,7 @@ def subscribe(request, page: Page):
     if not form.is_valid():
         return _render(request, page, "notifications/subscribe.html", {"form": form}, 400)
     email = form.cleaned_data["email"].strip().lower()
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request)
     limited = _over_limit("ip", ip, settings.NOTIFICATIONS_SUBSCRIBE_RATE_IP)
     limited |= bool(email) and _over_limit(
         "email", f"{page.pk}:{email}", settings.NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL

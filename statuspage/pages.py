@@ -101,6 +101,19 @@ def public_language(request, page: Page) -> str:
     return page.default_language if page.default_language in SUPPORTED else "en"
 
 
+def client_ip(request) -> str:
+    """The visitor's address, for rate limits. Behind our reverse proxy (`USE_X_FORWARDED_FOR`)
+    that is the last `X-Forwarded-For` entry, the one the proxy added; otherwise REMOTE_ADDR
+    (and the header, which anyone can send, is ignored)."""
+    from django.conf import settings
+
+    if settings.USE_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def page_view(view):
     """Resolve the page (slug kwarg or host) and the visitor's language for a public view.
 

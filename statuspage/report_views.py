@@ -20,7 +20,7 @@ from incidents.services import ServiceError
 from incidents.services.reports import LIMITS, submit_report
 from incidents.snapshot import page_snapshot, snapshot_incidents
 
-from .pages import page_view
+from .pages import client_ip, page_view
 from .views import page_context
 
 OTHER = "other"
@@ -241,7 +241,7 @@ def report_form(request, page: Page):
                     email=data["email"],
                     phone=data["phone"],
                     language=request.LANGUAGE_CODE,
-                    ip=request.META.get("REMOTE_ADDR", ""),
+                    ip=client_ip(request),
                     snapshot=snapshot,
                 )
             except ServiceError as error:

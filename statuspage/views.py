@@ -150,7 +150,8 @@ def incident_page(request, page: Page, pk: int):
 @cached_html
 def history_page(request, page: Page, year: int | None = None, month: int | None = None):
     local_now = timezone.now().astimezone(page.tz)
-    year, month = year or local_now.year, month or local_now.month
+    if year is None:  # /history/ itself; /history/2025/0/ is no month (a 404)
+        year, month = local_now.year, local_now.month
     if not (1 <= month <= 12 and 2000 <= year <= 2100):
         raise Http404(_("No such month."))
     history = incident_history(page, year, month)

@@ -13,7 +13,8 @@ class Api:
     """Talks to /api/v1/ with one key: `api.get("pages")`, `api.post(path, body)`."""
 
     def __init__(self, raw_key: str, scheme: str = "OAuth"):
-        self.client = Client()
+        # Like curl or Statuspage's client: no CSRF cookie, so CSRF checks must not apply.
+        self.client = Client(enforce_csrf_checks=True)
         self.headers = {"Authorization": f"{scheme} {raw_key}"}
 
     def request(self, method: str, path: str, body=None, headers=None, raw: bytes | None = None):

@@ -194,6 +194,12 @@ def test_an_engineer_of_telephony_cannot_touch_the_it_page(client, bob, it_page,
     )
 
 
+def test_an_incident_id_that_is_no_number_is_a_404_not_a_500(alice_client, it_page):
+    for method in (alice_client.get, alice_client.post):
+        response = method("/admin/incidents/incident/abc/change/", {"action": "resolve"})
+        assert response.status_code == 404
+
+
 @pytest.mark.parametrize(
     "changelist",
     [

@@ -117,6 +117,11 @@ def test_an_unknown_page_is_a_json_404(api):
     assert_error(api.get("pages/nope/components"), 404, "not_found")
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_endpoint_is_a_json_404_not_a_csrf_page(api, method):
+    assert_error(getattr(api, method)("pages/it/nothing-here"), 404, "not_found")
+
+
 # --- components -------------------------------------------------------------------------------
 
 
@@ -423,6 +428,19 @@ def test_fixing_a_typo_in_an_update(api, it_page):
         {"incident_update": {"body": "Nope"}},
     )
     assert_error(response, 404, "not_found")
+
+
+def test_incident_ids_are_digits_so_list_names_never_reach_the_incident_operations(api, it_page):
+    # The fuzz run sent "active_maintenance" as an {incident_id}: a GET answered a list where
+    # the schema promised one incident, a PATCH/DELETE a 405 the schema did not list.
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    operation = paths["/api/v1/pages/{page_id}/incidents/{incident_id}"]["get"]
+    (incident_id,) = [p for p in operation["parameters"] if p["name"] == "incident_id"]
+    assert incident_id["schema"]["pattern"] == "^[0-9]+$"
+    assert_error(api.patch("pages/it/incidents/abc", {}), 404, "not_found")
+    assert api.get("pages/it/incidents/active_maintenance").json() == []
 
 
 def test_deleting_an_incident_gives_components_back(api, it_page):

@@ -71,3 +71,27 @@ def test_export_and_remove_selected_subscribers(client, alice, it_page):
     )
     assert response.status_code == 302
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["a@example.com"]
+
+
+def test_editing_a_subscriber_goes_through_the_service_and_keeps_to_its_page(
+    client, admin_user_, it_page, phone_page
+):
+    # The admin saved the model directly: a superuser (or an engineer of both pages) could give
+    # an IT subscriber a telephony component, and change the address past every check.
+    subscriber = Subscriber.objects.create(page=it_page, email="ann@example.com")
+    inbound = phone_page.components.get(name="Inbound calls")
+    vpn = it_page.components.get(name="VPN")
+    client.force_login(admin_user_)
+    url = f"{CHANGELIST}{subscriber.pk}/change/"
+    form = {"language": "nl", "components": [inbound.pk], "email": "evil@example.com"}
+    response = client.post(url, form, follow=True)
+    assert "Choose components of this page only." in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.language == "en" and not subscriber.components.exists()
+
+    client.post(url, {**form, "components": [vpn.pk]})
+    subscriber.refresh_from_db()
+    assert subscriber.language == "nl" and list(subscriber.components.all()) == [vpn]
+    assert subscriber.email == "ann@example.com"  # read-only here
+    assert client.get(f"{CHANGELIST}add/").status_code == 403
+    assert client.get(f"{CHANGELIST}import/").status_code == 200

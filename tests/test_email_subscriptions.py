@@ -159,6 +159,27 @@ def test_subscribing_is_rate_limited_per_address_and_per_ip(
     )
 
 
+def test_behind_a_proxy_each_visitor_has_its_own_rate_limit(it_page, settings):
+    # Every request comes from the proxy (REMOTE_ADDR): without the forwarded address, ten
+    # visitors in an hour used up everyone's limit.
+    settings.NOTIFICATIONS_SUBSCRIBE_RATE_IP = 1
+    settings.USE_X_FORWARDED_FOR = True
+    proxy = {"REMOTE_ADDR": "10.0.0.9"}
+
+    def subscribe(visitor, n, spoofed="1.2.3.4"):
+        forwarded = f"{spoofed}, {visitor}"  # the proxy appends the address it saw
+        return Client(**proxy, HTTP_X_FORWARDED_FOR=forwarded).post(
+            "/p/it/subscribe/", {"email": f"u{n}@example.com", "language": "en"}
+        )
+
+    assert subscribe("192.0.2.1", 1).status_code == 200
+    assert subscribe("192.0.2.2", 2).status_code == 200  # another visitor, same proxy
+    assert subscribe("192.0.2.1", 3, spoofed="5.6.7.8").status_code == 429
+    settings.USE_X_FORWARDED_FOR = False  # then the header is not trusted
+    assert subscribe("192.0.2.3", 4).status_code == 200
+    assert subscribe("192.0.2.4", 5).status_code == 429
+
+
 def test_bad_addresses_get_a_clear_message(it_page, client):
     response = client.post("/p/it/subscribe/", {"email": "not-an-address", "language": "en"})
     assert response.status_code == 400

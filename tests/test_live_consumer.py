@@ -164,6 +164,7 @@ async def test_other_origins_are_refused(it_page, in_memory_layer):
     ("send", "code"),
     [
         ({"text_data": "x" * 1025}, 1009),
+        ({"text_data": "é" * 600}, 1009),  # 1,200 bytes: the bound is in bytes, not characters
         ({"text_data": '{"type": "subscribe", "page": "telephony"}'}, 1008),
         ({"text_data": "not json"}, 1008),
         ({"bytes_data": b"\x00\x01"}, 1008),

@@ -101,6 +101,8 @@ def test_history_is_paginated_by_month_newest_first(client, it_page, alice):
     september = client.get("/history/2026/9/").content.decode()
     assert "September outage" in september and 'href="/history/2026/11/"' in september
     assert client.get("/history/2026/13/").status_code == 404
+    assert client.get("/history/2026/0/").status_code == 404  # not the current month
+    assert client.get("/history/0/0/").status_code == 404
 
 
 class TestLanguage:

@@ -434,6 +434,7 @@ def test_engineers_see_only_the_reports_of_their_pages(client, alice, reports):
     body = response.content.decode()
     assert response.status_code == 200
     assert body.count('name="_selected_action"') == 3  # the telephony report is not there
+    assert "Inbound calls" not in body  # nor the other page's components, in the filter
     other = reports[-1]
     response = client.get(reverse("admin:incidents_problemreport_change", args=[other.pk]))
     assert response.status_code in (302, 403, 404)

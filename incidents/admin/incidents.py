@@ -4,7 +4,7 @@ its own page with the timeline in view. Templates and the status history live he
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -129,7 +129,10 @@ class IncidentAdmin(PageScopedAdmin):
     # The incident's own page: timeline and actions ------------------------------------
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        incident = get_object_or_404(self.get_queryset(request), pk=object_id)
+        # get_object answers None for "abc" as for a missing or another page's incident.
+        incident = self.get_object(request, object_id)
+        if incident is None:
+            raise Http404("No such incident.")
         if not self.has_change_permission(request, incident):
             return super().change_view(request, object_id, form_url, extra_context)
         forms = {

@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import views
@@ -10,11 +11,13 @@ from .errors import error_body
 app_name = "api"
 
 
+@csrf_exempt  # API clients send no CSRF cookie: a POST to a wrong path is a 404, not a 403 page
 def not_found(request, *args, **kwargs):
     return JsonResponse(error_body("No such API endpoint.", "not_found"), status=404)
 
 
 P = "pages/<str:page_id>"
+ID = "[0-9]+"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -34,9 +37,16 @@ urlpatterns = [
         name="active-maintenance",
     ),
     path(f"{P}/incidents/scheduled", views.ScheduledIncidents.as_view(), name="scheduled"),
-    path(f"{P}/incidents/<str:incident_id>", views.IncidentDetail.as_view(), name="incident"),
-    path(
-        f"{P}/incidents/<str:incident_id>/incident_updates/<str:incident_update_id>",
+    # Incident ids are digits: "unresolved", "upcoming"... above are lists, never an incident,
+    # and the schema says so (a fuzzer no longer sends a list's name as an id).
+    re_path(
+        rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})$",
+        views.IncidentDetail.as_view(),
+        name="incident",
+    ),
+    re_path(
+        rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})"
+        r"/incident_updates/(?P<incident_update_id>[^/]+)$",
         views.IncidentUpdateDetail.as_view(),
         name="incident-update",
     ),

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone, translation
@@ -26,6 +25,7 @@ from incidents.models import (
     ReportAlert,
 )
 
+from ..ratelimit import take_attempt
 from .base import ServiceError
 from .incidents import open_incident
 
@@ -72,17 +72,6 @@ def _choice(value: str, choices: Iterable[str], *, field: str, label: str) -> st
             _("Choose an answer for “%(label)s”.") % {"label": label}, code="invalid", field=field
         )
     return value
-
-
-def _take_rate(key: str, limit: int, window: int) -> bool:
-    """Count one use of `key`; False when it is over `limit` within `window` seconds."""
-    cache.add(key, 0, window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        count = 1
-    return count <= limit
 
 
 def status_shown(snapshot: dict, component_ids: Iterable[int]) -> dict[str, Any]:
@@ -187,7 +176,7 @@ def submit_report(
             _("Enter an email address like name@example.com."), code="invalid", field="email"
         ) from None
     ip_hash = hash_ip(ip)
-    if not _take_rate(f"report-rate:ip:{ip_hash}", *RATE_PER_IP) or not _take_rate(
+    if not take_attempt(f"report-rate:ip:{ip_hash}", *RATE_PER_IP) or not take_attempt(
         f"report-rate:email:{hash_ip(fields['email'])}", *RATE_PER_EMAIL
     ):
         raise ServiceError(
