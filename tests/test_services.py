@@ -279,3 +279,20 @@ def test_a_template_with_components_sets_them_to_the_status_of_its_impact(it_pag
     services.open_incident(it_page, actor=alice, template=template)
     internet.refresh_from_db()
     assert internet.status == "partial_outage"
+
+
+def test_a_failing_listener_neither_undoes_the_write_nor_stops_the_others(
+    it_page, alice, captured, django_capture_on_commit_callbacks, caplog
+):
+    def broken(sender, event, **kwargs):
+        raise RuntimeError("mail queue unreachable")
+
+    domain_event.connect(broken, dispatch_uid="test-broken")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            incident = services.open_incident(it_page, actor=alice, name="Outage", body="Down.")
+    finally:
+        domain_event.disconnect(dispatch_uid="test-broken")
+    assert Incident.objects.filter(pk=incident.pk).exists()
+    assert [e["type"] for e in captured] == ["incident.created"]
+    assert "mail queue unreachable" in caplog.text

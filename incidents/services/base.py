@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,8 @@ from django.db.models import F
 
 from incidents.events import DomainEvent, domain_event
 from incidents.models import Page
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -73,4 +76,20 @@ def publish_event(page: Page, event_type: str, data: dict[str, Any]) -> None:
     event = DomainEvent(
         page_id=page.pk, page_slug=page.slug, version=version, type=event_type, data=data
     )
-    transaction.on_commit(lambda: domain_event.send(sender=DomainEvent, event=event))
+    transaction.on_commit(lambda: _deliver(event))
+
+
+def _deliver(event: DomainEvent) -> None:
+    """Hand a committed event to every listener. One listener failing (Redis down, a mail
+    queue error) is logged and does not stop the others, nor turn the write the engineer
+    already made into an error page that invites them to make it twice."""
+    for receiver, result in domain_event.send_robust(sender=DomainEvent, event=event):
+        if isinstance(result, Exception):
+            logger.error(
+                "Listener %r failed on %s (page %s, version %s)",
+                receiver,
+                event.type,
+                event.page_slug,
+                event.version,
+                exc_info=result,
+            )
