@@ -1,0 +1,82 @@
+"""The domain: status pages, their components, incidents, maintenance and status history.
+
+Models hold data, constraints and small derived properties. Every write goes through
+`incidents.services`; nothing here writes another model. One module per concept; import
+from here.
+"""
+
+from .api_keys import (
+    APIKey,
+    APIKeyPage,
+    IdempotencyRecord,
+)
+from .choices import (
+    CLOSED_STATUSES,
+    COMPONENT_SEVERITY,
+    INCIDENT_OPEN_STATUSES,
+    INCIDENT_STATUSES,
+    MAINTENANCE_STATUSES,
+    ComponentStatus,
+    Impact,
+    IncidentStatus,
+    Indicator,
+)
+from .incidents import (
+    ComponentStatusChange,
+    Incident,
+    IncidentComponent,
+    IncidentTemplate,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceManager,
+    MaintenanceReminder,
+)
+from .pages import (
+    Component,
+    ComponentGroup,
+    Page,
+    SupportHours,
+    hex_colour,
+    validate_time_zone,
+)
+from .reports import (
+    Answer,
+    ProblemReport,
+    ReportAlert,
+)
+from .uptime import (
+    ComponentDailyStatus,
+)
+
+__all__ = [
+    "APIKey",
+    "APIKeyPage",
+    "Answer",
+    "CLOSED_STATUSES",
+    "COMPONENT_SEVERITY",
+    "Component",
+    "ComponentDailyStatus",
+    "ComponentGroup",
+    "ComponentStatus",
+    "ComponentStatusChange",
+    "INCIDENT_OPEN_STATUSES",
+    "INCIDENT_STATUSES",
+    "IdempotencyRecord",
+    "Impact",
+    "Incident",
+    "IncidentComponent",
+    "IncidentStatus",
+    "IncidentTemplate",
+    "IncidentUpdate",
+    "Indicator",
+    "MAINTENANCE_STATUSES",
+    "Maintenance",
+    "MaintenanceManager",
+    "MaintenanceReminder",
+    "Page",
+    "ProblemReport",
+    "ReportAlert",
+    "SupportHours",
+    "hex_colour",
+    "validate_time_zone",
+]

@@ -1,0 +1,267 @@
+"""Status pages, their support desk's opening hours, component groups and components."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import ComponentStatus
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone; use a name like Europe/Amsterdam."),
+            params={"value": value},
+        )
+
+
+hex_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Enter a colour as # followed by six hex digits, like #0b6bcb.")
+)
+
+
+class Page(models.Model):
+    """One public status page (for example IT services, or telephony) and its support desk."""
+
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    headline = models.CharField(
+        _("headline"), max_length=200, blank=True, help_text=_("One line under the page name.")
+    )
+    custom_host = models.CharField(
+        _("custom host name"),
+        max_length=253,
+        blank=True,
+        help_text=_("Serve this page at / for this host, for example status.example.com."),
+    )
+    is_default = models.BooleanField(
+        _("default page"),
+        default=False,
+        help_text=_("Shown at / on hosts that are no page's custom host."),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Amsterdam", validators=[validate_time_zone]
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    logo_url = models.URLField(_("logo URL"), blank=True)
+    accent_colour = models.CharField(
+        _("accent colour"), max_length=7, default="#0b5cad", validators=[hex_colour]
+    )
+    # The support desk: how customers reach people when the page does not answer their question.
+    support_email = models.EmailField(_("support email"), blank=True)
+    support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
+    after_hours_phone = models.CharField(_("after-hours phone"), max_length=40, blank=True)
+    after_hours_audience = models.CharField(
+        _("after-hours line is for"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example: contracts with 16x7 support."),
+    )
+    support_text = models.TextField(
+        _("support notes"), blank=True, help_text=_("Free text shown in the support block.")
+    )
+    # Problem reports: the early warning's threshold and where it goes.
+    oncall_email = models.EmailField(
+        _("on-call email"),
+        blank=True,
+        help_text=_("Alerted when customers report the same problem many times in a short time."),
+    )
+    report_alert_count = models.PositiveSmallIntegerField(
+        _("alert after this many reports"),
+        default=5,
+        help_text=_("Reports about one component within the window that raise an alert."),
+    )
+    report_alert_window_minutes = models.PositiveSmallIntegerField(
+        _("alert window (minutes)"), default=10
+    )
+    report_alert_min_companies = models.PositiveSmallIntegerField(
+        _("from at least this many companies"),
+        default=3,
+        help_text=_("Reports from one company count once towards this number."),
+    )
+    engineers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="status_pages",
+        verbose_name=_("engineers"),
+        help_text=_("Staff users who may manage this page. Superusers manage every page."),
+    )
+    # Maintenance reminders and uptime (issue 6).
+    maintenance_reminder_hours = models.CharField(
+        _("maintenance reminders"),
+        max_length=64,
+        default="24,1",
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^\s*(\d{1,4}\s*(,\s*\d{1,4}\s*)*)?$",
+                _("Enter whole hours separated by commas, like 24,1."),
+            )
+        ],
+        help_text=_(
+            "Remind subscribers this many hours before maintenance starts (comma-separated, "
+            "for example 24,1; empty for no reminders)."
+        ),
+    )
+    uptime_excludes_maintenance = models.BooleanField(
+        _("uptime excludes maintenance"),
+        default=True,
+        help_text=_("Time under maintenance does not count against a component's uptime."),
+    )
+    # Bumped by every change; the public snapshot is cached under (page, version).
+    version = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["custom_host"],
+                condition=~Q(custom_host=""),
+                name="page_custom_host_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_page"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        self.custom_host = self.custom_host.strip().lower().rstrip(".")
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def cache_key(self) -> str:
+        """Names this page at its current version in caches; never reused by another page,
+        even one that gets the same id after this one was deleted."""
+        return f"{self.pk}.{self.created_at.timestamp():.6f}.{self.version}"
+
+    @property
+    def reminder_hours(self) -> list[int]:
+        """The reminder lead times in hours, largest first (no duplicates, no zero)."""
+        hours = {int(h) for h in self.maintenance_reminder_hours.split(",") if h.strip().isdigit()}
+        return sorted((h for h in hours if h > 0), reverse=True)
+
+
+class SupportHours(models.Model):
+    """A weekly opening interval of the support desk or of the after-hours line."""
+
+    class Line(models.TextChoices):
+        OFFICE = "office", _("Support desk")
+        AFTER_HOURS = "after_hours", _("After-hours line")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="support_hours", verbose_name=_("page")
+    )
+    line = models.CharField(_("line"), max_length=16, choices=Line.choices, default=Line.OFFICE)
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(
+        _("closes"), help_text=_("A closing time before the opening time means past midnight.")
+    )
+
+    class Meta:
+        ordering = ["line", "weekday", "opens"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="support_hours_weekday_range"
+            ),
+            models.CheckConstraint(condition=~Q(opens=models.F("closes")), name="hours_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class ComponentGroup(models.Model):
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="groups", verbose_name=_("page")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["page", "position", "id"]
+        verbose_name = _("component group")
+        verbose_name_plural = _("component groups")
+        constraints = [
+            models.UniqueConstraint(fields=["page", "name"], name="group_name_unique_per_page")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Component(models.Model):
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="components", verbose_name=_("page")
+    )
+    group = models.ForeignKey(
+        ComponentGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="components",
+        verbose_name=_("group"),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    status = models.CharField(
+        _("status"),
+        max_length=24,
+        choices=ComponentStatus.choices,
+        default=ComponentStatus.OPERATIONAL,
+    )
+    is_visible = models.BooleanField(
+        _("visible"), default=True, help_text=_("Hidden components never appear in public.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["page", "position", "id"]
+        verbose_name = _("component")
+        verbose_name_plural = _("components")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "group", "name"], name="component_name_unique_per_group"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ComponentStatus.values), name="component_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group.name} › {self.name}" if self.group_id else self.name
