@@ -118,16 +118,25 @@ def resolve_components(page: Page, components: ComponentStatuses | None) -> dict
                 code="unknown_component",
                 field="components",
             ) from None
-    found = {c.pk: c for c in Component.objects.select_for_update().filter(page=page, pk__in=ids)}
+    found = components_of_page(page.pk, ids, field="components", lock=True)
+    return {found[pk]: status for pk, status in ids.items()}
+
+
+def components_of_page(
+    page_id: int, ids, *, field: str, lock: bool = False
+) -> dict[int, Component]:
+    """The page's components with these ids, by id; or an error naming the ids it lacks."""
+    query = Component.objects.filter(page_id=page_id, pk__in=ids)
+    found = {c.pk: c for c in (query.select_for_update() if lock else query)}
     missing = sorted(set(ids) - set(found))
     if missing:
         raise ServiceError(
             _("No component with id %(ids)s on this page.")
             % {"ids": ", ".join(str(i) for i in missing)},
             code="unknown_component",
-            field="components",
+            field=field,
         )
-    return {found[pk]: status for pk, status in ids.items()}
+    return found
 
 
 def validate_transition(incident: Incident, new_status: str) -> None:

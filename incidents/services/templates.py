@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from incidents import events
-from incidents.models import INCIDENT_STATUSES, Component, Impact, IncidentTemplate
+from incidents.models import INCIDENT_STATUSES, Impact, IncidentTemplate
 
 from .base import ServiceError, publish_event
-from .incidents import MAX_BODY, MAX_TITLE, _clean_text
+from .incidents import MAX_BODY, MAX_TITLE, _clean_text, components_of_page
 
 
 @transaction.atomic
@@ -39,21 +39,12 @@ def save_incident_template(
             code="duplicate",
             field="name",
         )
-    found = []
+    found = {}
     if components is not None:
-        ids = set(components)
-        found = list(Component.objects.filter(page_id=template.page_id, pk__in=ids))
-        missing = sorted(ids - {c.pk for c in found})
-        if missing:
-            raise ServiceError(
-                _("No component with id %(ids)s on this page.")
-                % {"ids": ", ".join(str(i) for i in missing)},
-                code="unknown_component",
-                field="component_ids",
-            )
+        found = components_of_page(template.page_id, set(components), field="component_ids")
     template.save()
     if components is not None:
-        template.components.set(found)
+        template.components.set(found.values())
     publish_event(
         template.page,
         events.PAGE_UPDATED,
