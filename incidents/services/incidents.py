@@ -34,7 +34,7 @@ MAX_TITLE = 200
 MAX_BODY = 20_000
 
 # Which maintenance status may follow which (incidents: any open status, or resolved).
-MAINTENANCE_TRANSITIONS = {
+MAINTENANCE_TRANSITIONS: dict[str, set[str]] = {
     IncidentStatus.SCHEDULED: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
     IncidentStatus.IN_PROGRESS: {IncidentStatus.VERIFYING, IncidentStatus.COMPLETED},
     IncidentStatus.VERIFYING: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
@@ -43,10 +43,11 @@ MAINTENANCE_TRANSITIONS = {
 # Maintenance in these states holds its components under maintenance.
 ACTIVE_MAINTENANCE_STATUSES = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
 
-ComponentStatuses = Mapping[Component | int | str, str]
+# Components by model, id or id as text (mappings are invariant in their key: one per kind).
+ComponentStatuses = Mapping[Component, str] | Mapping[int, str] | Mapping[str, str]
 
 # The component status a template's impact stands for (the inverse of `impact_for`).
-STATUS_FOR_IMPACT = {
+STATUS_FOR_IMPACT: dict[str, str] = {
     Impact.MINOR: ComponentStatus.DEGRADED_PERFORMANCE,
     Impact.MAJOR: ComponentStatus.PARTIAL_OUTAGE,
     Impact.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
