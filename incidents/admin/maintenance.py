@@ -23,6 +23,7 @@ from incidents.models import Component, IncidentStatus, Maintenance
 from incidents.permissions import pages_for
 from incidents.services import ServiceError
 
+from .audit import audit_context
 from .base import PageScopedAdmin, report_service_error
 
 
@@ -315,6 +316,7 @@ class MaintenanceAdmin(PageScopedAdmin):
                     for name, (label, allowed) in self.TRANSITIONS.items()
                     if obj.status in allowed
                 ],
+                **audit_context(obj),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 

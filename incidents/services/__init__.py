@@ -4,6 +4,9 @@ Each function validates, writes in one transaction (with history), bumps the pag
 publishes one domain event after commit. Split by concept; import from here.
 """
 
+from . import rules
+from .api_keys import change_api_key, create_api_key, revoke_api_key
+from .audit import Actor, as_actor
 from .base import ServiceError, System, TransitionError, publish_event
 from .components import (
     bulk_set_component_status,
@@ -39,6 +42,12 @@ from .templates import save_incident_template
 from .uptime import roll_up_component, roll_up_uptime
 
 __all__ = [
+    "Actor",
+    "as_actor",
+    "change_api_key",
+    "create_api_key",
+    "revoke_api_key",
+    "rules",
     "ServiceError",
     "System",
     "TransitionError",
