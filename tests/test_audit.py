@@ -52,7 +52,7 @@ def test_an_api_write_records_the_key_the_channel_the_intent_and_the_changes(api
     assert entry.changes["status"] == {"before": None, "after": "investigating"}
     assert entry.changes["update"]["affected_components"][0]["new_status"] == "major_outage"
     api.patch(f"pages/it/incidents/{incident_id}", {"incident": {"status": "resolved"}})
-    resolved = AuditEntry.objects.get(action="post_update")
+    resolved = AuditEntry.objects.get(action="update_incident")
     assert resolved.changes["status"] == {"before": "investigating", "after": "resolved"}
     assert "version" not in resolved.changes  # noise is left out
 

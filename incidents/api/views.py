@@ -610,59 +610,17 @@ class IncidentDetail(IncidentMixin, ManageView):
         return self.respond(incident)
 
     def apply(self, incident: Incident, data: dict) -> None:
-        actor, page = self.request.auth, self.page
-        status_ = data.get("status")
-        body = data.get("body", "")
-        notify = data.get("deliver_notifications", True)
-        statuses = self.component_statuses(data, maintenance=incident.is_maintenance)
-        posts_update = bool(status_ or body or statuses)
-        impact = data.get("impact_override")
-        if "name" in data or (impact and not posts_update):
-            services.change_incident(incident, actor=actor, name=data.get("name"), impact=impact)
-        if incident.is_maintenance and (data.get("scheduled_for") or data.get("scheduled_until")):
-            services.reschedule_maintenance(
-                incident,
-                actor=actor,
-                scheduled_for=data.get("scheduled_for"),
-                scheduled_until=data.get("scheduled_until"),
-            )
-        if not posts_update:
-            return
-        incident.refresh_from_db()
-        if (
-            incident.status == IncidentStatus.RESOLVED
-            and status_
-            and status_ != IncidentStatus.RESOLVED
-            and not incident.is_maintenance
-        ):
-            services.reopen_incident(
-                incident,
-                actor=actor,
-                body=body,
-                status=status_,
-                components=statuses,
-                deliver_notifications=notify,
-            )
-            return
-        if status_ and status_ != incident.status and not body:
-            body = default_body(page, status_) if status_ in rules.DEFAULT_BODIES else ""
-        if (
-            incident.is_maintenance
-            and status_ == IncidentStatus.IN_PROGRESS
-            and incident.status == IncidentStatus.SCHEDULED
-        ):
-            statuses = {
-                **{link.component_id: "under_maintenance" for link in incident.affected.all()},
-                **statuses,
-            }
-        services.post_update(
+        services.update_incident(
             incident,
-            actor=actor,
-            status=status_,
-            body=body,
-            components=statuses,
-            deliver_notifications=notify,
-            impact=impact,
+            actor=self.request.auth,
+            name=data.get("name"),
+            impact=data.get("impact_override"),
+            status=data.get("status"),
+            body=data.get("body", ""),
+            components=self.component_statuses(data, maintenance=incident.is_maintenance),
+            scheduled_for=data.get("scheduled_for"),
+            scheduled_until=data.get("scheduled_until"),
+            deliver_notifications=data.get("deliver_notifications", True),
         )
 
     @extend_schema(

@@ -20,6 +20,7 @@ from .components import (
     touch_page,
     update_component,
 )
+from .incident_changes import update_incident
 from .incidents import (
     change_incident,
     delete_incident,
@@ -31,6 +32,7 @@ from .incidents import (
 )
 from .maintenance import (
     cancel_maintenance,
+    change_maintenance,
     complete_maintenance,
     extend_maintenance,
     reschedule_maintenance,
@@ -53,6 +55,7 @@ __all__ = [
     "TransitionError",
     "bulk_set_component_status",
     "cancel_maintenance",
+    "change_maintenance",
     "change_incident",
     "complete_maintenance",
     "create_component",
@@ -79,4 +82,5 @@ __all__ = [
     "set_component_status",
     "touch_page",
     "update_component",
+    "update_incident",
 ]

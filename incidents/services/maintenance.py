@@ -30,6 +30,7 @@ from .incidents import (
     _append_update,
     _clean_text,
     _note_components,
+    change_incident,
     incident_data,
     post_update,
     resolve_components,
@@ -262,6 +263,54 @@ def extend_maintenance(
         body=body,
         deliver_notifications=deliver_notifications,
     )
+
+
+@intent("change_maintenance")
+@transaction.atomic
+def change_maintenance(
+    maintenance: Incident,
+    *,
+    actor: Any,
+    name: str | None = None,
+    scheduled_for: dt.datetime | None = None,
+    scheduled_until: dt.datetime | None = None,
+    auto_start: bool | None = None,
+    auto_complete: bool | None = None,
+    deliver_notifications: bool = True,
+) -> Incident:
+    """Change maintenance from one form (the admin's): its name, its window while it is only
+    scheduled, a later end once it is under way (an update tells subscribers), its automatic
+    start and completion. Only what differs is changed; one event, one audit row."""
+    current = Incident.objects.select_for_update().select_related("page").get(pk=maintenance.pk)
+    if name is not None and name != current.name:
+        change_incident(current, actor=actor, name=name)
+    started = current.status != IncidentStatus.SCHEDULED
+    if started and scheduled_until is not None and scheduled_until != current.scheduled_until:
+        extend_maintenance(
+            current,
+            actor=actor,
+            until=scheduled_until,
+            deliver_notifications=deliver_notifications,
+        )
+        current.refresh_from_db()
+    window = (scheduled_for or current.scheduled_for, scheduled_until or current.scheduled_until)
+    switches = (
+        current.scheduled_auto_in_progress if auto_start is None else auto_start,
+        current.scheduled_auto_completed if auto_complete is None else auto_complete,
+    )
+    if switches != (current.scheduled_auto_in_progress, current.scheduled_auto_completed) or (
+        not started and window != (current.scheduled_for, current.scheduled_until)
+    ):
+        reschedule_maintenance(
+            current,
+            actor=actor,
+            scheduled_for=None if started else window[0],
+            scheduled_until=None if started else window[1],
+            auto_start=switches[0],
+            auto_complete=switches[1],
+        )
+    current.refresh_from_db()
+    return current
 
 
 # --- The maintenance clock ---------------------------------------------------------------
