@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from fpdf import FPDF
 
 from incidents.models import Page
+from incidents.models.pages import public_page_url
 
 TEXT = {
     "en": {
@@ -84,9 +84,7 @@ TEXT = {
 
 def page_address(page: dict[str, Any]) -> str:
     """The public address of a page (from the snapshot's page dict)."""
-    if page.get("custom_host"):
-        return f"{settings.SITE_URL.split('://')[0]}://{page['custom_host']}/"
-    return f"{settings.SITE_URL}/p/{page['slug']}/"
+    return public_page_url(page["slug"], page.get("custom_host") or "")
 
 
 def hours_lines(hours: list[dict], line: str, days: list[str], closed: str) -> list[str]:
@@ -124,7 +122,7 @@ def handout(snapshot: dict, other_pages: list[dict], language: str) -> dict[str,
         "address": address,
         "report_address": f"{address}report/",
         "other_pages": [
-            {"name": p["name"], "address": f"{settings.SITE_URL}/p/{p['slug']}/"}
+            {"name": p["name"], "address": public_page_url(p["slug"], p.get("custom_host") or "")}
             for p in other_pages
         ],
         "email": support["email"],

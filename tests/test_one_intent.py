@@ -306,3 +306,113 @@ def test_saving_a_stale_object_never_moves_the_version_back(save, it_page):
         template.title = "Down"
         services.save_incident_template(template, actor=None)
     assert version(it_page) == newest + 1
+
+
+# --- One event around every admin save ---------------------------------------------------------
+
+
+def form_data(response) -> dict:
+    """What a browser would send back from an admin change form, unchanged."""
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        forms += [formset.management_form, *formset.forms]
+    for form in forms:
+        for bound in form:
+            value = bound.value()
+            if value is None or value is False:
+                continue
+            if value is True:
+                value = "on"
+            data[bound.html_name] = value
+        for name, widget_value in _multi_widget_values(form).items():
+            data.update(widget_value)
+            data.pop(name, None)
+    return data
+
+
+def _multi_widget_values(form) -> dict:
+    """Split date/time widgets into their `_0`/`_1` inputs."""
+    out = {}
+    for bound in form:
+        widget = bound.field.widget
+        if hasattr(widget, "widgets") and not isinstance(bound.value(), list):
+            values = widget.decompress(bound.value())
+            out[bound.html_name] = {
+                f"{bound.html_name}_{i}": "" if v is None else v for i, v in enumerate(values)
+            }
+    return out
+
+
+@pytest.mark.parametrize(
+    ("model", "obj", "change"),
+    [
+        ("page", lambda page: page, {"name": "IT"}),
+        ("componentgroup", lambda page: page.groups.first(), {"name": "Networks"}),
+        (
+            "component",
+            lambda page: comp(page, "VPN"),
+            {"status": "major_outage", "description": "Remote access."},
+        ),
+    ],
+)
+def test_every_admin_save_is_one_event_and_one_audit_row(
+    model, obj, change, root_client, it_page, captured_events
+):
+    from incidents.models import AuditEntry
+
+    target = obj(it_page)
+    url = reverse(f"admin:incidents_{model}_change", args=[target.pk])
+    data = {**form_data(root_client.get(url)), **change, "_save": "Save"}
+    before, mark = version(it_page), AuditEntry.objects.count()
+    with captured_events() as got:
+        response = root_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert len(got) == 1, got.types()
+    assert version(it_page) == before + 1
+    assert AuditEntry.objects.count() == mark + 1
+
+
+@pytest.mark.parametrize("action", ["update", "resolve", "reopen"])
+def test_every_incident_admin_action_is_one_event(action, alice_client, it_page, captured_events):
+    incident = services.open_incident(
+        it_page,
+        actor=None,
+        name="Down",
+        body="Looking.",
+        components={comp(it_page, "VPN").pk: "major_outage"},
+    )
+    if action == "reopen":
+        services.resolve_incident(incident, actor=None)
+    fields = {
+        "update": {"status": "identified", "body": "Found it.", "deliver_notifications": "on"},
+        "resolve": {"body": "", "deliver_notifications": "on"},
+        "reopen": {"status": "investigating", "body": "Back.", "deliver_notifications": "on"},
+    }[action]
+    with captured_events() as got:
+        response = alice_client.post(
+            reverse("admin:incidents_incident_change", args=[incident.pk]),
+            {"action": action, **fields},
+        )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert len(got) == 1, got.types()
+
+
+@pytest.mark.parametrize("transition", ["start", "cancel"])
+def test_maintenance_buttons_are_one_event(transition, alice_client, it_page, captured_events):
+    maintenance = _maintenance(it_page, starts_in=dt.timedelta(hours=2))
+    with captured_events() as got:
+        alice_client.post(
+            reverse("admin:incidents_maintenance_transition", args=[maintenance.pk, transition])
+        )
+    assert len(got) == 1, got.types()
+
+
+def test_the_page_object_advertises_only_what_exists(api):
+    page = api.get("pages/it").json()
+    assert page["allow_page_subscribers"] is True and page["allow_email_subscribers"] is True
+    assert page["allow_rss_atom_feeds"] is True
+    assert page["allow_incident_subscribers"] is False
+    assert page["allow_webhook_subscribers"] is False
+    assert page["allow_sms_subscribers"] is False

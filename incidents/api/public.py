@@ -15,6 +15,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.cache import patch_cache_control
 
 from incidents.models import Page
+from incidents.models.pages import public_page_url
 from incidents.snapshot import page_snapshot
 from statuspage.pages import page_for_request
 
@@ -30,9 +31,7 @@ RECENT = 50
 
 
 def _page_url(page: dict) -> str:
-    if page["custom_host"]:
-        return f"https://{page['custom_host']}"
-    return f"{settings.SITE_URL}/p/{page['slug']}"
+    return public_page_url(page["slug"], page["custom_host"]).rstrip("/")  # Statuspage's shape
 
 
 def _page(snapshot: dict) -> dict:
@@ -121,7 +120,7 @@ def _update(update: dict) -> dict:
     }
 
 
-def _incident(incident: dict, slug: str) -> dict:
+def _incident(incident: dict, slug: str, custom_host: str = "") -> dict:
     out = {
         "id": str(incident["id"]),
         "name": incident["name"],
@@ -131,7 +130,7 @@ def _incident(incident: dict, slug: str) -> dict:
         "monitoring_at": incident["monitoring_at"],
         "resolved_at": incident["resolved_at"],
         "impact": incident["impact"],
-        "shortlink": f"{settings.SITE_URL}/p/{slug}/incidents/{incident['id']}/",
+        "shortlink": public_page_url(slug, custom_host, f"incidents/{incident['id']}/"),
         "started_at": incident["started_at"],
         "page_id": slug,
         "incident_updates": [_update(u) for u in incident["incident_updates"]],
@@ -144,8 +143,8 @@ def _incident(incident: dict, slug: str) -> dict:
 
 
 def _incidents(snapshot: dict, ids: list[int]) -> list[dict]:
-    slug = snapshot["page"]["slug"]
-    return [_incident(snapshot["incidents"][str(i)], slug) for i in ids]
+    slug, host = snapshot["page"]["slug"], snapshot["page"]["custom_host"]
+    return [_incident(snapshot["incidents"][str(i)], slug, host) for i in ids]
 
 
 def _recent_incident_ids(snapshot: dict) -> list[int]:

@@ -265,8 +265,15 @@ def delete_group(group: ComponentGroup, *, actor: Any) -> None:
 
 @intent("save_page")
 @transaction.atomic
-def save_page(page: Page, *, actor: Any) -> Page:
-    """Create or change a page's settings (name, hosts, branding, support desk)."""
+def save_page(
+    page: Page,
+    *,
+    actor: Any,
+    support_hours: Iterable[tuple[str, int, Any, Any]] | None = None,
+    engineers: Iterable[Any] | None = None,
+) -> Page:
+    """Create or change a page's settings (name, hosts, branding, support desk), and, when
+    given, its weekly opening hours and its engineers: one intent, one event."""
     page.custom_host = page.custom_host.strip().lower().rstrip(".")
     if page.custom_host and Page.objects.filter(custom_host=page.custom_host).exclude(pk=page.pk):
         raise ServiceError(
@@ -290,6 +297,10 @@ def save_page(page: Page, *, actor: Any) -> Page:
         )
     if old_zone and old_zone != page.time_zone:
         rebuild_page_uptime(page)  # its days are other days now
+    if engineers is not None:
+        page.engineers.set(engineers)
+    if support_hours is not None:
+        replace_support_hours(page, support_hours, actor=actor)
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return page
 
