@@ -416,3 +416,14 @@ def test_the_page_object_advertises_only_what_exists(api):
     assert page["allow_incident_subscribers"] is False
     assert page["allow_webhook_subscribers"] is False
     assert page["allow_sms_subscribers"] is False
+
+
+def test_one_rule_for_a_pages_public_address(it_page, settings):
+    settings.SITE_URL = "https://status.example.com"
+    assert it_page.public_url() == "https://status.example.com/p/it/"
+    assert it_page.public_url("incidents/3/") == "https://status.example.com/p/it/incidents/3/"
+    it_page.custom_host = "status.it.example.com"
+    assert it_page.public_url("history/") == "https://status.it.example.com/history/"
+    from notifications.emails import page_url
+
+    assert page_url(it_page, "unsubscribe/t/") == "https://status.it.example.com/unsubscribe/t/"
