@@ -256,8 +256,18 @@ class IncidentTemplateAdmin(PageScopedAdmin):
     filter_horizontal = ["components"]
 
     def save_model(self, request, obj, form, change):
-        # The components are saved with the form's many-to-many data right after.
-        services.save_incident_template(obj, actor=request.user)
+        # The components go through the service too: it checks they belong to the page.
+        components = form.cleaned_data.get("components")
+        services.save_incident_template(
+            obj,
+            actor=request.user,
+            components=None if components is None else [c.pk for c in components],
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # No form.save_m2m(): it would write the components again, unchecked.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "components" and not request.user.is_superuser:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from incidents import events
+from incidents import events, validators
 from incidents.models import (
     CLOSED_STATUSES,
     COMPONENT_SEVERITY,
@@ -288,7 +288,7 @@ def open_incident(
             # The template's components, at the status its impact stands for.
             held = STATUS_FOR_IMPACT.get(impact)
             components = {c.pk: held for c in template.components.all()} if held else None
-    name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    name = validators.one_line_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
     body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
     if status not in INCIDENT_STATUSES:
         raise TransitionError(
@@ -528,7 +528,9 @@ def change_incident(
     """Edit an incident's details without posting an update (no notification)."""
     incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
     if name is not None:
-        incident.name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+        incident.name = validators.one_line_text(
+            name, field="name", label=_("A title"), limit=MAX_TITLE
+        )
     if impact is not None:
         if impact not in Impact.values:
             raise ServiceError(

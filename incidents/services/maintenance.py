@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from incidents import events
+from incidents import events, validators
 from incidents.models import (
     Impact,
     Incident,
@@ -36,13 +36,21 @@ from .incidents import (
 )
 
 
-def _check_window(starts: dt.datetime | None, ends: dt.datetime | None) -> None:
+def _check_window(
+    starts: dt.datetime | None, ends: dt.datetime | None, *, changed: tuple[str, ...] = ()
+) -> None:
+    """Start before end, both aware; the `changed` ones ("scheduled_for", "scheduled_until")
+    within the sane range of now (validators.date_in_range)."""
     if starts is None or ends is None:
         raise ServiceError(
             _("Maintenance needs a start and an end."), code="required", field="scheduled_for"
         )
     if timezone.is_naive(starts) or timezone.is_naive(ends):
         raise ServiceError(_("Start and end need a time zone."), field="scheduled_for")
+    if "scheduled_for" in changed:
+        validators.date_in_range(starts, field="scheduled_for", label=_("The start"))
+    if "scheduled_until" in changed:
+        validators.date_in_range(ends, field="scheduled_until", label=_("The end"))
     if ends <= starts:
         raise ServiceError(
             _("The end of the maintenance must be after its start."),
@@ -66,9 +74,9 @@ def schedule_maintenance(
     deliver_notifications: bool = True,
 ) -> Incident:
     """Announce maintenance. Its components go under maintenance only when it starts."""
-    name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    name = validators.one_line_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
     body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
-    _check_window(scheduled_for, scheduled_until)
+    _check_window(scheduled_for, scheduled_until, changed=("scheduled_for", "scheduled_until"))
     if isinstance(components, list | tuple | set):
         components = {c: "under_maintenance" for c in components}
     statuses = resolve_components(page, components)
@@ -167,7 +175,10 @@ def reschedule_maintenance(
         )
     starts = scheduled_for or maintenance.scheduled_for
     ends = scheduled_until or maintenance.scheduled_until
-    _check_window(starts, ends)
+    changed = ("scheduled_for",) * (scheduled_for is not None) + ("scheduled_until",) * (
+        scheduled_until is not None
+    )
+    _check_window(starts, ends, changed=changed)
     if maintenance.status != IncidentStatus.SCHEDULED and scheduled_for is not None:
         raise ServiceError(
             _("Maintenance that has started cannot move its start; extend its end instead."),
