@@ -21,7 +21,7 @@ from incidents.models import (
 )
 from incidents.permissions import can_manage_hosts, site_host
 
-from .base import ServiceError, actor_fields, publish_event
+from .base import PermissionRefused, ServiceError, actor_fields, publish_event
 from .uptime import rebuild_page_uptime, roll_up_component
 
 COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "status"}
@@ -260,9 +260,8 @@ def _check_custom_host(page: Page, actor: Any) -> None:
     if page.custom_host == before:
         return
     if not can_manage_hosts(actor):
-        raise ServiceError(
+        raise PermissionRefused(
             _("Only an administrator who manages hosts may change a page's custom host."),
-            code="forbidden",
             field="custom_host",
         )
     if page.custom_host and page.custom_host == site_host():

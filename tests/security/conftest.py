@@ -31,7 +31,9 @@ README_UVICORN_FLAGS = [
 class Uvicorn:
     """uvicorn in a subprocess on a socket this test bound (port 0: a free one)."""
 
-    def __init__(self, log: Path, env: dict[str, str], extra: list[str] = ()):
+    def __init__(
+        self, log: Path, env: dict[str, str], extra: list[str] = (), *, readme_flags: bool = True
+    ):
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.socket.listen(128)
@@ -41,7 +43,7 @@ class Uvicorn:
         fd = self.socket.fileno()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "statuspage.asgi:application", "--fd", str(fd)]
-            + README_UVICORN_FLAGS
+            + (README_UVICORN_FLAGS if readme_flags else [])
             + list(extra)
             + ["--log-level", "warning"],
             cwd=ROOT,
