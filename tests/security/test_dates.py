@@ -22,8 +22,13 @@ PUBLIC = ["", "incidents/{id}/", "history/", "history.atom", "history.rss", "liv
           "handout/"]  # fmt: skip
 
 
-@pytest.mark.parametrize(("starts", "ends"), [(FAR_FUTURE - dt.timedelta(hours=1), FAR_FUTURE),
-                                              (FAR_PAST, FAR_PAST + dt.timedelta(hours=1))])  # fmt: skip
+WINDOWS = [
+    (FAR_FUTURE - dt.timedelta(hours=1), FAR_FUTURE),
+    (FAR_PAST, FAR_PAST + dt.timedelta(hours=1)),
+]
+
+
+@pytest.mark.parametrize(("starts", "ends"), WINDOWS)
 def test_the_api_refuses_maintenance_outside_the_sane_range(it_page, starts, ends):
     api, _ = make_api()
     response = api.post(
@@ -62,8 +67,11 @@ def test_rescheduling_too_far_ahead_is_refused_and_a_year_back_to_five_ahead_is_
 
 @pytest.mark.parametrize(
     ("starts", "ends"),
-    [(("9999-12-31", "22:00"), ("9999-12-31", "23:00")), (("0001-01-01", "00:30"), ("0001-01-01", "02:00"))],
-)  # fmt: skip
+    [
+        (("9999-12-31", "22:00"), ("9999-12-31", "23:00")),
+        (("0001-01-01", "00:30"), ("0001-01-01", "02:00")),
+    ],
+)
 def test_the_admin_form_shows_the_range_error_instead_of_a_500(
     client, alice, it_page, starts, ends
 ):
@@ -78,10 +86,7 @@ def test_the_admin_form_shows_the_range_error_instead_of_a_500(
     assert not Incident.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("starts", "ends"),
-    [(FAR_FUTURE - dt.timedelta(hours=1), FAR_FUTURE), (FAR_PAST, FAR_PAST + dt.timedelta(hours=1))],
-)  # fmt: skip
+@pytest.mark.parametrize(("starts", "ends"), WINDOWS)
 def test_stored_extreme_dates_never_take_public_pages_down(client, it_page, starts, ends):
     """A row saved before the range check: every public rendering still answers."""
     now = timezone.now()
