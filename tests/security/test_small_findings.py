@@ -41,10 +41,20 @@ async def test_an_unknown_websocket_path_is_closed_with_4404_not_a_500(path):
 
 
 @pytest.mark.django_db
-def test_a_stored_page_name_with_a_line_break_does_not_break_subscribing(it_page, client):
+def test_a_stored_page_name_with_a_line_break_does_not_break_subscribing(
+    it_page, client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
     Page.objects.filter(pk=it_page.pk).update(name="IT\r\nBcc: victim@evil.example")
-    response = client.post("/p/it/subscribe/", {"email": "dana@example.com", "language": "en"})
+    with django_capture_on_commit_callbacks(execute=True):  # the confirmation mail, as live
+        response = client.post(
+            "/p/it/subscribe/", {"email": "dana@example.com", "language": "en"}
+        )
     assert response.status_code == 200
+    (confirmation,) = mail.outbox
+    assert confirmation.subject == "Confirm your subscription to IT Bcc: victim@evil.example"
+    assert confirmation.bcc == []
 
 
 @pytest.mark.django_db
