@@ -34,9 +34,9 @@ def watch(page) -> list[str]:
     violations = []
     page.on(
         "console",
-        lambda message: violations.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     return violations
 
@@ -55,7 +55,9 @@ def test_public_page_and_live_updates_work_under_the_policy(live_server_with_red
     write(set_status, "VPN", "major_outage")
     expect(status).to_have_class(re.compile(r"status--major_outage"), timeout=5000)
     # The accent colour comes from the nonce'd inline style.
-    accent = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent')")
+    accent = page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--accent')"
+    )
     assert accent.strip() == Page.objects.get(slug="it").accent_colour
     for path in ("subscribe/", "report/", "history/", "handout/"):
         page.goto(f"{server.url}/p/it/{path}")

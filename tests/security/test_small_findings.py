@@ -48,9 +48,7 @@ def test_a_stored_page_name_with_a_line_break_does_not_break_subscribing(
 
     Page.objects.filter(pk=it_page.pk).update(name="IT\r\nBcc: victim@evil.example")
     with django_capture_on_commit_callbacks(execute=True):  # the confirmation mail, as live
-        response = client.post(
-            "/p/it/subscribe/", {"email": "dana@example.com", "language": "en"}
-        )
+        response = client.post("/p/it/subscribe/", {"email": "dana@example.com", "language": "en"})
     assert response.status_code == 200
     (confirmation,) = mail.outbox
     assert confirmation.subject == "Confirm your subscription to IT Bcc: victim@evil.example"
