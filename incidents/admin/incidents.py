@@ -25,6 +25,7 @@ from incidents.markdown import render_markdown
 from incidents.models import ComponentStatus, ComponentStatusChange, Incident, IncidentTemplate
 from incidents.permissions import pages_for
 
+from .audit import audit_context
 from .base import PageScopedAdmin, ReadOnlyAdminMixin
 
 
@@ -166,6 +167,7 @@ class IncidentAdmin(PageScopedAdmin):
             "affected": incident.affected.select_related("component"),
             "public_url": f"/p/{incident.page.slug}/incidents/{incident.pk}/",
             "has_delete_permission": self.has_delete_permission(request, incident),
+            **audit_context(incident),
         }
         return TemplateResponse(request, "admin/incidents/incident/manage.html", context)
 
@@ -256,18 +258,12 @@ class IncidentTemplateAdmin(PageScopedAdmin):
     filter_horizontal = ["components"]
 
     def save_model(self, request, obj, form, change):
-        # The components go through the service too: it checks they belong to the page.
-        components = form.cleaned_data.get("components")
-        services.save_incident_template(
-            obj,
-            actor=request.user,
-            components=None if components is None else [c.pk for c in components],
-        )
+        # The service checks that the components belong to the template's page.
+        components = [c.pk for c in form.cleaned_data.get("components") or ()]
+        services.save_incident_template(obj, actor=request.user, components=components)
 
     def save_related(self, request, form, formsets, change):
-        # No form.save_m2m(): it would write the components again, unchecked.
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
+        """The components were set by `save_incident_template`."""
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "components" and not request.user.is_superuser:

@@ -21,7 +21,7 @@ def copy_back(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0005_page_verbose_names")]
+    dependencies = [("incidents", "0006_audit_entry")]
 
     operations = [
         migrations.AddField(
