@@ -25,7 +25,7 @@ def _send(subject: str, template: str, context: dict, to: list[str], reply_to=No
     text = render_to_string(f"incidents/email/{template}.txt", context)
     html = render_to_string(f"incidents/email/{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
+        subject=" ".join(subject.split()),  # Django refuses line breaks in headers: no 500
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=to,
@@ -71,7 +71,8 @@ def send_report(report: ProblemReport) -> bool:
             sent = _send(
                 subject, "report_support", context, [page.support_email], reply_to=[report.email]
             )
-    with translation.override(report.language):
+    with translation.override(report.language), timezone.override(page.tz):
+        # Only the page's name (ours): the receipt carries no text the sender typed.
         subject = _("We received your report — %(page)s") % {"page": page.name}
         reply_to = [page.support_email] if page.support_email else None
         _send(subject, "report_receipt", context, [report.email], reply_to=reply_to)
@@ -83,16 +84,18 @@ def send_alert(alert: ReportAlert) -> bool:
     page = alert.page
     if not page.oncall_email:
         return False
+    names = ", ".join(c.name for c in alert.components.order_by("position", "id"))
     context = {
         "alert": alert,
         "page": page,
+        "components": names,
         "window": page.report_alert_window_minutes,
         "admin_url": f"{settings.SITE_URL}/admin/incidents/problemreport/"
-        f"?page__id__exact={page.pk}&components__id__exact={alert.component_id}",
+        f"?page__id__exact={page.pk}",
     }
     with translation.override(page.default_language):
         subject = _("Early warning: %(count)d reports about %(component)s") % {
             "count": alert.report_count,
-            "component": alert.component.name,
+            "component": names,
         }
         return _send(subject, "report_alert", context, [page.oncall_email])

@@ -68,8 +68,19 @@ SNAPSHOT_TTL = 60
 T = TypeVar("T", PageSnapshot, IncidentView, MonthHistory)
 
 
+# Every public rendering shows snapshot times in some time zone: a stored time near year 1 or
+# 9999 (saved before services checked date ranges) would overflow there and answer 500.
+SHOWABLE = (
+    dt.datetime(2, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(9998, 12, 31, tzinfo=dt.UTC),
+)
+
+
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+    if not value:
+        return None
+    value = min(max(value, SHOWABLE[0]), SHOWABLE[1])
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _cache_key(page: Page, name: str) -> str:

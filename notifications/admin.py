@@ -6,13 +6,12 @@ personal data and appear nowhere else.
 
 from __future__ import annotations
 
-import csv
 from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from incidents.admin.base import PageScopedAdmin, ReadOnlyAdminMixin
 from incidents.models import Page
 from incidents.permissions import pages_for
+from statuspage.csv_export import csv_response
 
 from . import services
 from .models import Delivery, Subscriber
@@ -108,12 +108,7 @@ class SubscriberAdmin(PageScopedAdmin):
 
     @admin.action(description=gettext_lazy("Export selected subscribers as CSV"))
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
-        writer = csv.writer(response)
-        for row in services.export_rows(queryset):
-            writer.writerow(row)
-        return response
+        return csv_response("subscribers.csv", services.export_rows(queryset))
 
     def import_view(self, request):
         if not super().has_add_permission(request):  # the model permission: import adds

@@ -7,6 +7,7 @@ every event of the page in the order they were sent. A client may send `{"type":
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from incidents.models import Page
 from statuspage.pages import SUPPORTED
@@ -23,6 +25,9 @@ from .live import page_group
 
 MAX_CLIENT_MESSAGE = 1024
 CLOSE_UNKNOWN_PAGE = 4404
+# The client fell behind (its send queue overflowed): reconnect, and the hello's version tells
+# it what it missed (live.js then fetches live.json).
+CLOSE_RESYNC = 4408
 CLOSE_POLICY = 1008  # an unexpected message
 CLOSE_TOO_BIG = 1009
 PING = {"type": "ping"}
@@ -61,9 +66,16 @@ def _page_version(page_id: int, slug: str) -> int | None:
 
 
 class PageConsumer(AsyncWebsocketConsumer):
+    """One public websocket. Pushes go through a bounded queue drained by the connection's own
+    writer task, so the fan-out loop never waits on a client: a client that does not read fills
+    only its own queue, and is then closed with CLOSE_RESYNC (the others are unaffected)."""
+
     # No channel of its own: the process's Audience of the page group delivers to it.
     channel_layer_alias = None
     group: str | None = None
+    outbox: asyncio.Queue | None = None
+    writer: asyncio.Task | None = None
+    fell_behind = False
 
     async def connect(self):
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -94,11 +106,15 @@ class PageConsumer(AsyncWebsocketConsumer):
                 {"type": "hello", "version": version, "page": slug, "language": language}
             )
         )
+        self.outbox = asyncio.Queue(maxsize=settings.LIVE_SEND_QUEUE_MESSAGES)
+        self.writer = asyncio.ensure_future(self._write())
         await fanout.go_live(self.group, self, version)
 
     async def disconnect(self, code):
         if self.group:
             await fanout.leave(self.group, self)
+        if self.writer is not None:
+            self.writer.cancel()
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or len((text_data or "").encode()) > MAX_CLIENT_MESSAGE:
@@ -113,9 +129,43 @@ class PageConsumer(AsyncWebsocketConsumer):
         else:
             await self.close(code=CLOSE_POLICY)
 
-    async def deliver(self, text: str) -> None:
-        """Send one pushed message (already serialized, the same for the whole group)."""
+    def deliver(self, text: str) -> None:
+        """Queue one pushed message (already serialized, the same for the whole group) without
+        waiting; a client whose queue is full is dropped with CLOSE_RESYNC."""
+        if self.fell_behind or self.outbox is None:
+            return
         try:
-            await self.send(text_data=text)
-        except Exception:  # the client went away mid-send: its disconnect cleans up
-            logger.debug("Dropped a live message for a closing websocket", exc_info=True)
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            self.fell_behind = True
+            logger.info("A live client fell %d messages behind: closing it", self.outbox.qsize())
+            # Whatever is queued is stale now: the client resyncs from its next hello.
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
+            self.outbox.put_nowait(None)  # the writer closes after what it is sending now
+            if self.group:
+                asyncio.ensure_future(fanout.leave(self.group, self))
+
+    async def _write(self) -> None:
+        """The connection's writer: sends queued pushes in order; `None` closes (resync). Only
+        this task waits when the client reads slowly."""
+        assert self.outbox is not None
+        while True:
+            text = await self.outbox.get()
+            try:
+                if text is None:
+                    await self.close(code=CLOSE_RESYNC)
+                    return
+                await self.send(text_data=text)
+            except Exception:  # the client went away mid-send: its disconnect cleans up
+                logger.debug("Dropped a live message for a closing websocket", exc_info=True)
+                return
+
+
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    """A websocket path that names nothing: accepted and closed at once with CLOSE_UNKNOWN_PAGE
+    (a handshake refusal would read as a server error to the client)."""
+
+    async def connect(self):
+        await self.accept()
+        await self.close(code=CLOSE_UNKNOWN_PAGE)

@@ -4,7 +4,10 @@ Building a MIME message with Python's `email` package for every recipient costs 
 sending it (DESIGN.md). So the templates render once per language and component variant with a
 placeholder where each subscriber's secret token goes; a recipient's message is then that text
 with the token substituted, quoted-printable encoded (C code in `binascii`) and joined to a
-header block built once. The result is an ordinary multipart/alternative message.
+set of header objects parsed once by the standard library's `email` package. Each recipient's
+message is an `email.message.EmailMessage` assembled from those: the email package writes every
+header (a line break in a value is refused, never copied), so no text is ever joined into the
+header block by hand.
 """
 
 from __future__ import annotations
@@ -14,18 +17,36 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
-from email.header import Header
-from email.utils import format_datetime, formataddr
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incidents.markdown import render_markdown
 from incidents.models import Component, Incident, IncidentUpdate, Page
+
+
+class _Policy(policy.EmailPolicy):
+    """SMTP line ends, 78-column folding; header values with CR/LF raise instead of being
+    written. A header object parsed once per rendering (`_header`) keeps the bytes this policy
+    folded it to, so the thousands of messages of one rendering fold it once: folding is most
+    of what building a message costs."""
+
+    def fold_binary(self, name, value):
+        folded = getattr(value, "_sp_folded", None)
+        if folded is not None:
+            return folded
+        return super().fold_binary(name, value)
+
+
+POLICY = _Policy(linesep="\r\n")
 
 # Stands for a subscriber's token in rendered text; never produced by a template otherwise.
 TOKEN = "SUBSCRIBERxTOKENxPLACEHOLDER"
@@ -53,7 +74,7 @@ def thread_root_id(page: Page, incident_id: int) -> str:
 
 
 def from_header(page: Page) -> str:
-    return formataddr((page.name, settings.DEFAULT_FROM_EMAIL), charset="utf-8")
+    return formataddr((one_line(page.name), settings.DEFAULT_FROM_EMAIL), charset="utf-8")
 
 
 @dataclass
@@ -99,11 +120,38 @@ class NoticeContent:
 class RenderedNotice:
     """One rendering: headers that do not depend on the recipient, and both bodies."""
 
-    head: bytes
-    boundary: str
+    headers: list  # parsed header objects of `email.headerregistry`, reused per recipient
+    content_type: Any  # multipart/alternative with this rendering's boundary
     text: str
     html: str
     list_unsubscribe: str
+
+
+def one_line(value: str) -> str:
+    """Stored text as a header value: runs of whitespace (line breaks too) become one space.
+
+    Services refuse multi-line titles and names (incidents.validators); this keeps a row saved
+    before that rule from failing its mail, while the email package refuses a line break in a
+    header value whatever it came from."""
+    return " ".join(str(value).split())
+
+
+def _header(name: str, value: str | Address):
+    """A header object checked, parsed and folded by the standard library (raises on CR/LF)."""
+    header = POLICY.header_factory(*POLICY.header_store_parse(name, value))
+    header._sp_folded = policy.SMTP.fold_binary(name, header)
+    return header
+
+
+# The same for every message: parsed and folded once.
+_MIME_VERSION = _header("MIME-Version", "1.0")
+_PART_HEADERS = {
+    kind: [
+        _header("Content-Type", f"text/{kind}; charset=utf-8"),
+        _header("Content-Transfer-Encoding", "quoted-printable"),
+    ]
+    for kind in ("plain", "html")
+}
 
 
 def render_notice(
@@ -133,28 +181,31 @@ def render_notice(
         }
         text = render_to_string("notifications/email/notice.txt", context)
         html = render_to_string("notifications/email/notice.html", context)
-        subject = _("[%(page)s] %(title)s") % {"page": page.name, "title": content.incident_name}
+        subject = _("[%(page)s] %(title)s") % {
+            "page": one_line(page.name),
+            "title": one_line(content.incident_name),
+        }
     # Mails about one incident form a thread; a notice without one threads with nothing.
     thread = []
     if content.incident_id is not None:
         root = thread_root_id(page, content.incident_id)
-        thread = [("In-Reply-To", root), ("References", root)]
-    boundary = f"=_sp_{secrets.token_hex(12)}"
+        thread = [_header("In-Reply-To", root), _header("References", root)]
+    # A list id is `phrase <dotted.id>`, not an address (no @): an unstructured header.
+    list_id = formataddr((one_line(page.name), f"{page.slug}.status.{site_domain()}"), "utf-8")
     headers = [
-        ("From", from_header(page)),
-        ("Subject", subject if subject.isascii() else Header(subject, "utf-8").encode()),
+        _header("From", Address(one_line(page.name), addr_spec=settings.DEFAULT_FROM_EMAIL)),
+        _header("Subject", subject),
         *thread,
-        ("List-Id", formataddr((page.name, f"{page.slug}.status.{site_domain()}"), "utf-8")),
-        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-        ("Auto-Submitted", "auto-generated"),
-        ("Content-Language", language),
-        ("MIME-Version", "1.0"),
-        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        _header("List-Id", list_id),
+        _header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        _header("Auto-Submitted", "auto-generated"),
+        _header("Content-Language", language),
     ]
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
     return RenderedNotice(
-        head=head,
-        boundary=boundary,
+        headers=headers,
+        content_type=_header(
+            "Content-Type", f'multipart/alternative; boundary="=_sp_{secrets.token_hex(12)}"'
+        ),
         text=text,
         html=html,
         list_unsubscribe=f"<{unsubscribe_url(page, TOKEN)}>",
@@ -167,38 +218,45 @@ def _status_labels():
     return IncidentStatus.choices
 
 
-def _qp(text: str) -> bytes:
+def _qp(text: str) -> str:
     data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
-    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).decode("ascii")
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
+def _body_part(kind: str, text: str) -> EmailMessage:
+    part = EmailMessage(policy=POLICY)
+    for header in _PART_HEADERS[kind]:
+        part.set_raw(header.name, header)
+    # Encoded here with binascii (C): the email package's own encoder is pure Python.
+    part.set_payload(_qp(text))
+    return part
+
+
 def build_message(rendered: RenderedNotice, *, to: str, token: str, message_id: str) -> bytes:
-    """The complete message for one recipient, CRLF line ends, ready for SMTP DATA."""
-    part_head = '--{b}\r\nContent-Type: text/{kind}; charset="utf-8"\r\n'
-    part_head += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    b = rendered.boundary
-    personal = (
-        f"To: {to if to.isascii() else sanitize_address(to, 'utf-8')}\r\n"
-        f"Date: {format_datetime(timezone.now())}\r\n"
-        f"Message-ID: {message_id}\r\n"
-        f"List-Unsubscribe: {rendered.list_unsubscribe.replace(TOKEN, token)}\r\n"
-    ).encode("ascii")
-    return b"".join(
+    """The complete message for one recipient, built by the standard library's EmailMessage
+    (every header parsed and folded by it, never joined by hand), CRLF line ends."""
+    message = EmailMessage(policy=POLICY)
+    # Header objects the email package parsed (and checked) once per rendering: stored as they
+    # are (`set_raw`, no second parse); the recipient's own headers are parsed here.
+    for header in rendered.headers:
+        message.set_raw(header.name, header)
+    # Objects, not text: no parse (Address refuses CR/LF in the address all the same).
+    message["To"] = Address(addr_spec=to)
+    message["Date"] = timezone.now()
+    message["Message-ID"] = message_id
+    message["List-Unsubscribe"] = rendered.list_unsubscribe.replace(TOKEN, token)
+    message.set_raw(_MIME_VERSION.name, _MIME_VERSION)
+    message.set_raw(rendered.content_type.name, rendered.content_type)
+    message.set_payload(
         [
-            rendered.head,
-            personal,
-            b"\r\n",
-            part_head.format(b=b, kind="plain").encode(),
-            _qp(rendered.text.replace(TOKEN, token)),
-            b"\r\n",
-            part_head.format(b=b, kind="html").encode(),
-            _qp(rendered.html.replace(TOKEN, token)),
-            f"\r\n--{b}--\r\n".encode(),
+            _body_part("plain", rendered.text.replace(TOKEN, token)),
+            _body_part("html", rendered.html.replace(TOKEN, token)),
         ]
     )
+    return message.as_bytes()
 
 
 def dot_stuff(message: bytes) -> bytes:

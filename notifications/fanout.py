@@ -5,9 +5,10 @@ message to each through a queue, a deserialization and a dispatch: 75 µs of ser
 client measured here, 0.5 s for 2,000 clients. Status pages only ever get the same text per
 group, so each process subscribes once per group and writes that text to its clients in one
 loop, in the order the messages came: 20 µs per client, as fast as a plain `websockets`
-broadcast (bench/websocket_fanout.py). The loop relies on ASGI sends that buffer rather than wait
-for a slow client (uvicorn `--ws websockets-sansio`, daphne), so one stalled reader cannot hold
-up the others.
+broadcast (bench/websocket_fanout.py). The loop never awaits a client: each consumer's
+`deliver` only puts the text on that connection's bounded queue, which its own writer task
+drains (ASGI servers make a send wait while the client's socket buffer is full). A client over
+its bound is closed with a resync code, so one stalled reader cannot hold up the others.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class Audience:
             if isinstance(state, list):
                 state.append((version, text))
             elif state is not None and version > state:
-                await consumer.deliver(text)
+                consumer.deliver(text)
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -123,7 +124,7 @@ async def go_live(group: str, consumer, version: int) -> None:
     while held:
         held_version, text = held.pop(0)
         if held_version > version:
-            await consumer.deliver(text)
+            consumer.deliver(text)
     audience.members[consumer] = version
 
 

@@ -117,10 +117,12 @@ def send_subscription_mail(subscriber_id: int, kind: str) -> None:
     }
     with translation.override(subscriber.language):
         if kind == "already":
-            subject = _("Your subscription to %(name)s") % {"name": page.name}
+            subject = _("Your subscription to %(name)s") % {"name": emails.one_line(page.name)}
             text = render_to_string("notifications/email/already.txt", context)
         else:
-            subject = _("Confirm your subscription to %(name)s") % {"name": page.name}
+            subject = _("Confirm your subscription to %(name)s") % {
+                "name": emails.one_line(page.name)
+            }
             text = render_to_string("notifications/email/confirm.txt", context)
     message = EmailMultiAlternatives(
         subject,

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -79,6 +80,7 @@ def subscribe(request, page: Page):
     return _render(request, page, "notifications/subscribe_sent.html", {"email": email})
 
 
+@never_cache  # secret-token pages: "private, no-store", no shared cache or disk keeps them
 @require_http_methods(["GET", "POST"])
 @page_view
 def confirm(request, page: Page, signed: str):
@@ -101,6 +103,7 @@ def _subscriber(page: Page, token: str) -> Subscriber:
     return subscriber
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 @page_view
 def manage(request, page: Page, token: str):
@@ -135,6 +138,7 @@ def manage(request, page: Page, token: str):
     return _render(request, page, "notifications/manage.html", context, status)
 
 
+@never_cache
 @csrf_exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" without a form
 @require_http_methods(["GET", "POST"])
 @page_view

@@ -5,14 +5,16 @@ from __future__ import annotations
 import copy
 import datetime
 import functools
+import ipaddress
 import time
 
 from django.db import connection
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.http import Http404, HttpRequest
 from django.utils import translation
 
 from incidents.models import Page
+from incidents.permissions import site_host
 
 SUPPORTED = ("en", "nl")
 
@@ -50,11 +52,14 @@ def _still_current(page: Page) -> bool:
 def _lookup(slug: str | None, host: str) -> Page | None:
     if slug is not None:
         return Page.objects.filter(slug=slug).first()
-    # One query: this host's page first, else the default page, else the oldest page.
+    # One query: this host's page first, else the default page, else the oldest page. The main
+    # site's own host is never a custom host (a row saved before that rule must not shadow `/`).
+    if host == site_host():
+        host = ""
     return (
         Page.objects.annotate(
             rank=Case(
-                When(custom_host=host, then=Value(0)),
+                When(Q(custom_host=host) & ~Q(custom_host=""), then=Value(0)),
                 When(is_default=True, then=Value(1)),
                 default=Value(2),
             )
@@ -101,17 +106,32 @@ def public_language(request, page: Page) -> str:
     return page.default_language if page.default_language in SUPPORTED else "en"
 
 
-def client_ip(request) -> str:
-    """The visitor's address, for rate limits. Behind our reverse proxy (`USE_X_FORWARDED_FOR`)
-    that is the last `X-Forwarded-For` entry, the one the proxy added; otherwise REMOTE_ADDR
-    (and the header, which anyone can send, is ignored)."""
+def _is_trusted_proxy(address: str) -> bool:
     from django.conf import settings
 
-    if settings.USE_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded[:64]
-    return request.META.get("REMOTE_ADDR", "")
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.TRUSTED_PROXY_NETWORKS)
+
+
+def client_ip(request) -> str:
+    """The visitor's address, for rate limits.
+
+    `X-Forwarded-For`, which anyone can send, counts only when the request came from one of
+    our reverse proxies (`TRUSTED_PROXIES`): then the address is the right-most entry that is
+    not itself one of those proxies (the one our first proxy saw). Otherwise REMOTE_ADDR.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not _is_trusted_proxy(remote):
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):
+        if not _is_trusted_proxy(hop):
+            return hop[:64]
+    return hops[0][:64] if hops else remote
 
 
 class PageRequest(HttpRequest):

@@ -80,6 +80,7 @@ def phone_txt(request, page: Page):
     response["X-Major-Outage"] = "yes" if message["major_outage"] else "no"
     response["X-Desk-Open"] = "yes" if message["desk"]["open"] else "no"
     if message["desk"]["forward_to"]:
-        response["X-Forward-To"] = message["desk"]["forward_to"]
+        # One line whatever is stored: a line break in a header value is a 500 (BadHeaderError).
+        response["X-Forward-To"] = " ".join(message["desk"]["forward_to"].split())
     response["Cache-Control"] = "no-cache"
     return response

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "csp",
+    "axes",
     "statuspage",
     "incidents",
     "notifications",
@@ -57,6 +59,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "statuspage.urls"
@@ -74,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -191,6 +197,43 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
 }
 # --- end of email notifications -------------------------------------------------------------
 
+# --- Security (issue 11) ---------------------------------------------------------------------
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user
+# name from one address, that pair waits AXES_COOLOFF_TIME (hours) and sees a page saying so.
+# Axes is the first backend: a later SSO/2FA backend (django-allauth) goes after it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=0.25)  # hours: 15 minutes
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "statuspage.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "statuspage.pages.client_ip"  # honours TRUSTED_PROXIES
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp): scripts and <style> elements only from this site or
+# carrying the response's nonce; no plugins, no framing, forms post here only. Images may come
+# from elsewhere over HTTPS (a page's logo URL). `'self'` covers the same-origin websocket.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# --- end of security ---------------------------------------------------------------------------
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -253,9 +296,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Behind a reverse proxy every visitor comes from the proxy's address: with this on, the rate
-# limits of the public forms count the address the proxy puts last in X-Forwarded-For.
-USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
+# Behind a reverse proxy every visitor comes from the proxy's address. X-Forwarded-For is read
+# only on requests whose peer is one of these addresses or networks (comma-separated, e.g.
+# "127.0.0.1,10.0.0.0/24"); empty (the default) means the header is never trusted.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(p.strip(), strict=False) for p in TRUSTED_PROXIES]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -267,6 +312,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Live pushes queued for one websocket client before it is closed to resync (it reads too slowly).
+LIVE_SEND_QUEUE_MESSAGES = env.int("LIVE_SEND_QUEUE_MESSAGES", default=32)
+
+# The most components one page may hold: past this a page is too heavy to read or load.
+MAX_COMPONENTS_PER_PAGE = env.int("MAX_COMPONENTS_PER_PAGE", default=100)
 
 # How long a public snapshot may be served from a shared cache before revalidating (seconds).
 PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=10)
@@ -302,5 +353,10 @@ def production_safety_errors(
 
 
 _errors = production_safety_errors(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)
+if "USE_X_FORWARDED_FOR" in env:
+    _errors.append(
+        "USE_X_FORWARDED_FOR is gone: set TRUSTED_PROXIES to your reverse proxies' addresses "
+        "(X-Forwarded-For is then read only from them)."
+    )
 if _errors:
     raise ImproperlyConfigured("Refusing to start: " + " ".join(_errors))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from email import message_from_bytes, policy
 
@@ -125,7 +126,9 @@ def test_the_form_never_reveals_whether_an_address_is_subscribed(
     for email in ("known@example.com", "unknown@example.com"):
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post("/p/it/subscribe/", {"email": email, "language": "en"})
-        answers.append((response.status_code, response.content.decode().replace(email, "X")))
+        # The CSP nonce differs per response, whatever the address.
+        body = re.sub(r'nonce="[^"]*"', "", response.content.decode().replace(email, "X"))
+        answers.append((response.status_code, body))
     assert answers[0] == answers[1]
     # The owner of the known mailbox learns it by mail, with the manage link; preferences kept.
     subjects = {m.to[0]: m.subject for m in mail.outbox}
@@ -163,7 +166,7 @@ def test_behind_a_proxy_each_visitor_has_its_own_rate_limit(it_page, settings):
     # Every request comes from the proxy (REMOTE_ADDR): without the forwarded address, ten
     # visitors in an hour used up everyone's limit.
     settings.NOTIFICATIONS_SUBSCRIBE_RATE_IP = 1
-    settings.USE_X_FORWARDED_FOR = True
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("10.0.0.9")]
     proxy = {"REMOTE_ADDR": "10.0.0.9"}
 
     def subscribe(visitor, n, spoofed="1.2.3.4"):
@@ -175,7 +178,7 @@ def test_behind_a_proxy_each_visitor_has_its_own_rate_limit(it_page, settings):
     assert subscribe("192.0.2.1", 1).status_code == 200
     assert subscribe("192.0.2.2", 2).status_code == 200  # another visitor, same proxy
     assert subscribe("192.0.2.1", 3, spoofed="5.6.7.8").status_code == 429
-    settings.USE_X_FORWARDED_FOR = False  # then the header is not trusted
+    settings.TRUSTED_PROXY_NETWORKS = []  # then the header is not trusted
     assert subscribe("192.0.2.3", 4).status_code == 200
     assert subscribe("192.0.2.4", 5).status_code == 429
 
@@ -240,7 +243,9 @@ def test_notice_has_branding_update_components_links_and_one_click_unsubscribe_h
     )
     [message] = notices()
     assert message["Subject"] == "[IT services] Internet down"
-    assert message["List-Unsubscribe"] == f"<http://127.0.0.1:8000/p/it/unsubscribe/{s.token}/>"
+    # The email package folds this long header onto its own line; unfolded it is the same value.
+    unsubscribe = message["List-Unsubscribe"].strip()
+    assert unsubscribe == f"<http://127.0.0.1:8000/p/it/unsubscribe/{s.token}/>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     html, text = html_of(message), text_of(message)
     assert "<strong>investigating</strong>" in html  # Markdown rendered
@@ -342,7 +347,7 @@ def test_one_click_unsubscribe_from_the_list_unsubscribe_header(
         components={component(it_page, "VPN").pk: "major_outage"},
     )
     [message] = notices()
-    url = message["List-Unsubscribe"].strip("<>").split("127.0.0.1:8000", 1)[1]
+    url = message["List-Unsubscribe"].strip().strip("<>").split("127.0.0.1:8000", 1)[1]
     # What a mail client sends (RFC 8058): a POST with this body, no cookies, no CSRF token.
     client = Client(enforce_csrf_checks=True)
     response = client.post(

@@ -51,7 +51,13 @@ def in_zone(naive: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     A time that happens twice (the hour the clocks go back) means its first occurrence.
     """
     aware = naive.replace(tzinfo=tz, fold=0)
-    if aware.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != naive:
+    try:
+        round_trip = aware.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999: out of any sane range (the service says which)
+        raise ValidationError(
+            _("%(time)s is out of range.") % {"time": naive.strftime("%Y-%m-%d %H:%M")}
+        ) from None
+    if round_trip != naive:
         raise ValidationError(
             _("%(time)s does not exist in %(zone)s: the clocks skip it for daylight saving time.")
             % {"time": naive.strftime("%Y-%m-%d %H:%M"), "zone": tz.key}

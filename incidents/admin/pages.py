@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 
 from incidents import services
 from incidents.models import Component, ComponentGroup, ComponentStatus, Page, SupportHours
+from incidents.permissions import can_manage_hosts
 
 from .base import PageScopedAdmin
 
@@ -90,7 +91,15 @@ class PageAdmin(PageScopedAdmin):
         readonly = ["handout_links"]
         if not request.user.is_superuser:
             readonly += ["engineers", "slug", "is_default"]
+        if not can_manage_hosts(request.user):
+            readonly += ["custom_host"]
         return readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        # A read-only slug has no input to fill: prepopulating it raised KeyError('slug').
+        if "slug" in self.get_readonly_fields(request, obj):
+            return {}
+        return super().get_prepopulated_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
         """Saved with its opening hours and engineers in `save_related`: one service call."""

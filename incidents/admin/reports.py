@@ -255,7 +255,7 @@ class ReportAlertAdmin(PageScopedAdmin):
     list_display = [
         "created_at",
         "page",
-        "component",
+        "component_names",
         "report_count",
         "company_count",
         "last_report_at",
@@ -263,10 +263,14 @@ class ReportAlertAdmin(PageScopedAdmin):
     ]
     list_filter = ["page", ("acknowledged_at", admin.EmptyFieldListFilter)]
     actions = ["acknowledge"]
-    readonly_fields = [f.name for f in ReportAlert._meta.fields]
+    readonly_fields = [f.name for f in ReportAlert._meta.fields] + ["component_names"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("page", "component")
+        return super().get_queryset(request).select_related("page").prefetch_related("components")
+
+    @admin.display(description=_("components"))
+    def component_names(self, obj):
+        return obj.component_names
 
     def has_add_permission(self, request):
         return False

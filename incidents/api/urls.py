@@ -1,5 +1,7 @@
 """Routes of the management API, mounted at /api/v1/ (Statuspage's v1 paths)."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.http import JsonResponse
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -16,12 +18,23 @@ def not_found(request, *args, **kwargs):
     return JsonResponse(error_body("No such API endpoint.", "not_found"), status=404)
 
 
+# Swagger UI and Redoc start with an inline script and inject styles: their pages (no user
+# content, only the schema) get a policy that allows that; every other page keeps the strict one.
+DOCS_POLICY = csp_replace(
+    {
+        "script-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF, UNSAFE_INLINE, "https://fonts.googleapis.com"],
+        "font-src": [SELF, "https://fonts.gstatic.com"],
+        "worker-src": [SELF, "blob:"],
+    }
+)
+
 P = "pages/<str:page_id>"
 ID = "[0-9]+"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("docs/", DOCS_POLICY(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+    path("redoc/", DOCS_POLICY(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("pages", views.PageList.as_view(), name="pages"),
     path(f"{P}", views.PageDetail.as_view(), name="page"),
     path(f"{P}/components", views.ComponentList.as_view(), name="components"),

@@ -137,6 +137,7 @@ class Page(models.Model):
         ordering = ["name"]
         verbose_name = _("page")
         verbose_name_plural = _("pages")
+        permissions = [("manage_page_hosts", _("Can set a page's custom host name"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["custom_host"],

@@ -67,15 +67,17 @@ class ProblemReport(models.Model):
 
 
 class ReportAlert(models.Model):
-    """An early warning: many reports about one component in a short time. One per burst."""
+    """An early warning: many reports about the same components in a short time. One per page
+    and burst, listing every component that crossed the threshold during it."""
 
     page = models.ForeignKey(
         Page, on_delete=models.CASCADE, related_name="report_alerts", verbose_name=_("page")
     )
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    components = models.ManyToManyField(Component, related_name="+", verbose_name=_("components"))
     created_at = models.DateTimeField(_("raised"), default=timezone_now, db_index=True)
     # The burst goes on while reports keep coming within the window of the previous one.
     last_report_at = models.DateTimeField(_("last report"))
+    # Reports, not (report, component) pairs: one report naming ten components counts once.
     report_count = models.PositiveIntegerField(_("reports"))
     company_count = models.PositiveIntegerField(_("companies"))
     emailed_to = models.CharField(max_length=254, blank=True)
@@ -90,4 +92,9 @@ class ReportAlert(models.Model):
         verbose_name_plural = _("report alerts")
 
     def __str__(self) -> str:
-        return f"{self.component}: {self.report_count} reports"
+        return f"{self.page}: {self.report_count} reports"
+
+    @property
+    def component_names(self) -> str:
+        """The components, comma-separated (prefetch `components` when listing alerts)."""
+        return ", ".join(c.name for c in self.components.all())

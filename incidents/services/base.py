@@ -35,6 +35,15 @@ class ServiceError(Exception):
         self.field = field
 
 
+class PermissionRefused(ServiceError):
+    """The actor may not make this change (the API answers 403)."""
+
+    status_code = 403
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message, code="forbidden", field=field)
+
+
 class TransitionError(ServiceError):
     """The requested lifecycle step is not allowed from the current state."""
 

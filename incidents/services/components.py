@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents import events
+from incidents import events, validators
 from incidents.models import (
     Component,
     ComponentGroup,
@@ -18,10 +19,11 @@ from incidents.models import (
     Incident,
     Page,
 )
+from incidents.permissions import can_manage_hosts, site_host
 
 from . import audit
 from .audit import intent
-from .base import ServiceError, actor_fields, publish_event
+from .base import PermissionRefused, ServiceError, actor_fields, publish_event
 from .uptime import rebuild_page_uptime, roll_up_component
 
 COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "status"}
@@ -118,11 +120,10 @@ def create_component(
     is_visible: bool = True,
 ) -> Component:
     """Add a component to a page; its first status is the start of its history."""
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError(_("A component needs a name."), code="required", field="name")
+    name = validators.one_line_text(name, field="name", label=_("A component's name"), limit=120)
     validate_component_status(status)
     _check_group(page, group)
+    _check_component_cap(page)
     if position is None:
         position = page.components.count()
     component = Component(
@@ -162,9 +163,9 @@ def update_component(component: Component, *, actor: Any, **changes: Any) -> Com
     component = Component.objects.select_for_update().get(pk=component.pk)
     status = changes.pop("status", None)
     if "name" in changes:
-        changes["name"] = (changes["name"] or "").strip()
-        if not changes["name"]:
-            raise ServiceError(_("A component needs a name."), code="required", field="name")
+        changes["name"] = validators.one_line_text(
+            changes["name"], field="name", label=_("A component's name"), limit=120
+        )
     if "group" in changes:
         _check_group(component.page, changes["group"])
     for key, value in changes.items():
@@ -236,9 +237,9 @@ def delete_component(component: Component, *, actor: Any) -> None:
 @transaction.atomic
 def save_group(group: ComponentGroup, *, actor: Any) -> ComponentGroup:
     """Create or change a component group."""
-    group.name = (group.name or "").strip()
-    if not group.name:
-        raise ServiceError(_("A group needs a name."), code="required", field="name")
+    group.name = validators.one_line_text(
+        group.name, field="name", label=_("A group's name"), limit=120
+    )
     clash = ComponentGroup.objects.filter(page_id=group.page_id, name=group.name).exclude(
         pk=group.pk
     )
@@ -263,6 +264,42 @@ def delete_group(group: ComponentGroup, *, actor: Any) -> None:
     publish_event(page, events.PAGE_UPDATED, {"group_deleted": data})
 
 
+def _check_component_cap(page: Page) -> None:
+    cap = settings.MAX_COMPONENTS_PER_PAGE
+    if Component.objects.filter(page=page).count() >= cap:
+        raise ServiceError(
+            _(
+                "This page already has %(count)d components, the most one page may hold "
+                "(MAX_COMPONENTS_PER_PAGE). Split it into several pages, or remove components "
+                "nobody follows."
+            )
+            % {"count": cap},
+            code="too_many_components",
+            field="name",
+        )
+
+
+def _check_custom_host(page: Page, actor: Any) -> None:
+    before = Page.objects.filter(pk=page.pk).values_list("custom_host", flat=True).first() or ""
+    if page.custom_host == before:
+        return
+    if not can_manage_hosts(actor):
+        raise PermissionRefused(
+            _("Only an administrator who manages hosts may change a page's custom host."),
+            field="custom_host",
+        )
+    if page.custom_host and page.custom_host == site_host():
+        raise ServiceError(
+            _(
+                "%(host)s is this site's own host name (SITE_URL): a page cannot take it over. "
+                "Use “default page” to show a page at / instead."
+            )
+            % {"host": page.custom_host},
+            code="invalid",
+            field="custom_host",
+        )
+
+
 @intent("save_page")
 @transaction.atomic
 def save_page(
@@ -273,8 +310,33 @@ def save_page(
     engineers: Iterable[Any] | None = None,
 ) -> Page:
     """Create or change a page's settings (name, hosts, branding, support desk), and, when
-    given, its weekly opening hours and its engineers: one intent, one event."""
-    page.custom_host = page.custom_host.strip().lower().rstrip(".")
+    given, its weekly opening hours and its engineers: one intent, one event.
+
+    One-line fields must be one line; only those allowed to manage hosts
+    (`permissions.can_manage_hosts`) may change the custom host, and it may never be the main
+    site's host (it would take over `/` for everyone).
+    """
+    for field, label, limit in (
+        ("name", _("The page's name"), 120),
+        ("headline", _("The headline"), 200),
+        ("support_phone", _("The support phone number"), 40),
+        ("after_hours_phone", _("The after-hours phone number"), 40),
+        ("after_hours_audience", _("Who the after-hours line is for"), 200),
+        ("custom_host", _("The custom host name"), 253),
+    ):
+        setattr(
+            page,
+            field,
+            validators.one_line_text(
+                getattr(page, field),
+                field=field,
+                label=label,
+                limit=limit,
+                required=field == "name",
+            ),
+        )
+    page.custom_host = page.custom_host.lower().rstrip(".")
+    _check_custom_host(page, actor)
     if page.custom_host and Page.objects.filter(custom_host=page.custom_host).exclude(pk=page.pk):
         raise ServiceError(
             _("Another page already uses the host %(host)s.") % {"host": page.custom_host},

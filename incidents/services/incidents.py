@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents import events
+from incidents import events, validators
 from incidents.models import (
     CLOSED_STATUSES,
     COMPONENT_SEVERITY,
@@ -252,7 +252,7 @@ def open_incident(
             held = STATUS_FOR_IMPACT.get(impact)
             components = {c.pk: held for c in template.components.all()} if held else None
     status = validate_new_incident_status(status or IncidentStatus.INVESTIGATING)
-    name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    name = validators.one_line_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
     body = _clean_text(
         body or default_body(page.default_language, status),
         field="body",
@@ -486,7 +486,9 @@ def change_incident(
     """Edit an incident's details without posting an update (no notification)."""
     incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
     if name is not None:
-        incident.name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+        incident.name = validators.one_line_text(
+            name, field="name", label=_("A title"), limit=MAX_TITLE
+        )
     if impact is not None:
         incident.impact = validate_impact(impact, maintenance=incident.is_maintenance)
     if postmortem is not None:

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from incidents import events
+from incidents import events, validators
 from incidents.models import (
     Impact,
     Incident,
@@ -39,15 +39,21 @@ from .rules import ACTIVE_MAINTENANCE_STATUSES, default_body, maintenance_path
 
 
 def _check_window(
-    starts: dt.datetime | None, ends: dt.datetime | None
+    starts: dt.datetime | None, ends: dt.datetime | None, *, changed: tuple[str, ...] = ()
 ) -> tuple[dt.datetime, dt.datetime]:
-    """A maintenance window's (start, end), checked: both given, aware, end after start."""
+    """A maintenance window's (start, end), checked: both given, aware, end after start; the
+    `changed` ones ("scheduled_for", "scheduled_until") within the sane range of now
+    (validators.date_in_range)."""
     if starts is None or ends is None:
         raise ServiceError(
             _("Maintenance needs a start and an end."), code="required", field="scheduled_for"
         )
     if timezone.is_naive(starts) or timezone.is_naive(ends):
         raise ServiceError(_("Start and end need a time zone."), field="scheduled_for")
+    if "scheduled_for" in changed:
+        validators.date_in_range(starts, field="scheduled_for", label=_("The start"))
+    if "scheduled_until" in changed:
+        validators.date_in_range(ends, field="scheduled_until", label=_("The end"))
     if ends <= starts:
         raise ServiceError(
             _("The end of the maintenance must be after its start."),
@@ -80,14 +86,14 @@ def schedule_maintenance(
     message the status's default text is posted.
     """
     steps = maintenance_path(status)
-    name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    name = validators.one_line_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
     body = _clean_text(
         body or default_body(page.default_language, IncidentStatus.SCHEDULED),
         field="body",
         label=_("A message"),
         limit=MAX_BODY,
     )
-    _check_window(scheduled_for, scheduled_until)
+    _check_window(scheduled_for, scheduled_until, changed=("scheduled_for", "scheduled_until"))
     if isinstance(components, list | tuple | set):
         components = {c: "under_maintenance" for c in components}
     statuses = resolve_components(page, components)
@@ -200,7 +206,10 @@ def reschedule_maintenance(
         )
     starts = scheduled_for or maintenance.scheduled_for
     ends = scheduled_until or maintenance.scheduled_until
-    starts, ends = _check_window(starts, ends)
+    changed = ("scheduled_for",) * (scheduled_for is not None) + ("scheduled_until",) * (
+        scheduled_until is not None
+    )
+    starts, ends = _check_window(starts, ends, changed=changed)
     if maintenance.status != IncidentStatus.SCHEDULED and scheduled_for is not None:
         raise ServiceError(
             _("Maintenance that has started cannot move its start; extend its end instead."),

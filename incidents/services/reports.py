@@ -4,7 +4,6 @@ open an incident from a group of reports, and raise the early warning once per b
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -43,7 +42,8 @@ LIMITS = {
     "email": 254,
     "phone": 40,
 }
-MAX_COMPONENTS = 50
+# Components one report may name: a customer reports what they use, not the whole page.
+MAX_COMPONENTS = 10
 
 
 def hash_ip(ip: str) -> str:
@@ -148,7 +148,12 @@ def submit_report(
                 field="components",
             ) from None
     if len(ids) > MAX_COMPONENTS:
-        raise ServiceError(_("Too many services picked."), code="invalid", field="components")
+        raise ServiceError(
+            _("Pick at most %(count)d services; if everything fails, pick the main ones.")
+            % {"count": MAX_COMPONENTS},
+            code="too_many_components",
+            field="components",
+        )
     found = list(Component.objects.filter(page=page, is_visible=True, pk__in=ids))
     if len(found) != len(ids):
         raise ServiceError(
@@ -216,58 +221,64 @@ def _mail_report(report_id: int) -> None:
 def check_report_threshold(
     page: Page, component_ids: Iterable[int], *, now: dt.datetime | None = None
 ) -> list[ReportAlert]:
-    """Raise an alert per component whose reports within the page's window reach its threshold
-    (count and distinct companies). A burst alerts once: while reports keep coming within the
-    window of the last one, the open alert is extended instead. Returns the new alerts; each is
-    emailed to the page's on-call address after commit."""
+    """Raise the page's early warning when reports about a component within the page's window
+    reach its threshold (count and distinct companies).
+
+    One alert per page and burst, counting reports (one report naming ten components is one
+    report): while reports keep coming within the window of the last one, the open alert is
+    extended and lists each component that crosses the threshold, with no new mail. Returns
+    the new alerts (zero or one); a new one is emailed to the on-call address after commit.
+    """
     now = now or timezone.now()
     window = dt.timedelta(minutes=page.report_alert_window_minutes)
-    raised = []
-    # Lock the components so two reports arriving together cannot both raise the alert.
-    for component in Component.objects.select_for_update().filter(
-        page=page, pk__in=list(component_ids)
-    ):
-        companies = list(
-            ProblemReport.objects.filter(
-                page=page, components=component, created_at__gt=now - window, created_at__lte=now
-            ).values_list("company", flat=True)
-        )
+    # Lock the page so two reports arriving together cannot both raise the alert.
+    Page.objects.select_for_update().filter(pk=page.pk).first()
+    recent = ProblemReport.objects.filter(
+        page=page, created_at__gt=now - window, created_at__lte=now
+    )
+    hot = []
+    for component in Component.objects.filter(page=page, pk__in=list(component_ids)):
+        companies = list(recent.filter(components=component).values_list("company", flat=True))
         distinct = {" ".join(c.lower().split()) for c in companies}
-        if len(companies) < page.report_alert_count:
-            continue
-        if len(distinct) < page.report_alert_min_companies:
-            continue
-        ongoing = (
-            ReportAlert.objects.filter(
-                page=page, component=component, last_report_at__gte=now - window
-            )
-            .order_by("-last_report_at")
-            .first()
-        )
-        if ongoing is not None:
-            ongoing.last_report_at = max(ongoing.last_report_at, now)
-            ongoing.report_count = max(ongoing.report_count, len(companies))
-            ongoing.company_count = max(ongoing.company_count, len(distinct))
-            ongoing.save(update_fields=["last_report_at", "report_count", "company_count"])
-            continue
-        alert = ReportAlert.objects.create(
-            page=page,
-            component=component,
-            created_at=now,
-            last_report_at=now,
-            report_count=len(companies),
-            company_count=len(distinct),
-            emailed_to=page.oncall_email,
-        )
-        raised.append(alert)
-        transaction.on_commit(functools.partial(_mail_alert, alert.pk))
-    return raised
+        if (
+            len(companies) >= page.report_alert_count
+            and len(distinct) >= page.report_alert_min_companies
+        ):
+            hot.append(component)
+    if not hot:
+        return []
+    reports = list(recent.filter(components__in=hot).distinct().values_list("pk", "company"))
+    company_names = {" ".join(company.lower().split()) for _pk, company in reports}
+    ongoing = (
+        ReportAlert.objects.filter(page=page, last_report_at__gte=now - window)
+        .order_by("-last_report_at")
+        .first()
+    )
+    if ongoing is not None:
+        ongoing.last_report_at = max(ongoing.last_report_at, now)
+        ongoing.report_count = max(ongoing.report_count, len(reports))
+        ongoing.company_count = max(ongoing.company_count, len(company_names))
+        ongoing.save(update_fields=["last_report_at", "report_count", "company_count"])
+        ongoing.components.add(*hot)
+        return []
+    alert = ReportAlert.objects.create(
+        page=page,
+        created_at=now,
+        last_report_at=now,
+        report_count=len(reports),
+        company_count=len(company_names),
+        emailed_to=page.oncall_email,
+    )
+    alert.components.set(hot)
+    alert_id = alert.pk
+    transaction.on_commit(lambda: _mail_alert(alert_id))
+    return [alert]
 
 
 def _mail_alert(alert_id: int) -> None:
     from incidents import report_mail
 
-    report_mail.send_alert(ReportAlert.objects.select_related("page", "component").get(pk=alert_id))
+    report_mail.send_alert(ReportAlert.objects.select_related("page").get(pk=alert_id))
 
 
 @intent("acknowledge_alert")

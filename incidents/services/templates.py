@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from incidents import events
+from incidents import events, validators
 from incidents.models import INCIDENT_STATUSES, IncidentTemplate
 
 from .audit import intent
@@ -23,8 +23,12 @@ def save_incident_template(
     template: IncidentTemplate, *, actor: Any, components: Iterable[int] | None = None
 ) -> IncidentTemplate:
     """Create or change a template; `components` (ids) must belong to the template's page."""
-    template.name = _clean_text(template.name, field="name", label=_("A name"), limit=120)
-    template.title = _clean_text(template.title, field="title", label=_("A title"), limit=MAX_TITLE)
+    template.name = validators.one_line_text(
+        template.name, field="name", label=_("A name"), limit=120
+    )
+    template.title = validators.one_line_text(
+        template.title, field="title", label=_("A title"), limit=MAX_TITLE
+    )
     template.body = _clean_text(template.body, field="body", label=_("A message"), limit=MAX_BODY)
     validate_impact(template.impact)
     if template.update_status not in INCIDENT_STATUSES:

@@ -14,7 +14,8 @@ def alerts_for(user):
     """Unacknowledged early warnings on the pages a user manages, newest first."""
     return (
         ReportAlert.objects.filter(page__in=pages_for(user), acknowledged_at__isnull=True)
-        .select_related("page", "component")
+        .select_related("page")
+        .prefetch_related("components")
         .order_by("-created_at")[:20]
     )
 
@@ -25,4 +26,5 @@ def report_alert_banner(context):
     return {
         "alerts": list(alerts_for(user)),
         "pages": list(pages_for(user).values("slug", "name")),
+        "CSP_NONCE": context.get("CSP_NONCE", ""),
     }
