@@ -22,7 +22,7 @@ from . import resilience
 
 CHECK_SECONDS = 1.0
 # The admin banner reuses a readiness result for this long (admin pages never wait on it).
-BANNER_SECONDS = 10.0
+BANNER_SECONDS = 3.0
 
 LABELS = {
     "database": _("database"),

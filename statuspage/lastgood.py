@@ -277,19 +277,30 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
     return _pool
 
 
-def _in_pool(language: str, view, request, args, kwargs):
+def _in_pool(key: str, language: str, view, request, args, kwargs):
     global _in_flight
     close_old_connections()  # as at the start and end of a request
     try:
         with translation.override(language):
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+        # Kept even when the visitor stopped waiting: the next one gets it fresh.
+        remember(key, request, response)
+        return response
     finally:
         close_old_connections()
         with _lock:
             _in_flight -= 1
 
 
-def _build(view, request, args, kwargs):
+class Late(resilience.ReadTimeout):
+    """The build did not finish within the budget; `future` may still bring it."""
+
+    def __init__(self, message: str, future: concurrent.futures.Future):
+        super().__init__(message)
+        self.future = future
+
+
+def _build(key: str, view, request, args, kwargs):
     """Run the view, within `PUBLIC_READ_SECONDS` unless it must run inline.
 
     Inline when the budget is 0, or inside a transaction (a test's), whose data another
@@ -298,16 +309,17 @@ def _build(view, request, args, kwargs):
     global _in_flight
     budget = settings.PUBLIC_READ_SECONDS
     if not budget or connection.in_atomic_block:
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        remember(key, request, response)
+        return response
     with _lock:
         if _in_flight >= settings.PUBLIC_READ_THREADS:
             # Every builder is stuck on a hanging part: do not queue behind them.
             raise resilience.ReadTimeout("every public-read thread is busy")
         _in_flight += 1
+    language = translation.get_language()
     try:
-        future = _executor().submit(
-            _in_pool, translation.get_language(), view, request, args, kwargs
-        )
+        future = _executor().submit(_in_pool, key, language, view, request, args, kwargs)
     except RuntimeError:  # interpreter shutting down
         with _lock:
             _in_flight -= 1
@@ -315,7 +327,7 @@ def _build(view, request, args, kwargs):
     try:
         return future.result(timeout=budget)
     except concurrent.futures.TimeoutError as exc:
-        raise resilience.ReadTimeout(f"not built within {budget}s") from exc
+        raise Late(f"not built within {budget}s", future) from exc
 
 
 def last_good(view):
@@ -333,16 +345,24 @@ def last_good(view):
             if stale is not None:
                 return stale
         try:
-            response = _build(view, request, args, kwargs)
+            response = _build(key, view, request, args, kwargs)
         except resilience.PART_DOWN as exc:
-            if isinstance(exc, resilience.DATABASE_DOWN + (resilience.ReadTimeout,)):
+            if isinstance(exc, resilience.DATABASE_DOWN):
                 resilience.failed(breaker, exc)
             else:
-                log.warning("public read of %s failed: %s", key, exc)
-            return stale_response(request, key) or unavailable_response(request)
+                log.warning("public read of %s: %s", key, exc)
+            stale = stale_response(request, key)
+            if stale is not None:
+                return stale
+            if not isinstance(exc, Late):
+                return unavailable_response(request)
+            # Nothing to fall back on (a cold process): better late than a 503.
+            try:
+                response = exc.future.result(timeout=settings.PUBLIC_READ_PATIENCE_SECONDS)
+            except (concurrent.futures.TimeoutError, *resilience.PART_DOWN):
+                return unavailable_response(request)
         if not breaker.closed:
             resilience.succeeded(breaker)
-        remember(key, request, response)
         if response.status_code == 200:
             patch_cache_control(response, stale_if_error=settings.STALE_IF_ERROR_SECONDS)
         return response

@@ -34,9 +34,10 @@ class PartUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, resilience.DATABASE_DOWN):
+        if not resilience.cannot_write(exception):
             return None
-        resilience.failed(resilience.database, exception)
+        if isinstance(exception, resilience.DATABASE_DOWN):
+            resilience.failed(resilience.database, exception)
         log.error("database unavailable during %s %s: %s", request.method, request.path, exception)
         message = database_unavailable_message()
         if request.path.startswith("/api/"):

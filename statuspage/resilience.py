@@ -12,7 +12,7 @@ import logging
 
 import redis.exceptions
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,18 @@ RECOVERY_SECONDS = 5
 # A part that does not answer, or answers "I cannot" for reasons outside this request.
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+# SQLSTATE of a write on a read-only database (a replica during a failover).
+READ_ONLY_SQLSTATE = "25006"
+
+
+def cannot_write(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot take this write now (down, or read-only)."""
+    if isinstance(exc, DATABASE_DOWN):
+        return True
+    cause = exc.__cause__
+    return isinstance(exc, DatabaseError) and getattr(cause, "sqlstate", None) == READ_ONLY_SQLSTATE
 
 
 class ReadTimeout(Exception):

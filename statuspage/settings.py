@@ -202,7 +202,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=500)
 # A claimed batch is leased for this long and the lease is renewed (heartbeat) while it sends,
 # so a killed worker's rows are free again within a lease and picked up by the next sweep.
-NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=20)
+NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=15)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
 NOTIFICATIONS_BOUNCE_LIMIT = env.int("NOTIFICATIONS_BOUNCE_LIMIT", default=3)
@@ -304,6 +304,8 @@ PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=10)
 # A public read that is not built within this many seconds (a part hangs) is answered from the
 # last good copy instead; 0 builds inline with no limit.
 PUBLIC_READ_SECONDS = env.float("PUBLIC_READ_SECONDS", default=0.7)
+# With no copy to fall back on (a process that just started), wait this long for the build.
+PUBLIC_READ_PATIENCE_SECONDS = env.float("PUBLIC_READ_PATIENCE_SECONDS", default=10.0)
 # Threads per process that build public reads under that limit.
 PUBLIC_READ_THREADS = env.int("PUBLIC_READ_THREADS", default=8)
 # Where each process keeps the last good rendering of every public read, for a restart while

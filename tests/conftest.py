@@ -23,10 +23,15 @@ def _test_settings(settings, tmp_path):
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
     from django.core.cache import cache
 
+    from statuspage import lastgood, resilience
     from statuspage.pages import forget_pages
 
     cache.clear()
     forget_pages()
+    # Each test starts with every part healthy and no remembered public copies.
+    settings.LAST_GOOD_DIR = str(tmp_path / "last-good")
+    resilience.reset_all()
+    lastgood.forget()
 
 
 @pytest.fixture

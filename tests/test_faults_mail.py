@@ -6,7 +6,9 @@ with the same Message-ID (receivers drop the duplicate), never marked sent unsee
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import time
 
 import pytest
 from django.utils import timezone
@@ -16,7 +18,15 @@ from incidents.models import Component
 from notifications import tasks
 from notifications.models import Delivery, Notification, Subscriber
 
-from .email_helpers import Sink, start_smtp
+from .email_helpers import Sink, free_port
+from .test_email_delivery import (  # noqa: F401 - fixtures
+    all_sent,
+    broker,
+    confirmed_subscribers,
+    open_outage,
+    wait_for,
+    workers,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,12 +52,10 @@ class DropsAtTheFinalDot(Sink):
 
 @pytest.fixture
 def dropping_smtp(settings):
-    sink = DropsAtTheFinalDot()
-    controller, _ = start_smtp()
-    controller.stop()
     from aiosmtpd.controller import Controller
 
-    controller = Controller(sink, hostname="127.0.0.1", port=controller.port)
+    sink = DropsAtTheFinalDot()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
@@ -86,3 +94,43 @@ def test_a_message_whose_answer_was_lost_is_sent_again_with_the_same_message_id(
     assert collections.Counter(dropping_smtp.recipients()) == dict.fromkeys(emails, 2)
     for delivery in Delivery.objects.select_related("subscriber"):
         assert by_address[delivery.subscriber.email] == {delivery.message_id}
+
+
+class SlowSink(Sink):
+    """A mail server that takes 20 ms per message, so a worker can be killed mid-batch."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.slow
+def test_a_killed_workers_deliveries_go_out_within_30_seconds_exactly_once(it_page, workers):  # noqa: F811
+    """Production lease and sweep settings (15 s lease with heartbeat, 5 s sweep)."""
+    from aiosmtpd.controller import Controller
+
+    total = 300
+    emails = confirmed_subscribers(it_page, total)
+    sink = SlowSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    defaults = {"NOTIFICATIONS_LEASE_SECONDS": "15", "NOTIFICATIONS_REQUEUE_SECONDS": "5"}
+    try:
+        first = workers.start(controller.port, NOTIFICATIONS_BATCH_SIZE="100", **defaults)
+        open_outage(it_page)
+        wait_for(lambda: sink.count() >= 30, 90, lambda: f"first messages\n{workers.logs()}", 0.02)
+        workers.kill(first)
+        killed_at = time.monotonic()
+        assert Delivery.objects.filter(state="sending").exists()  # its claimed batch
+
+        workers.start(controller.port, beat=True, NOTIFICATIONS_BATCH_SIZE="100", **defaults)
+        wait_for(lambda: all_sent(total), 60, lambda: f"all sent\n{workers.logs()}", 0.2)
+        recovered = time.monotonic() - killed_at
+        assert recovered < 30 + total * 0.02, f"took {recovered:.1f}s after the kill"
+        time.sleep(2)  # a late duplicate would arrive now
+        counts = collections.Counter(sink.recipients())
+        assert sorted(counts) == sorted(emails)
+        assert set(counts.values()) == {1}
+        print(f"all {total} sent {recovered:.1f}s after the worker was killed")
+    finally:
+        controller.stop()

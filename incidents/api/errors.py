@@ -59,8 +59,9 @@ def api_exception_handler(exc, context):
         return Response(
             error_body(exc.message, exc.code, exc.field), status=getattr(exc, "status_code", 422)
         )
-    if isinstance(exc, resilience.DATABASE_DOWN):
-        resilience.failed(resilience.database, exc)
+    if resilience.cannot_write(exc):
+        if isinstance(exc, resilience.DATABASE_DOWN):
+            resilience.failed(resilience.database, exc)
         return Response(
             error_body(database_unavailable_message(), "database_unavailable"),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
