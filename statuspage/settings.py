@@ -187,6 +187,12 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # --- end maintenance clock ---
+# The outbox relay's backstop: events a process committed but could not publish (it died).
+CELERY_BEAT_SCHEDULE["incidents-relay-events"] = {
+    "task": "incidents.relay_events",
+    "schedule": env.float("EVENTS_RELAY_SECONDS", default=5.0),
+    "options": {"expires": 10},
+}
 
 # Mail: EMAIL_URL (smtp://user:pass@host:587/?tls=1); embedded default writes files to var/mail/.
 EMAIL_URL = env.str("EMAIL_URL", default="")
@@ -212,7 +218,18 @@ NOTIFICATIONS_SUBSCRIBE_RATE_IP = env.int("NOTIFICATIONS_SUBSCRIBE_RATE_IP", def
 NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL = env.int("NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL", default=3)
 # A killed worker's unacknowledged tasks come back after this many seconds (Redis broker).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A broker that is down or hangs fails a publish within seconds (the relay retries it)
+    # instead of holding the thread that queues it.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
 }
 CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
     "task": "notifications.tasks.requeue_deliveries",
@@ -296,6 +313,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# At most this long for one websocket push through the channel layer (seconds).
+LIVE_PUSH_TIMEOUT = env.float("LIVE_PUSH_TIMEOUT", default=2.0)
 
 # How long a public snapshot may be served from a shared cache before revalidating (seconds).
 PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=10)

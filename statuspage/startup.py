@@ -7,6 +7,7 @@ is not a reason to refuse: the public pages serve their last good copies from di
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,18 +17,25 @@ from . import resilience
 log = logging.getLogger(__name__)
 
 
-def refuse_unapplied_migrations() -> None:
+def _unapplied() -> list[str] | None:
     from django.db import connection
 
     from .health import unapplied_migrations
 
     try:
-        missing = unapplied_migrations()
+        return unapplied_migrations()
     except resilience.DATABASE_DOWN as exc:
         log.error("database unreachable at start, migrations not checked: %s", exc)
-        return
+        return None
     finally:
         connection.close()
+
+
+def refuse_unapplied_migrations() -> None:
+    # In a thread of its own: the ASGI module may be imported inside a running event loop,
+    # where Django refuses synchronous database access.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        missing = pool.submit(_unapplied).result()
     if missing:
         raise ImproperlyConfigured(
             "Refusing to start: the database lacks these migrations: "

@@ -32,6 +32,10 @@ def _test_settings(settings, tmp_path):
     settings.LAST_GOOD_DIR = str(tmp_path / "last-good")
     resilience.reset_all()
     lastgood.forget()
+    yield
+    from incidents.relay import stop_relay
+
+    stop_relay()
 
 
 @pytest.fixture

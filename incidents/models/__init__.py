@@ -31,6 +31,7 @@ from .incidents import (
     MaintenanceManager,
     MaintenanceReminder,
 )
+from .outbox import OutboxEvent
 from .pages import (
     Component,
     ComponentGroup,
@@ -49,6 +50,7 @@ from .uptime import (
 )
 
 __all__ = [
+    "OutboxEvent",
     "APIKey",
     "APIKeyPage",
     "Answer",

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.db.models import F
 
-from incidents.events import DomainEvent, domain_event
+from incidents import relay
+from incidents.events import DomainEvent
 from incidents.models import Page
 
 logger = logging.getLogger(__name__)
@@ -70,26 +70,12 @@ def publish_event(page: Page, event_type: str, data: dict[str, Any]) -> None:
     """Bump the page version and send one domain event after the transaction commits.
 
     Every channel (websocket push, notifications, caches) listens to `domain_event`; nothing is
-    sent for a transaction that rolls back.
+    sent for a transaction that rolls back, and nothing committed is lost when a channel fails.
     """
     version = bump_version(page)
     event = DomainEvent(
         page_id=page.pk, page_slug=page.slug, version=version, type=event_type, data=data
     )
-    transaction.on_commit(lambda: _deliver(event))
-
-
-def _deliver(event: DomainEvent) -> None:
-    """Hand a committed event to every listener. One listener failing (Redis down, a mail
-    queue error) is logged and does not stop the others, nor turn the write the engineer
-    already made into an error page that invites them to make it twice."""
-    for receiver, result in domain_event.send_robust(sender=DomainEvent, event=event):
-        if isinstance(result, Exception):
-            logger.error(
-                "Listener %r failed on %s (page %s, version %s)",
-                receiver,
-                event.type,
-                event.page_slug,
-                event.version,
-                exc_info=result,
-            )
+    # The transactional outbox: the event row commits with the change; listeners hear of it
+    # after commit, off the response's path, and again until they all took it (relay.py).
+    relay.publish_on_commit(event)
