@@ -66,10 +66,11 @@ def check_migrations() -> dict[str, Any]:
 
 
 def check_cache() -> dict[str, Any]:
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     from .cache import ResilientRedisCache
 
+    cache = caches["default"]
     if not isinstance(cache, ResilientRedisCache):
         return {"state": "embedded"}
     cache._cache.ping()

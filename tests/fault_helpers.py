@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,11 +171,11 @@ class TcpProxy:
 
 def database_url(port: int | None = None) -> str:
     """The test database's URL, through `port` (a proxy) when given."""
-    settings = connection.settings_dict
-    user, password = settings["USER"], settings["PASSWORD"]
+    db = connection.settings_dict
+    user, password = db["USER"], db["PASSWORD"]
     auth = f"{user}:{password}@" if password else f"{user}@"
-    target = f"127.0.0.1:{port}" if port else f"{settings['HOST']}:{settings['PORT'] or 5432}"
-    return f"postgres://{auth}{target}/{settings['NAME']}"
+    target = f"127.0.0.1:{port}" if port else f"{db['HOST']}:{db['PORT'] or 5432}"
+    return f"postgres://{auth}{target}/{db['NAME']}"
 
 
 class AppServer:
@@ -191,7 +192,8 @@ class AppServer:
         self.env = {
             **os.environ,
             "DEBUG": "1",
-            "SECRET_KEY": "test-secret-key-0123456789abcdefghijklmnop",
+            # The test process's key: sessions it signs are valid in the server.
+            "SECRET_KEY": settings.SECRET_KEY,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LAST_GOOD_DIR": str(folder / "last-good"),
             "LOG_LEVEL": "WARNING",

@@ -95,13 +95,14 @@ def public_urls(app) -> list[str]:
     ]
 
 
-def read_everything(app, **headers) -> dict[str, object]:
-    """GET every public URL; each must be a 200 within READ_SECONDS."""
+def read_everything(app, *, timed: bool = True, **headers) -> dict[str, object]:
+    """GET every public URL; each must be a 200 within READ_SECONDS (unless not `timed`: the
+    first visits of a process that just started build every page cold)."""
     answers = {}
     for path in public_urls(app):
         answer = fetch(app.url + path, headers=headers, timeout=10)
         assert answer.status == 200, f"{path}: {answer.status} {answer.text[:300]}\n{app.logs()}"
-        assert answer.seconds < READ_SECONDS, (
+        assert not timed or answer.seconds < READ_SECONDS, (
             f"{path} took {answer.seconds:.2f}s {dict(answer.headers)} {app.logs()[-1500:]}"
         )
         answers[path] = answer
@@ -141,9 +142,9 @@ FAULTS = ["redis stopped", "redis hung", "database refused", "database black-hol
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_every_public_read_answers_200_within_a_second_and_recovers(stack, fault):
-    fresh = read_everything(stack)
+    fresh = read_everything(stack, timed=False)
     assert STALE not in fresh["/p/it/"].text
-    read_everything(stack, **{"Accept-Language": "nl"})
+    read_everything(stack, timed=False, **{"Accept-Language": "nl"})
     apply(stack, fault)
     try:
         for _round in range(3):  # the first round meets the timeouts, later ones the breaker
@@ -173,7 +174,7 @@ def test_every_public_read_answers_200_within_a_second_and_recovers(stack, fault
 
 @pytest.mark.parametrize("fault", ["database refused", "database black-holed"])
 def test_a_page_changed_during_the_outage_shows_the_change_after_recovery(stack, fault):
-    read_everything(stack)
+    read_everything(stack, timed=False)
     apply(stack, fault)
     try:
         read_everything(stack)
@@ -192,9 +193,10 @@ def test_a_page_changed_during_the_outage_shows_the_change_after_recovery(stack,
 def test_with_the_database_refused_writes_answer_a_json_503_and_the_admin_a_readable_page(
     stack, admin_user_
 ):
-    read_everything(stack)
+    read_everything(stack, timed=False)
     stack.admin_cookie = signed_in(admin_user_)
-    assert fetch(stack.url + "/admin/", headers=stack.admin_cookie).status == 200
+    signed = fetch(stack.url + "/admin/", headers=stack.admin_cookie)
+    assert signed.status == 200 and "<title>Log in" not in signed.text
     stack.proxy.refuse()
     try:
         answer = open_incident_via_api(stack, "Mail down")
@@ -236,10 +238,9 @@ def signed_in(user) -> dict[str, str]:
 
 def test_the_admin_shows_a_banner_while_redis_is_down_and_writes_still_answer(stack, admin_user_):
     cookie = signed_in(admin_user_)
-    assert (
-        "Some of our own systems are degraded"
-        not in fetch(stack.url + "/admin/", headers=cookie).text
-    )
+    before = fetch(stack.url + "/admin/", headers=cookie)
+    assert "<title>Log in" not in before.text
+    assert "Some of our own systems are degraded" not in before.text
     stack.redis.stop()
     try:
         pages = []
@@ -250,6 +251,7 @@ def test_the_admin_shows_a_banner_while_redis_is_down_and_writes_still_answer(st
 
         wait_for(banner_shown, 10, "the degraded banner in the admin", 0.5)
         assert all(p.status == 200 and p.seconds < WRITE_SECONDS for p in pages)
+        assert "<title>Log in" not in pages[-1].text
         assert "cache (Redis)" in pages[-1].text
         ready = fetch(stack.url + "/readyz").json()
         assert ready["parts"]["cache"]["state"] == "down"
@@ -273,7 +275,7 @@ def wait_for_write(app):
 
 
 def test_a_restarted_server_serves_its_disk_copies_while_the_database_is_down(stack):
-    before = read_everything(stack)
+    before = read_everything(stack, timed=False)
     stack.stop()
     stack.proxy.refuse()
     try:
@@ -316,7 +318,7 @@ def test_writes_answer_while_redis_fails_and_nothing_is_lost_once_it_is_back(sta
     Subscriber.objects.create(
         page=stack.incident.page, email="ann@example.com", confirmed_at=timezone.now()
     )
-    read_everything(stack)  # a page in use: its visitors left copies in the server
+    read_everything(stack, timed=False)  # a page in use: visitors left copies in the server
     client = LiveClient(stack)
     apply(stack, fault)
     try:
