@@ -331,6 +331,9 @@ PUBLIC_READ_THREADS = env.int("PUBLIC_READ_THREADS", default=8)
 # Where each process keeps the last good rendering of every public read, for a restart while
 # the database is down.
 LAST_GOOD_DIR = env.str("LAST_GOOD_DIR", default=str(BASE_DIR / "var" / "last-good"))
+# The WSGI/ASGI entry points refuse to start while migrations are unapplied (a test process
+# turns this off: it imports them before its test database exists).
+CHECK_MIGRATIONS_AT_START = env.bool("CHECK_MIGRATIONS_AT_START", default=True)
 # What shared caches and CDNs may serve when we answer errors (RFC 5861), in seconds.
 STALE_IF_ERROR_SECONDS = env.int("STALE_IF_ERROR_SECONDS", default=86400)
 

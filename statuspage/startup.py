@@ -32,6 +32,10 @@ def _unapplied() -> list[str] | None:
 
 
 def refuse_unapplied_migrations() -> None:
+    from django.conf import settings
+
+    if not settings.CHECK_MIGRATIONS_AT_START:
+        return
     # In a thread of its own: the ASGI module may be imported inside a running event loop,
     # where Django refuses synchronous database access.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:

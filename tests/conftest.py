@@ -11,6 +11,14 @@ from incidents.models import Page
 from .factories import make_component, make_group, make_page
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Modules import statuspage.wsgi/asgi before the test database exists; servers that tests
+    # start as processes check their migrations as usual (tests/test_health.py).
+    settings.CHECK_MIGRATIONS_AT_START = False
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     # Static files without a collectstatic manifest, mail to memory, a fresh cache per test.
