@@ -17,7 +17,7 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,6 +41,11 @@ def record(event: DomainEvent) -> OutboxEvent:
         type=event.type,
         data=event.data,
     )
+
+
+def rewrite(row_id: int, event: DomainEvent) -> None:
+    """Replace a recorded event by the merged one (a later step of the same transaction)."""
+    OutboxEvent.objects.filter(pk=row_id).update(type=event.type, data=event.data)
 
 
 def as_event(row: OutboxEvent) -> DomainEvent:
@@ -156,9 +161,3 @@ _relay = _Relay()
 def stop_relay() -> None:
     """Stop this process's relay thread (tests); the next commit starts it again."""
     _relay.stop()
-
-
-def publish_on_commit(event: DomainEvent) -> None:
-    """Record `event` in the outbox now and publish it once the transaction commits."""
-    row = record(event)
-    transaction.on_commit(lambda: after_commit(row.pk))
