@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -104,8 +105,8 @@ def after_commit(row_id: int) -> None:
 
 
 def _embedded() -> bool:
-    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
-    return backend.endswith("InMemoryChannelLayer")
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS.get("default", {})
+    return str(layer.get("BACKEND", "")).endswith("InMemoryChannelLayer")
 
 
 class _Relay:

@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from circuitbreaker import CircuitBreakerError
+from circuitbreaker import CircuitBreakerError  # type: ignore[import-untyped]
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _

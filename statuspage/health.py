@@ -73,14 +73,14 @@ def check_cache() -> dict[str, Any]:
     cache = caches["default"]
     if not isinstance(cache, ResilientRedisCache):
         return {"state": "embedded"}
-    cache._cache.ping()
+    cache._cache.ping()  # type: ignore[attr-defined]
     return {"state": "ok"}
 
 
 def check_channel_layer() -> dict[str, Any]:
     import redis
 
-    layer = settings.CHANNEL_LAYERS.get("default", {})
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS.get("default", {})
     if "Redis" not in layer.get("BACKEND", ""):
         return {"state": "embedded"}
     host = layer["CONFIG"]["hosts"][0]

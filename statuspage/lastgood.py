@@ -173,6 +173,7 @@ def remember(key: str, request, response) -> None:
 
 def notice(copy: Copy, language: str) -> tuple[str, str]:
     """("HH:MM" in the page's time zone, the sentence in the visitor's `language`)."""
+    tz: dt.tzinfo
     try:
         tz = zoneinfo.ZoneInfo(copy.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -248,6 +249,7 @@ def unavailable_response(request) -> HttpResponse:
             "This status page cannot be shown right now because we are having trouble with "
             "our own systems. Please try again in a minute."
         )
+        response: HttpResponse
         if request.path.endswith(".json"):
             response = JsonResponse({"message": message, "code": "unavailable"}, status=503)
         elif request.path.endswith(".txt"):

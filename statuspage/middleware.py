@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -40,6 +40,7 @@ class PartUnavailableMiddleware:
             resilience.failed(resilience.database, exception)
         log.error("database unavailable during %s %s: %s", request.method, request.path, exception)
         message = database_unavailable_message()
+        response: HttpResponse
         if request.path.startswith("/api/"):
             response = JsonResponse(
                 {"message": message, "code": "database_unavailable"}, status=503

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 import redis.exceptions
-from circuitbreaker import CircuitBreaker, CircuitBreakerError
+from circuitbreaker import CircuitBreaker, CircuitBreakerError  # type: ignore[import-untyped]
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)

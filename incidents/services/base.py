@@ -203,4 +203,5 @@ class _Batch:
         """On commit: the relay publishes the row off the response's path, and again until
         every listener took it."""
         self.delivered = True
+        assert self.row_id is not None  # recorded with the first step
         relay.after_commit(self.row_id)
