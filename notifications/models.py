@@ -119,6 +119,11 @@ class Delivery(models.Model):
     duration = models.FloatField(null=True, blank=True, help_text="Seconds the last send took.")
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    uncertain_sends = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Sends whose outcome was unknown (connection lost at the final dot), "
+        "sent again with the same Message-ID.",
+    )
 
     class Meta:
         verbose_name = _("delivery")

@@ -151,6 +151,7 @@ class BatchResult:
     failed: int = 0
     retry: list[int] = field(default_factory=list)
     retry_in: float | None = None
+    uncertain: int = 0  # sent again: the connection dropped around the final dot
 
 
 def send_claimed(notification: Notification, token: str) -> BatchResult:
@@ -184,8 +185,10 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
     except TransportError as exc:
         _release(deliveries, token, exc.message)
         return BatchResult(retry=[d.pk for d in deliveries], retry_in=_retry_in(deliveries))
+    heartbeat = Heartbeat(token)
     try:
         for index, delivery in enumerate(deliveries):
+            heartbeat.beat()
             started = time.monotonic()
 
             def mark_sent(message_id: str, delivery=delivery, started=started):
@@ -195,9 +198,17 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
                 transport.notify(delivery, mark_sent=mark_sent)
                 result.sent += 1
             except TransportError as exc:
-                if exc.keep_sent:
-                    Delivery.objects.filter(pk=delivery.pk).update(last_error=exc.message[:2000])
-                    result.sent += 1
+                if exc.unknown_outcome:
+                    # Marked sent before the final dot; back to "sending" under our claim,
+                    # counted, and released below for another attempt (same Message-ID).
+                    Delivery.objects.filter(pk=delivery.pk, claim=token).update(
+                        state=State.SENDING,
+                        sent_at=None,
+                        uncertain_sends=F("uncertain_sends") + 1,
+                    )
+                    result.uncertain += 1
+                    retry.append(delivery)
+                    last_error = exc.message
                 elif exc.permanent:
                     _fail(delivery, token, exc.message)
                     result.failed += 1
@@ -222,6 +233,25 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
         result.retry = [d.pk for d in retry]
         result.retry_in = _retry_in(retry)
     return result
+
+
+class Heartbeat:
+    """Renews the lease of a batch while it is being sent: a short lease (a killed worker's
+    rows are free again within `NOTIFICATIONS_LEASE_SECONDS`) that a live worker never loses."""
+
+    def __init__(self, token: str):
+        self.token = token
+        self.every = settings.NOTIFICATIONS_LEASE_SECONDS / 4
+        self.last = time.monotonic()
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        Delivery.objects.filter(claim=self.token, state=State.SENDING).update(
+            lease_until=timezone.now() + dt.timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
+        )
 
 
 def _variants(notification: Notification, subscriber_ids: list[int]) -> dict[int, tuple]:
@@ -342,8 +372,16 @@ def stale_work(now: dt.datetime | None = None) -> dict[str, list[int]]:
     notifications whose fan-out never finished (a worker died during it)."""
     now = now or timezone.now()
     grace = now - dt.timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
+    # Rows a live worker would have taken by now: leases that ran out (a killed worker), and
+    # pending rows due for longer than a lease (their queued task was lost with a worker).
+    # Rows due just now are left to the tasks already queued for them.
+    forgotten = Q(state=State.SENDING, lease_until__lt=now) | Q(
+        Q(next_attempt_at__lte=grace)
+        | Q(next_attempt_at__isnull=True, notification__fanned_out_at__lt=grace),
+        state=State.PENDING,
+    )
     due = (
-        Delivery.objects.filter(_due(now))
+        Delivery.objects.filter(forgotten)
         .values_list("notification_id", flat=True)
         .distinct()
         .order_by()

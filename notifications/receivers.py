@@ -13,15 +13,21 @@ log = logging.getLogger(__name__)
 
 @receiver(domain_event, dispatch_uid="notifications.on_domain_event")
 def on_domain_event(sender, event: DomainEvent, **kwargs):
-    """Fan an event out to the channels (websocket push, email outbox) as they land."""
-    live.push_event(event)
+    """Record the email notification of an event and queue its fan-out. Raises when it could
+    not (the relay hands the event again; recording is idempotent)."""
     _email(event)
+
+
+@receiver(domain_event, dispatch_uid="notifications.push_domain_event")
+def push_domain_event(sender, event: DomainEvent, **kwargs):
+    """Push an event to the page's open websocket clients (raises when Redis cannot take it:
+    the relay pushes again, clients ignore versions they already have)."""
+    live.push_event(event)
 
 
 def _email(event: DomainEvent) -> None:
     """Record the notification once (its key makes a repeated event a no-op) and queue the
-    fan-out. If the broker is unreachable the row stays unfanned and the periodic sweep
-    (`requeue_deliveries`) queues it later."""
+    fan-out; a notification already fanned out is not queued again."""
     from . import outbox, tasks
     from .models import Subscriber
 
@@ -32,7 +38,6 @@ def _email(event: DomainEvent) -> None:
     notification = outbox.record_notification(event)
     if notification is None or notification.fanned_out_at is not None:
         return
-    try:
-        tasks.fan_out_notification.delay(notification.pk)
-    except Exception:  # noqa: BLE001 - the publishing write has committed; never fail it
-        log.exception("could not queue the email fan-out of %s", notification.key)
+    # Bounded by the broker's timeouts and publish retry policy (settings); a failure raises
+    # and the relay queues it again, the sweep (`requeue_deliveries`) being the last resort.
+    tasks.fan_out_notification.delay(notification.pk)

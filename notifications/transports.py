@@ -32,8 +32,10 @@ class TransportError(Exception):
     """A send that failed: `permanent` gives up on the row, otherwise it is retried.
 
     `connection_lost` means the rest of the batch cannot go out over this connection either;
-    `after_commit` means the row was already marked sent when the failure came, and `keep_sent`
-    that the server may have accepted it (no reply): better one lost than one twice.
+    `after_commit` means the row was already marked sent when the failure came, and
+    `unknown_outcome` that the server may have accepted it (no reply after the final dot): the
+    row is sent again with the same Message-ID, which receivers use to drop a duplicate;
+    a subscriber never misses a notice for it.
     """
 
     def __init__(
@@ -43,14 +45,14 @@ class TransportError(Exception):
         *,
         connection_lost: bool = False,
         after_commit: bool = False,
-        keep_sent: bool = False,
+        unknown_outcome: bool = False,
     ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.connection_lost = connection_lost
         self.after_commit = after_commit
-        self.keep_sent = keep_sent
+        self.unknown_outcome = unknown_outcome
 
 
 class Transport:
@@ -233,11 +235,14 @@ class EmailTransport(Transport):
         try:
             code, reply = smtp.getreply()
         except (TimeoutError, OSError, smtplib.SMTPServerDisconnected) as exc:
-            # Unknown whether it was accepted: keep it sent rather than risk a duplicate.
+            # Unknown whether it was accepted: send it again (same Message-ID) rather than
+            # risk a subscriber never hearing of the incident.
             self._drop()
-            exc_text = f"no reply after the message (kept as sent): {exc}"
             raise TransportError(
-                exc_text, connection_lost=True, after_commit=True, keep_sent=True
+                f"no reply after the message, sending it again: {exc}",
+                connection_lost=True,
+                after_commit=True,
+                unknown_outcome=True,
             ) from exc
         if code != 250:
             raise _smtp_error(code, reply, after_commit=True)

@@ -3,10 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # For load balancers and monitoring: the process is up / each part can serve.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("language/<str:code>/", views.choose_language, name="choose-language"),
     # The management API (Statuspage v1 compatible) with its schema and docs.
     path("api/v1/", include("incidents.api.urls")),

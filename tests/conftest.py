@@ -14,6 +14,14 @@ from incidents.models import Page
 from .factories import make_component, make_group, make_page
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Modules import statuspage.wsgi/asgi before the test database exists; servers that tests
+    # start as processes check their migrations as usual (tests/test_health.py).
+    settings.CHECK_MIGRATIONS_AT_START = False
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     # Static files without a collectstatic manifest, mail to memory, a fresh cache per test.
@@ -26,10 +34,19 @@ def _test_settings(settings, tmp_path):
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
     from django.core.cache import cache
 
+    from statuspage import lastgood, resilience
     from statuspage.pages import forget_pages
 
     cache.clear()
     forget_pages()
+    # Each test starts with every part healthy and no remembered public copies.
+    settings.LAST_GOOD_DIR = str(tmp_path / "last-good")
+    resilience.reset_all()
+    lastgood.forget()
+    yield
+    from incidents.relay import stop_relay
+
+    stop_relay()
 
 
 class CapturedEvents(list):

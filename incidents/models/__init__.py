@@ -32,6 +32,7 @@ from .incidents import (
     MaintenanceManager,
     MaintenanceReminder,
 )
+from .outbox import OutboxEvent
 from .pages import (
     Component,
     ComponentGroup,
@@ -50,6 +51,7 @@ from .uptime import (
 )
 
 __all__ = [
+    "OutboxEvent",
     "APIKey",
     "APIKeyPage",
     "Answer",
