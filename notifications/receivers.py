@@ -4,7 +4,7 @@ import logging
 
 from django.dispatch import receiver
 
-from incidents.events import DomainEvent, domain_event
+from incidents.events import COMPONENT_UPDATED, DomainEvent, domain_event
 
 from . import live
 
@@ -15,24 +15,32 @@ log = logging.getLogger(__name__)
 def on_domain_event(sender, event: DomainEvent, **kwargs):
     """Fan an event out to the channels (websocket push, email outbox) as they land."""
     live.push_event(event)
-    _email(event)
+    _outbox(event)
 
 
-def _email(event: DomainEvent) -> None:
+def _outbox(event: DomainEvent) -> None:
     """Record the notification once (its key makes a repeated event a no-op) and queue the
-    fan-out. If the broker is unreachable the row stays unfanned and the periodic sweep
-    (`requeue_deliveries`) queues it later."""
+    fan-out to every channel (email, webhooks, chats). If the broker is unreachable the row
+    stays unfanned and the periodic sweep (`requeue_deliveries`) queues it later."""
     from . import outbox, tasks
     from .models import Subscriber
 
-    if not outbox.event_key(event):
+    confirmed = Subscriber.objects.filter(page_id=event.page_id, confirmed_at__isnull=False)
+    if outbox.event_key(event):
+        if not confirmed.exists():
+            return  # nobody to tell: no outbox rows, no task
+        notifications = [outbox.record_notification(event)]
+    elif event.type == COMPONENT_UPDATED:
+        # Component changes are news for webhooks and chats only.
+        if not confirmed.exclude(kind=Subscriber.Kind.EMAIL).exists():
+            return
+        notifications = outbox.record_component_notifications(event)
+    else:
         return
-    if not Subscriber.objects.filter(page_id=event.page_id, confirmed_at__isnull=False).exists():
-        return  # nobody to tell: no outbox rows, no task
-    notification = outbox.record_notification(event)
-    if notification is None or notification.fanned_out_at is not None:
-        return
-    try:
-        tasks.fan_out_notification.delay(notification.pk)
-    except Exception:  # noqa: BLE001 - the publishing write has committed; never fail it
-        log.exception("could not queue the email fan-out of %s", notification.key)
+    for notification in notifications:
+        if notification is None or notification.fanned_out_at is not None:
+            continue
+        try:
+            tasks.fan_out_notification.delay(notification.pk)
+        except Exception:  # noqa: BLE001 - the publishing write has committed; never fail it
+            log.exception("could not queue the fan-out of %s", notification.key)

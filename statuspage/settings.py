@@ -157,6 +157,12 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute="*/15"),
             "options": {"expires": 600},
         },
+        # Resolved alerts put their components back once their hold-down ran out (issue 15).
+        "alert-hold-down": {
+            "task": "incidents.restore_resolved_alerts",
+            "schedule": 15.0,
+            "options": {"expires": 14},
+        },
     }
 )
 # --- end maintenance clock ---
@@ -190,6 +196,15 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
     "schedule": env.float("NOTIFICATIONS_REQUEUE_SECONDS", default=60.0),
 }
 # --- end of email notifications -------------------------------------------------------------
+
+# --- Webhooks and chats (issue 15): outbound requests to subscribers' URLs -------------------
+# Private, loopback and link-local addresses are refused (after DNS resolution and on every
+# redirect) unless this is set: for tests and deployments whose subscribers are internal.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# A 2xx within this many seconds counts as delivered; anything else is retried with backoff.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Requests in flight at once per worker batch.
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=100)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

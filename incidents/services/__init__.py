@@ -4,6 +4,12 @@ Each function validates, writes in one transaction (with history), bumps the pag
 publishes one domain event after commit. Split by concept; import from here.
 """
 
+from .alerts import (
+    dismiss_alert_draft,
+    publish_alert_draft,
+    receive_alerts,
+    restore_resolved_alerts,
+)
 from .base import ServiceError, System, TransitionError, publish_event
 from .components import (
     bulk_set_component_status,
@@ -44,6 +50,10 @@ __all__ = [
     "TransitionError",
     "bulk_set_component_status",
     "cancel_maintenance",
+    "dismiss_alert_draft",
+    "publish_alert_draft",
+    "receive_alerts",
+    "restore_resolved_alerts",
     "change_incident",
     "complete_maintenance",
     "create_component",
