@@ -203,6 +203,8 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # A 2xx within this many seconds counts as delivered; anything else is retried with backoff.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# How often the intranet widget (widget.js) asks summary.json again.
+WIDGET_POLL_SECONDS = env.int("WIDGET_POLL_SECONDS", default=60)
 # Requests in flight at once per worker batch.
 WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=100)
 

@@ -9,6 +9,7 @@ from .alerts import (
     publish_alert_draft,
     receive_alerts,
     restore_resolved_alerts,
+    save_alert_rule,
 )
 from .base import ServiceError, System, TransitionError, publish_event
 from .components import (
@@ -74,6 +75,7 @@ __all__ = [
     "roll_up_component",
     "roll_up_uptime",
     "run_maintenance_clock",
+    "save_alert_rule",
     "save_group",
     "save_incident_template",
     "save_page",

@@ -367,7 +367,7 @@ def restore_resolved_alerts(now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def _restore_page(page: Page, now: dt.datetime) -> int:
     states = list(
-        AlertState.objects.select_for_update()
+        AlertState.objects.select_for_update(of=("self",))
         .filter(page=page, state=State.RESOLVING, restore_after__lte=now)
         .select_related("component", "incident")
         .order_by("pk")
@@ -410,3 +410,49 @@ def dismiss_alert_draft(draft: AlertDraft, *, actor: Any) -> AlertDraft:
     ).update(dismissed_at=timezone.now())
     draft.refresh_from_db()
     return draft
+
+
+@transaction.atomic
+def save_alert_rule(rule: AlertRule, *, actor: Any) -> AlertRule:
+    """Create or change a mapping rule: matchers are label → text, statuses are component
+    statuses, the component and template belong to the rule's page."""
+    rule.name = (rule.name or "").strip()
+    if not rule.name:
+        raise ServiceError(_("A rule needs a name."), code="required", field="name")
+    if not isinstance(rule.matchers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float) for k, v in rule.matchers.items()
+    ):
+        raise ServiceError(
+            _('Write label matchers as a JSON object of texts, like {"alertname": "VPNDown"}.'),
+            field="matchers",
+        )
+    rule.matchers = {k: str(v) for k, v in rule.matchers.items()}
+    if not isinstance(rule.severity_statuses, dict):
+        raise ServiceError(
+            _('Write statuses per severity as a JSON object, like {"critical": "major_outage"}.'),
+            field="severity_statuses",
+        )
+    rule.severity_statuses = {
+        str(k).lower(): validate_component_status(str(v), field="severity_statuses")
+        for k, v in rule.severity_statuses.items()
+    }
+    if rule.component_id and rule.component.page_id != rule.page_id:
+        raise ServiceError(
+            _("That component belongs to another page."),
+            code="unknown_component",
+            field="component",
+        )
+    if rule.template_id and rule.template.page_id != rule.page_id:
+        raise ServiceError(
+            _("That template belongs to another page."),
+            code="unknown_template",
+            field="template",
+        )
+    if rule.incident_action != AlertRule.IncidentAction.NONE and not rule.template_id:
+        raise ServiceError(
+            _("Choose the incident template the draft or incident is made from."),
+            code="required",
+            field="template",
+        )
+    rule.save()
+    return rule
