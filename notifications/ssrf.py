@@ -4,7 +4,8 @@ A host is checked after DNS resolution (every address it resolves to, so a name 
 127.0.0.1 or 169.254.169.254 is refused), the connection then goes to the address that was
 checked (no second lookup a rebinding DNS server could answer differently), and every redirect
 is checked again. `WEBHOOK_ALLOW_PRIVATE_ADDRESSES=1` lifts the check, for tests and for
-deployments whose subscribers are on the internal network.
+deployments whose subscribers are on the internal network; `WEBHOOK_ALLOWED_NETWORKS` opens
+only the networks named (for example one subnet of internal consumers).
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def is_public(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def _allowed_network(address: IPAddress) -> bool:
+    """Private networks an installation lets subscribers reach (`WEBHOOK_ALLOWED_NETWORKS`)."""
+    for network in getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", ()):
+        if address in ipaddress.ip_network(network, strict=False):
+            return True
+    return False
+
+
 def _allow_private() -> bool:
     return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False))
 
@@ -54,7 +63,7 @@ def _checked(host: str, infos: list) -> list[str]:
     for info in infos:
         text = info[4][0].split("%", 1)[0]
         address = ipaddress.ip_address(text)
-        if not _allow_private() and not is_public(address):
+        if not (_allow_private() or is_public(address) or _allowed_network(address)):
             raise UnsafeURL(
                 _("%(host)s resolves to %(address)s, a private or local address: refused.")
                 % {"host": host, "address": text}

@@ -201,6 +201,8 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
 # Private, loopback and link-local addresses are refused (after DNS resolution and on every
 # redirect) unless this is set: for tests and deployments whose subscribers are internal.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Or only these private networks (comma-separated CIDRs, e.g. 10.20.0.0/16).
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 # A 2xx within this many seconds counts as delivered; anything else is retried with backoff.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # How often the intranet widget (widget.js) asks summary.json again.
