@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from psycopg import pq
 
@@ -257,17 +258,11 @@ def _send_batch(
     retry: list[Delivery] = []
     errors = []
     now = timezone.now()
+    sent: list[Delivery] = []
     for delivery, outcome in zip(deliveries, outcomes, strict=True):
         if outcome.ok:
-            Delivery.objects.filter(pk=delivery.pk, claim=token, state=State.SENDING).update(
-                state=State.SENT,
-                sent_at=now,
-                message_id=f"msg_{delivery.notification_id}_{delivery.pk}",
-                duration=outcome.duration,
-                lease_until=None,
-                last_error="",
-            )
-            result.sent += 1
+            delivery.duration = outcome.duration
+            sent.append(delivery)
         elif outcome.permanent and not outcome.blame:
             Delivery.objects.filter(pk=delivery.pk, claim=token).update(
                 state=State.FAILED, last_error=outcome.error[:2000], lease_until=None
@@ -279,6 +274,21 @@ def _send_batch(
         else:
             retry.append(delivery)
             errors.append(outcome.error)
+    if sent:
+        # Two statements for the whole batch (one commit each, not one per row): mark the rows
+        # this worker still holds, then record how long each request took.
+        result.sent = Delivery.objects.filter(
+            pk__in=[d.pk for d in sent], claim=token, state=State.SENDING
+        ).update(
+            state=State.SENT,
+            sent_at=now,
+            message_id=Concat(
+                Value(f"msg_{notification.pk}_"), Cast("pk", CharField()), output_field=CharField()
+            ),
+            lease_until=None,
+            last_error="",
+        )
+        Delivery.objects.bulk_update(sent, ["duration"], batch_size=1000)
     ok = [d.subscriber_id for d, o in zip(deliveries, outcomes, strict=True) if o.ok]
     if ok:  # consecutive failures disable an endpoint; a success starts the count again
         Subscriber.objects.filter(pk__in=ok, bounce_count__gt=0).update(bounce_count=0)

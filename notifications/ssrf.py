@@ -10,11 +10,12 @@ only the networks named (for example one subnet of internal consumers).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import ThreadedResolver
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -83,12 +84,32 @@ def resolve_public(host: str, port: int) -> list[str]:
     return _checked(host, infos)
 
 
-async def resolve_public_async(host: str, port: int) -> list[str]:
+def check_literal(host: str) -> None:
+    """An IP address written in the URL (resolvers never see those): checked here."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise UnsafeURL(_("%(host)s does not resolve.") % {"host": host}) from exc
-    return _checked(host, infos)
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return  # a name: the resolver checks what it resolves to
+    _checked(host, [(None, None, None, None, (str(address),))])
+
+
+class CheckedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing names that resolve to private or local addresses.
+
+    The connection then goes to exactly the addresses checked here (no second lookup that a
+    rebinding DNS server could answer differently); redirects resolve through it again.
+    """
+
+    def __init__(self) -> None:
+        self._inner = ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list:
+        results = await self._inner.resolve(host, port, family)
+        _checked(host, [(None, None, None, None, (r["host"],)) for r in results])
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def check_url(url: str) -> str:

@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "ImpactEnum": "incidents.models.Impact",
         "IncidentUpdateStatusEnum": "incidents.api.serializers.INCIDENT_STATUS_CHOICES",
         "TemplateImpactEnum": "incidents.api.serializers.TEMPLATE_IMPACT_CHOICES",
+        "AlertStatusEnum": "incidents.api.alerts.ALERT_STATUSES",
     },
 }
 # The management API refuses request bodies larger than this (413).

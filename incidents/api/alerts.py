@@ -16,6 +16,7 @@ from incidents.services.alerts import Alert, integration_actor
 from .views import WRITE_ERRORS, ManageView
 
 MAX_ALERTS = 1000
+ALERT_STATUSES = [("firing", "firing"), ("resolved", "resolved")]
 
 
 class LabelMap(serializers.DictField):
@@ -23,7 +24,7 @@ class LabelMap(serializers.DictField):
 
 
 class AlertInput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=ALERT_STATUSES)
     labels = LabelMap()
     annotations = LabelMap(required=False, default=dict)
     fingerprint = serializers.CharField(max_length=128, required=False, allow_blank=True)
@@ -38,7 +39,7 @@ class AlertmanagerPayload(serializers.Serializer):
     """Alertmanager's webhook body (https://prometheus.io/docs/alerting/latest/configuration/)."""
 
     version = serializers.CharField(max_length=8)
-    status = serializers.ChoiceField(choices=["firing", "resolved"], required=False)
+    status = serializers.ChoiceField(choices=ALERT_STATUSES, required=False)
     alerts = serializers.ListField(child=AlertInput(), max_length=MAX_ALERTS)
 
     def validate_version(self, value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from incidents.api.serializers import ObjectId
+from incidents.api.serializers import NullField, ObjectId
 from notifications.models import Subscriber
 
 MODES = ["email", "webhook", "chat"]
@@ -16,17 +16,17 @@ class SubscriberSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=MODES, source="kind", read_only=True)
     email = serializers.CharField(read_only=True, allow_null=True)
     endpoint = serializers.SerializerMethodField()
-    phone_number = serializers.ReadOnlyField(default=None)
-    phone_country = serializers.ReadOnlyField(default=None)
-    display_phone_number = serializers.ReadOnlyField(default=None)
-    obfuscated_channel_name = serializers.ReadOnlyField(default=None)
-    workspace_name = serializers.ReadOnlyField(default=None)
+    phone_number = NullField()
+    phone_country = NullField()
+    display_phone_number = NullField()
+    obfuscated_channel_name = NullField()
+    workspace_name = NullField()
     skip_confirmation_notification = serializers.SerializerMethodField()
     quarantined_at = serializers.DateTimeField(source="flagged_at", read_only=True)
-    purge_at = serializers.ReadOnlyField(default=None)
+    purge_at = NullField()
     components = serializers.SerializerMethodField()
     events = serializers.ListField(child=serializers.CharField(), read_only=True)
-    page_access_user_id = serializers.ReadOnlyField(default=None)
+    page_access_user_id = NullField()
     created_at = serializers.DateTimeField(read_only=True)
     confirmed_at = serializers.DateTimeField(read_only=True)
     unsubscribed_at = serializers.DateTimeField(read_only=True)
