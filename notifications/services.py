@@ -250,6 +250,16 @@ def add_endpoint(
     return subscriber, secret
 
 
+def renew_webhook_secret(subscriber: Subscriber) -> str:
+    """A new Standard Webhooks secret for a webhook subscriber; returns it (shown once)."""
+    from .webhooks import new_secret
+
+    secret = new_secret()
+    Subscriber.objects.filter(pk=subscriber.pk).update(secret=secret)
+    subscriber.secret = secret
+    return secret
+
+
 def send_disabled_notice(subscriber_id: int, error: str) -> None:
     """Tell a webhook's or chat's owner that repeated failures stopped its notifications."""
     subscriber = Subscriber.objects.select_related("page").filter(pk=subscriber_id).first()

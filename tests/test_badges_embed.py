@@ -161,3 +161,15 @@ def test_the_widget_shows_a_notice_on_another_origin_while_something_is_down(
             browser.close()
     finally:
         intranet.close()
+
+
+@pytest.mark.django_db
+def test_badges_embed_and_widget_read_the_cached_snapshot(
+    client, it_page, django_assert_max_num_queries
+):
+    client.get("/p/it/embed/")  # builds and caches the snapshot
+    vpn = Component.objects.get(name="VPN")
+    # One query each: the page lookup; the snapshot comes from the cache.
+    for path in ("badge.svg", f"components/{vpn.pk}/badge.svg", "embed/", "widget.js"):
+        with django_assert_max_num_queries(1):
+            assert client.get(f"/p/it/{path}").status_code == 200

@@ -245,14 +245,17 @@ def test_the_subscriber_api_creates_lists_and_deletes_webhooks(it_page, settings
     assert api.get("pages/it/subscribers").json() == []
 
 
-def test_a_webhook_without_skip_confirmation_is_confirmed_by_email_first(it_page, settings):
+def test_a_webhook_without_skip_confirmation_is_confirmed_by_email_first(
+    it_page, settings, django_capture_on_commit_callbacks
+):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     api, _key = make_api(pages=[it_page])
     body = {"subscriber": {"endpoint": "http://127.0.0.1:9/hook"}}
     response = api.post("pages/it/subscribers", body)
     assert response.status_code == 422 and response.json()["field"] == "email"
     body["subscriber"]["email"] = "ops@example.com"
-    response = api.post("pages/it/subscribers", body)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("pages/it/subscribers", body)
     assert response.status_code == 201
     assert response.json()["confirmed_at"] is None
     (message,) = mail.outbox
@@ -268,3 +271,51 @@ def test_the_subscriber_api_refuses_private_endpoints_and_other_pages(it_page, p
     assert response.status_code == 422
     assert "private or local address" in response.json()["message"]
     assert api.get("pages/telephony/subscribers").status_code == 404
+
+
+def test_the_public_form_subscribes_a_webhook_confirmed_by_its_owner(
+    client, it_page, settings, django_capture_on_commit_callbacks
+):
+    import re
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    page = client.get("/p/it/subscribe/")
+    assert b'name="endpoint"' in page.content and b'value="webhook"' in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/p/it/subscribe/",
+            {"kind": "webhook", "endpoint": "http://127.0.0.1:9/hook", "email": "ops@example.com"},
+        )
+    assert response.status_code == 200, response.content
+    subscriber = Subscriber.objects.get(kind="webhook")
+    assert not subscriber.is_active
+    (message,) = mail.outbox
+    link = re.search(r"http://\S+/subscribe/confirm/\S+/", message.body).group(0)
+    path = link.split("127.0.0.1:8000", 1)[-1]
+    confirmed = client.post(path)
+    subscriber.refresh_from_db()
+    assert subscriber.is_active
+    assert subscriber.secret.encode() in confirmed.content  # shown once, on confirmation
+
+
+def test_the_public_form_explains_a_refused_webhook_url(client, it_page, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    response = client.post(
+        "/p/it/subscribe/",
+        {"kind": "webhook", "endpoint": "http://10.1.2.3/hook", "email": "ops@example.com"},
+    )
+    assert response.status_code == 400
+    assert "private or local address" in response.content.decode()
+    assert not Subscriber.objects.exists()
+
+
+def test_listing_subscribers_takes_a_fixed_number_of_queries(
+    it_page, settings, django_assert_max_num_queries
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    api, _key = make_api(pages=[it_page])
+    for n in range(5):
+        webhook(it_page, f"http://127.0.0.1:9/hook/{n}")
+    # key lookup, its last-used stamp, the page, subscribers, their components
+    with django_assert_max_num_queries(6):
+        assert len(api.get("pages/it/subscribers").json()) == 5
