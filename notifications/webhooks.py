@@ -50,7 +50,7 @@ def page_block(page: Page) -> dict:
     from incidents.api.public import INDICATOR_DESCRIPTIONS
     from incidents.snapshot import page_snapshot
 
-    indicator = page_snapshot(page)["status"]["indicator"]
+    indicator = page_snapshot(page).indicator
     return {
         "id": page.slug,
         "status_indicator": indicator,

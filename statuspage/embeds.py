@@ -22,6 +22,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from incidents.api.public import INDICATOR_DESCRIPTIONS
 from incidents.models import ComponentStatus, Page
 from incidents.snapshot import page_snapshot
+from incidents.snapshot_types import PageSnapshot
 
 from .pages import page_view
 
@@ -80,18 +81,19 @@ def badge_svg(label: str, message: str, colour: str) -> str:
     )
 
 
-def page_badge(snapshot: dict) -> str:
-    indicator = snapshot["status"]["indicator"]
+def page_badge(snapshot: PageSnapshot) -> str:
+    indicator = snapshot.indicator
     message = _(INDICATOR_DESCRIPTIONS[indicator])
-    return badge_svg(snapshot["page"]["name"], message, INDICATOR_COLOURS[indicator])
+    return badge_svg(snapshot.page.name, message, INDICATOR_COLOURS[indicator])
 
 
-def component_badge(snapshot: dict, component_id: str) -> str | None:
-    component = snapshot["components"].get(str(component_id))
-    if component is None:
+def component_badge(snapshot: PageSnapshot, component_id: str) -> str | None:
+    pk = snapshot.component_id(component_id)
+    if pk is None:
         return None
-    status = component["status"]
-    return badge_svg(component["name"], str(ComponentStatus(status).label), COLOURS[status])
+    component = snapshot.components[pk]
+    status = component.status
+    return badge_svg(component.name, str(ComponentStatus(status).label), COLOURS[status])
 
 
 def _cached(request, page: Page, kind: str, build, content_type: str, max_age: int = 60):
@@ -152,17 +154,17 @@ def embed(request, page: Page):
     incidents with links that open the full page."""
     snapshot = page_snapshot(page)
     components = [
-        c for c in snapshot["components"].values() if c["status"] != ComponentStatus.OPERATIONAL
+        c for c in snapshot.components.values() if c.status != ComponentStatus.OPERATIONAL
     ]
-    incidents = [snapshot["incidents"][str(i)] for i in snapshot["unresolved_ids"]]
-    active = [snapshot["incidents"][str(i)] for i in snapshot["active_maintenance_ids"]]
-    indicator = snapshot["status"]["indicator"]
+    incidents = snapshot.incidents_of(snapshot.unresolved_ids)
+    active = snapshot.incidents_of(snapshot.active_maintenance_ids)
+    indicator = snapshot.indicator
     with timezone.override(page.tz):
         response = render(
             request,
             "statuspage/embed.html",
             {
-                "page": snapshot["page"],
+                "page": snapshot.page,
                 "indicator": indicator,
                 "description": _(INDICATOR_DESCRIPTIONS[indicator]),
                 "components": components,
