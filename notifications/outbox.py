@@ -81,7 +81,8 @@ def record_component_notifications(event: DomainEvent) -> list[Notification]:
     if event.type != COMPONENT_UPDATED:
         return []
     data = event.data
-    ids = [c["id"] for c in data.get("components") or [data["component"]] if c.get("id")]
+    listed = data.get("components") or ([data["component"]] if data.get("component") else [])
+    ids = [c["id"] for c in listed if c.get("id")]
     if not ids:
         return []
     recent = timezone.now() - COMPONENT_NOTICE_MAX_AGE
