@@ -36,6 +36,7 @@ from incidents.models import (
     status_for_severity,
 )
 
+from .audit import record
 from .base import ServiceError, System, publish_event
 from .components import component_data, record_status_change, validate_component_status
 from .incidents import open_incident, resolve_incident
@@ -74,7 +75,7 @@ class AlertReport:
 def integration_actor(source: str, key_name: str = "") -> System:
     """How automation appears in history and audit: the integration, and the key it used."""
     name = f"integration:{source}"
-    return System(f"{name} ({key_name})" if key_name else name)
+    return System(f"{name} ({key_name})" if key_name else name, kind="integration")
 
 
 def _is_automation(change: ComponentStatusChange | None) -> bool:
@@ -178,6 +179,8 @@ def receive_alerts(page: Page, alerts: list[Alert], *, source: str, actor: Syste
             events.COMPONENT_UPDATED,
             {"components": [component_data(c) for c in changed.values()]},
         )
+        # The audit trail shows the integration as the actor, with what each alert did.
+        record(actor, action="receive_alerts", obj=None, page=page, changes=report.as_dict())
     return report
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0006_alert_rules_and_embed_framing'),
+        ('incidents', '0007_alert_rules_and_embed_framing'),
         ('notifications', '0002_page_verbose_names'),
     ]
 

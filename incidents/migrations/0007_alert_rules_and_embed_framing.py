@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0005_page_verbose_names'),
+        ('incidents', '0006_audit_entry'),
     ]
 
     operations = [
