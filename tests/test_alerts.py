@@ -402,3 +402,13 @@ def _ready(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_names_the_integration(api):
+    from incidents.models import AuditEntry
+
+    send(api, alert(component="VPN", severity="critical"))
+    entry = AuditEntry.objects.get(action="receive_alerts")
+    assert entry.actor_type == "integration"
+    assert entry.actor_name == "integration:alertmanager (alertmanager)"
