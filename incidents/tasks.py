@@ -27,3 +27,9 @@ def relay_events() -> dict:
 
     published, failing = relay.relay_pending(older_than=relay.ORPHAN_SECONDS)
     return {"published": published, "failing": failing}
+
+
+@shared_task(name="incidents.restore_resolved_alerts", ignore_result=True)
+def restore_resolved_alerts() -> int:
+    """Every 15 s: put back components whose resolved alerts' hold-down ran out."""
+    return services.restore_resolved_alerts()

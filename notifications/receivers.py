@@ -1,10 +1,11 @@
 """Listeners for domain events: each channel hooks in here, never inside `incidents`."""
 
 import logging
+from collections.abc import Sequence
 
 from django.dispatch import receiver
 
-from incidents.events import DomainEvent, domain_event
+from incidents.events import COMPONENT_UPDATED, DomainEvent, domain_event
 
 from . import live
 
@@ -13,9 +14,9 @@ log = logging.getLogger(__name__)
 
 @receiver(domain_event, dispatch_uid="notifications.on_domain_event")
 def on_domain_event(sender, event: DomainEvent, **kwargs):
-    """Record the email notification of an event and queue its fan-out. Raises when it could
-    not (the relay hands the event again; recording is idempotent)."""
-    _email(event)
+    """Record the notification of an event (email, webhooks, chats) and queue its fan-out.
+    Raises when it could not (the relay hands the event again; recording is idempotent)."""
+    _outbox(event)
 
 
 @receiver(domain_event, dispatch_uid="notifications.push_domain_event")
@@ -25,19 +26,28 @@ def push_domain_event(sender, event: DomainEvent, **kwargs):
     live.push_event(event)
 
 
-def _email(event: DomainEvent) -> None:
+def _outbox(event: DomainEvent) -> None:
     """Record the notification once (its key makes a repeated event a no-op) and queue the
-    fan-out; a notification already fanned out is not queued again."""
+    fan-out to every channel (email, webhooks, chats); a notification already fanned out is
+    not queued again."""
     from . import outbox, tasks
-    from .models import Subscriber
+    from .models import Notification, Subscriber
 
-    if not outbox.event_key(event):
+    confirmed = Subscriber.objects.filter(page_id=event.page_id, confirmed_at__isnull=False)
+    if outbox.event_key(event):
+        if not confirmed.exists():
+            return  # nobody to tell: no outbox rows, no task
+        notifications: Sequence[Notification | None] = [outbox.record_notification(event)]
+    elif event.type == COMPONENT_UPDATED:
+        # Component changes are news for webhooks and chats only.
+        if not confirmed.exclude(kind=Subscriber.Kind.EMAIL).exists():
+            return
+        notifications = outbox.record_component_notifications(event)
+    else:
         return
-    if not Subscriber.objects.filter(page_id=event.page_id, confirmed_at__isnull=False).exists():
-        return  # nobody to tell: no outbox rows, no task
-    notification = outbox.record_notification(event)
-    if notification is None or notification.fanned_out_at is not None:
-        return
-    # Bounded by the broker's timeouts and publish retry policy (settings); a failure raises
-    # and the relay queues it again, the sweep (`requeue_deliveries`) being the last resort.
-    tasks.fan_out_notification.delay(notification.pk)
+    for notification in notifications:
+        if notification is None or notification.fanned_out_at is not None:
+            continue
+        # Bounded by the broker's timeouts and publish retry policy (settings); a failure raises
+        # and the relay queues it again, the sweep (`requeue_deliveries`) being the last resort.
+        tasks.fan_out_notification.delay(notification.pk)

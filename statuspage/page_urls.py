@@ -5,7 +5,7 @@ from django.urls import path
 from incidents.api import public
 from notifications import views as notification_views
 
-from . import feeds, playbook_views, report_views, views
+from . import embeds, feeds, playbook_views, report_views, views
 from .lastgood import last_good
 
 # Every public read is served from its last good copy when PostgreSQL or Redis fails
@@ -51,6 +51,15 @@ urlpatterns = [
     path("history.rss", last_good(feeds.rss_feed), name="feed-rss"),
     # The live sections as JSON (ETag = page version): the page's script catches up or polls.
     path("live.json", last_good(views.live_json), name="live"),
+    # Badges, the embeddable page and the widget (issue 15).
+    path("badge.svg", embeds.badge, name="badge"),
+    path(
+        "components/<str:component_id>/badge.svg",
+        embeds.component_badge_view,
+        name="component-badge",
+    ),
+    path("embed/", embeds.embed, name="embed"),
+    path("widget.js", embeds.widget_js, name="widget"),
     # Email subscriptions (notifications app).
     path("subscribe/", notification_views.subscribe, name="subscribe"),
     path("subscribe/confirm/<str:signed>/", notification_views.confirm, name="subscribe-confirm"),

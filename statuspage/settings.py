@@ -190,6 +190,12 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute="*/15"),
             "options": {"expires": 600},
         },
+        # Resolved alerts put their components back once their hold-down ran out (issue 15).
+        "alert-hold-down": {
+            "task": "incidents.restore_resolved_alerts",
+            "schedule": 15.0,
+            "options": {"expires": 14},
+        },
     }
 )
 # --- end maintenance clock ---
@@ -280,6 +286,19 @@ CONTENT_SECURITY_POLICY = {
 }
 # --- end of security ---------------------------------------------------------------------------
 
+# --- Webhooks and chats (issue 15): outbound requests to subscribers' URLs -------------------
+# Private, loopback and link-local addresses are refused (after DNS resolution and on every
+# redirect) unless this is set: for tests and deployments whose subscribers are internal.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Or only these private networks (comma-separated CIDRs, e.g. 10.20.0.0/16).
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+# A 2xx within this many seconds counts as delivered; anything else is retried with backoff.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# How often the intranet widget (widget.js) asks summary.json again.
+WIDGET_POLL_SECONDS = env.int("WIDGET_POLL_SECONDS", default=60)
+# Requests in flight at once per worker batch.
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=100)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -330,6 +349,7 @@ SPECTACULAR_SETTINGS = {
         "ImpactEnum": "incidents.models.Impact",
         "IncidentUpdateStatusEnum": "incidents.api.serializers.INCIDENT_STATUS_CHOICES",
         "TemplateImpactEnum": "incidents.api.serializers.TEMPLATE_IMPACT_CHOICES",
+        "AlertStatusEnum": "incidents.api.alerts.ALERT_STATUSES",
     },
 }
 # The management API refuses request bodies larger than this (413).

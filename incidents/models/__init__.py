@@ -5,6 +5,12 @@ Models hold data, constraints and small derived properties. Every write goes thr
 from here.
 """
 
+from .alerts import (
+    AlertDraft,
+    AlertRule,
+    AlertState,
+    status_for_severity,
+)
 from .api_keys import (
     APIKey,
     APIKeyPage,
@@ -51,6 +57,9 @@ from .uptime import (
 )
 
 __all__ = [
+    "AlertDraft",
+    "AlertRule",
+    "AlertState",
     "OutboxEvent",
     "APIKey",
     "APIKeyPage",
@@ -82,5 +91,6 @@ __all__ = [
     "ReportAlert",
     "SupportHours",
     "hex_colour",
+    "status_for_severity",
     "validate_time_zone",
 ]

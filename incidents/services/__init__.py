@@ -5,6 +5,13 @@ publishes one domain event after commit. Split by concept; import from here.
 """
 
 from . import rules
+from .alerts import (
+    dismiss_alert_draft,
+    publish_alert_draft,
+    receive_alerts,
+    restore_resolved_alerts,
+    save_alert_rule,
+)
 from .api_keys import change_api_key, create_api_key, revoke_api_key
 from .audit import Actor, as_actor
 from .base import ServiceError, System, TransitionError, publish_event
@@ -56,6 +63,10 @@ __all__ = [
     "bulk_set_component_status",
     "cancel_maintenance",
     "change_maintenance",
+    "dismiss_alert_draft",
+    "publish_alert_draft",
+    "receive_alerts",
+    "restore_resolved_alerts",
     "change_incident",
     "complete_maintenance",
     "create_component",
@@ -76,6 +87,7 @@ __all__ = [
     "roll_up_component",
     "roll_up_uptime",
     "run_maintenance_clock",
+    "save_alert_rule",
     "save_group",
     "save_incident_template",
     "save_page",
