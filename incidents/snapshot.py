@@ -94,6 +94,7 @@ def _update_dict(update: IncidentUpdate, visible: set[int]) -> dict[str, Any]:
 def _incident_dict(incident: Incident, components: dict[int, dict]) -> dict[str, Any]:
     visible = {int(k) for k in components}
     affected = [link for link in incident.affected.all() if link.component_id in visible]
+    published = incident.postmortem_published if incident.postmortem_published_at else ""
     return {
         "id": incident.pk,
         "kind": incident.kind,
@@ -110,9 +111,10 @@ def _incident_dict(incident: Incident, components: dict[int, dict]) -> dict[str,
         "scheduled_until": _iso(incident.scheduled_until),
         "scheduled_auto_in_progress": incident.scheduled_auto_in_progress,
         "scheduled_auto_completed": incident.scheduled_auto_completed,
-        "postmortem_body": incident.postmortem or None,
-        "postmortem_html": render_markdown(incident.postmortem) if incident.postmortem else "",
-        "postmortem_published_at": _iso(incident.postmortem_published_at),
+        # Only a published postmortem is public; the draft never leaves the admin and API.
+        "postmortem_body": published or None,
+        "postmortem_html": render_markdown(published) if published else "",
+        "postmortem_published_at": _iso(incident.postmortem_published_at) if published else None,
         "phone_message": incident.phone_message,
         "components": [
             {**components[str(link.component_id)], "incident_status": link.status}

@@ -21,6 +21,7 @@ from .choices import (
     IncidentStatus,
     Indicator,
 )
+from .imports import ImportedObject
 from .incidents import (
     ComponentStatusChange,
     Incident,
@@ -30,6 +31,7 @@ from .incidents import (
     Maintenance,
     MaintenanceManager,
     MaintenanceReminder,
+    PostmortemRevision,
 )
 from .pages import (
     Component,
@@ -63,6 +65,7 @@ __all__ = [
     "INCIDENT_STATUSES",
     "IdempotencyRecord",
     "Impact",
+    "ImportedObject",
     "Incident",
     "IncidentComponent",
     "IncidentStatus",
@@ -74,6 +77,7 @@ __all__ = [
     "MaintenanceManager",
     "MaintenanceReminder",
     "Page",
+    "PostmortemRevision",
     "ProblemReport",
     "ReportAlert",
     "SupportHours",

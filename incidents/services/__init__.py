@@ -17,6 +17,7 @@ from .components import (
     touch_page,
     update_component,
 )
+from .imports import PastIncident, PastUpdate, import_incident
 from .incidents import (
     change_incident,
     delete_incident,
@@ -35,10 +36,13 @@ from .maintenance import (
     schedule_maintenance,
     start_maintenance,
 )
+from .postmortems import publish_postmortem, revert_postmortem, save_postmortem_draft
 from .templates import save_incident_template
 from .uptime import roll_up_component, roll_up_uptime
 
 __all__ = [
+    "PastIncident",
+    "PastUpdate",
     "ServiceError",
     "System",
     "TransitionError",
@@ -52,12 +56,15 @@ __all__ = [
     "delete_incident",
     "edit_update",
     "extend_maintenance",
+    "import_incident",
     "open_incident",
     "post_update",
     "publish_event",
+    "publish_postmortem",
     "reopen_incident",
     "replace_support_hours",
     "reschedule_maintenance",
+    "revert_postmortem",
     "schedule_maintenance",
     "start_maintenance",
     "resolve_incident",
@@ -66,6 +73,7 @@ __all__ = [
     "run_maintenance_clock",
     "save_group",
     "save_incident_template",
+    "save_postmortem_draft",
     "save_page",
     "set_component_status",
     "touch_page",
