@@ -37,6 +37,7 @@ class StatuspageClient:
         min_interval: float = 1.0,
         retries: int = 6,
         timeout: float = 30.0,
+        page_size: int = 100,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
@@ -51,6 +52,7 @@ class StatuspageClient:
         )
         self.min_interval = min_interval
         self.retries = retries
+        self.page_size = page_size
         self.timeout = timeout
         self.sleep = sleep
         self.clock = clock
@@ -116,12 +118,13 @@ class StatuspageClient:
         path: str,
         *,
         first: int = 1,
-        size: int = 100,
+        size: int | None = None,
         size_param: str = "per_page",
         params: dict[str, Any] | None = None,
     ) -> Iterator[dict]:
         """Every object of a paginated list. Stops at a short page, or at a page that holds
         nothing new (a source that ignores the page parameter answers the same list again)."""
+        size = size or self.page_size
         seen: set[str] = set()
         number = first
         while True:

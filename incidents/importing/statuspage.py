@@ -228,11 +228,11 @@ class StatuspageImporter:
 
     def _import_components(self, components: list[dict], groups: list[dict]) -> None:
         page = self.page
-        # Statuspage also lists each group as a component with "group": true.
-        group_ids = {str(g["id"]) for g in groups}
+        # Statuspage also lists each group as a component with "group": true (and the group's
+        # id). Other sources number groups and components separately: only the flag counts.
         members = {str(c): str(g["id"]) for g in groups for c in (g.get("components") or [])}
         for data in self.progress_over(components, "components"):
-            if data.get("group") or str(data.get("id")) in group_ids:
+            if data.get("group") is True:
                 continue
 
             def write(data=data) -> str:
