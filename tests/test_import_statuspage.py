@@ -11,10 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -324,81 +321,10 @@ def test_an_unreachable_source_is_a_clear_error_after_retries():
 # --- another installation of ours -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def other_installation(tmp_path_factory):
-    """This project in its own process and SQLite database, with the demo data, two
-    subscribers and an API key, serving HTTP on a free port."""
-    home = tmp_path_factory.mktemp("source")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{home / 'db.sqlite3'}",
-        SECRET_KEY="source-instance-secret-key-0123456789abcdefghijklmnop",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        DEBUG="1",
-    )
-
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    manage("migrate", "--noinput")
-    manage("load_demo")
-    manage(
-        "shell",
-        "-c",
-        "from django.utils import timezone\n"
-        "from incidents.models import Component, Page\n"
-        "from notifications.models import Subscriber\n"
-        "it = Page.objects.get(slug='it')\n"
-        "s = Subscriber.objects.create(page=it, email='ann@example.com', language='nl',"
-        " confirmed_at=timezone.now())\n"
-        "s.components.set(Component.objects.filter(page=it, name='VPN'))\n"
-        "Subscriber.objects.create(page=it, email='ben@example.com')\n",
-    )
-    key = manage("create_api_key", "migration").strip()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/pages", timeout=2)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield url, key
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_a_page_moves_from_another_installation_with_everything(other_installation):
-    url, key = other_installation
+    url, key = other_installation.url, other_installation.key
     source = requests.Session()
     source.headers["Authorization"] = f"OAuth {key}"
 

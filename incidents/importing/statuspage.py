@@ -206,7 +206,9 @@ class StatuspageImporter:
         for data in self.progress_over(groups, "component groups"):
 
             def write(data=data) -> str:
-                group = recall(self.source, "component_group", data["id"], page.groups.all())
+                group = recall(
+                    self.source, "component_group", data["id"], page.groups.all(), page=page
+                )
                 group = group or page.groups.filter(name=_text(data.get("name")).strip()).first()
                 created = group is None
                 group = group or ComponentGroup(page=page)
@@ -247,7 +249,7 @@ class StatuspageImporter:
                     "is_visible": data.get("showcase") is not False,
                     "status": status,
                 }
-                component = recall(self.source, "component", sid, page.components.all())
+                component = recall(self.source, "component", sid, page.components.all(), page=page)
                 if component is None:
                     component = services.create_component(page, actor=IMPORTER, **wanted)
                     outcome = "created"
@@ -268,7 +270,7 @@ class StatuspageImporter:
     def _mapped(self, kind: str) -> list[tuple[str, Any]]:
         from incidents.models import ImportedObject
 
-        rows = ImportedObject.objects.filter(source=self.source, kind=kind)
+        rows = ImportedObject.objects.filter(page=self.page, source=self.source, kind=kind)
         by_pk = {str(c.pk): c for c in self.page.components.all()}
         return [(r.source_id, by_pk[r.object_id]) for r in rows if r.object_id in by_pk]
 
@@ -391,7 +393,9 @@ class StatuspageImporter:
 
             def write(data=data) -> str:
                 sid = str(data["id"])
-                template = recall(self.source, "incident_template", sid, page.incident_templates)
+                template = recall(
+                    self.source, "incident_template", sid, page.incident_templates, page=page
+                )
                 name = _text(data.get("name")).strip()
                 template = template or page.incident_templates.filter(name=name).first()
                 created = template is None

@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'imported object',
                 'verbose_name_plural': 'imported objects',
                 'indexes': [models.Index(fields=['page', 'kind', 'object_id'], name='incidents_i_page_id_7b438f_idx')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'kind', 'source_id'), name='imported_object_once')],
+                'constraints': [models.UniqueConstraint(fields=('page', 'source', 'kind', 'source_id'), name='imported_object_once')],
             },
         ),
         migrations.RunPython(keep_published_postmortems, migrations.RunPython.noop),

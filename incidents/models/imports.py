@@ -9,7 +9,7 @@ from .pages import Page
 
 
 class ImportedObject(models.Model):
-    """One object of ours that an import made from one object of a source.
+    """One object of ours that an import into a page made from one object of a source.
 
     `source` names the source page (its API address and page id); `kind` and `source_id` name
     the object there; `object_id` is our object's key, kept as text so that neither side's id
@@ -28,7 +28,7 @@ class ImportedObject(models.Model):
         verbose_name_plural = _("imported objects")
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "kind", "source_id"], name="imported_object_once"
+                fields=["page", "source", "kind", "source_id"], name="imported_object_once"
             )
         ]
         indexes = [models.Index(fields=["page", "kind", "object_id"])]

@@ -36,26 +36,29 @@ from .incidents import MAX_BODY, MAX_TITLE, _clean_text
 from .postmortems import _clean_body
 
 
-def recall(source: str, kind: str, source_id: Any, queryset: models.QuerySet):
-    """Our object imported from this source object before, or None (also when it was deleted
-    here since: the next import makes it again)."""
-    object_id = (
-        ImportedObject.objects.filter(source=source, kind=kind, source_id=str(source_id))
-        .values_list("object_id", flat=True)
-        .first()
-    )
-    if object_id is None:
-        return None
-    return queryset.filter(pk=object_id).first()
+def recall(
+    source: str, kind: str, source_id: Any, queryset: models.QuerySet, *, page: Page | None = None
+):
+    """Our object (of `page`, when given) imported from this source object before, or None
+    (also when it was deleted here since: the next import makes it again)."""
+    mapped = ImportedObject.objects.filter(source=source, kind=kind, source_id=str(source_id))
+    if page is not None:
+        mapped = mapped.filter(page=page)
+    for object_id in mapped.values_list("object_id", flat=True):
+        found = queryset.filter(pk=object_id).first()
+        if found is not None:
+            return found
+    return None
 
 
 def remember(page: Page, source: str, kind: str, source_id: Any, obj: models.Model) -> None:
     """Record (or re-point) which of our objects a source object became."""
     ImportedObject.objects.update_or_create(
+        page=page,
         source=source,
         kind=kind,
         source_id=str(source_id),
-        defaults={"page": page, "object_id": str(obj.pk)},
+        defaults={"object_id": str(obj.pk)},
     )
 
 
@@ -145,7 +148,9 @@ def import_incident(
     (which notifies nobody) when anything changed.
     """
     _validate(page, past)
-    incident = recall(source, "incident", past.source_id, Incident.objects.filter(page=page))
+    incident = recall(
+        source, "incident", past.source_id, Incident.objects.filter(page=page), page=page
+    )
     values = {name: getattr(past, name) for name in INCIDENT_FIELDS}
     if incident is None:
         incident = Incident.objects.create(page=page, **values)
@@ -197,7 +202,7 @@ def _sync_components(incident: Incident, components: dict[Component, str]) -> bo
 
 def _sync_update(page: Page, source: str, incident: Incident, past: PastUpdate) -> bool:
     values = {name: getattr(past, name) for name in UPDATE_FIELDS}
-    update = recall(source, "incident_update", past.source_id, incident.updates.all())
+    update = recall(source, "incident_update", past.source_id, incident.updates.all(), page=page)
     if update is None:
         update = IncidentUpdate.objects.create(
             incident=incident, author_name=_import_name(), **values
