@@ -245,3 +245,31 @@ def test_the_admin_saves_previews_publishes_and_reverts(
         PostmortemRevision.objects.filter(incident=resolved).values_list("action", flat=True)
     )
     assert actions == ["edited", "published", "reverted"]
+
+
+def test_the_websocket_message_never_carries_a_draft_and_announces_publishing(
+    resolved, django_capture_on_commit_callbacks
+):
+    from incidents.events import DomainEvent
+    from notifications.live import live_messages
+
+    captured: list[DomainEvent] = []
+
+    def listen(sender, event, **kwargs):
+        captured.append(event)
+
+    domain_event.connect(listen, dispatch_uid="test-postmortem-live", weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.save_postmortem_draft(resolved, actor=None, body="A **router** failed.")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.publish_postmortem(resolved, actor=None)
+    finally:
+        domain_event.disconnect(dispatch_uid="test-postmortem-live")
+    draft_event, published_event = captured
+    # Built from the snapshot of the version each event made (the page is at the last one).
+    draft = json.loads(live_messages(resolved.page, draft_event)["en"])
+    assert draft["announce"] == "" and SECRET not in json.dumps(draft)
+    published = json.loads(live_messages(resolved.page, published_event)["en"])
+    assert published["announce"] == "Postmortem published for “Internet down”"
+    assert published["data"]["incident"]["postmortem_published_at"]
