@@ -6,6 +6,7 @@ export of a restored page must equal the export it was restored from, field by f
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -207,14 +208,13 @@ def test_a_page_moves_between_two_installations(other_installation, tmp_path):
 
 def _uptime_by_name(page: Page) -> dict:
     snapshot = build_page_snapshot(page)
-    names = {str(c["id"]): c["name"] for c in snapshot["components"].values()}
     # Every finished day (today's bar still grows while the test runs); incidents named by
     # title, since their ids are this installation's.
-    days = {
-        names[str(cid)]: data["days"][:-1] for cid, data in snapshot["uptime"]["components"].items()
-    }
-    for bars in days.values():
+    days = {}
+    for pk, uptime in snapshot.uptime.components.items():
+        bars = [dataclasses.asdict(day) for day in uptime.days[:-1]]
         for day in bars:
-            for incident in day.get("incidents", []):
-                incident.pop("id", None)
+            for incident in day["incidents"]:
+                incident.pop("id")
+        days[snapshot.components[pk].name] = bars
     return days
