@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from incidents import events
 from incidents.models import Page
-from incidents.services import ServiceError
+from incidents.services import ServiceError, audit
 from incidents.services.base import publish_event
 
 FORMAT = "statuspage-page-archive"
@@ -320,6 +320,8 @@ def import_page(document: dict, *, actor: Any, slug: str | None = None) -> Resto
         )
     page = Page.objects.get(pk=ids["incidents.page"][page_rows[0]["id"]])
     report.page = page
+    changes = {"rows": report.counts, "notes": report.notes}
+    audit.record(actor, action="import_page", obj=page, changes=changes)
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return report
 

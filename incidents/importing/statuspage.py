@@ -37,7 +37,7 @@ from incidents.services.imports import PastIncident, PastUpdate, recall, remembe
 
 from .client import NotFound, SourceError, StatuspageClient
 
-IMPORTER = services.System("statuspage import")
+IMPORTER = services.System("statuspage import", kind="command")
 SUBSCRIBER_STATES = ("active", "unconfirmed", "quarantined")
 KINDS = (
     "page", "component_group", "component", "incident", "maintenance", "incident_template",

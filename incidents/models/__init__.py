@@ -10,6 +10,7 @@ from .api_keys import (
     APIKeyPage,
     IdempotencyRecord,
 )
+from .audit import AuditEntry
 from .choices import (
     CLOSED_STATUSES,
     COMPONENT_SEVERITY,
@@ -54,6 +55,7 @@ __all__ = [
     "APIKey",
     "APIKeyPage",
     "Answer",
+    "AuditEntry",
     "CLOSED_STATUSES",
     "COMPONENT_SEVERITY",
     "Component",

@@ -31,6 +31,7 @@ from incidents.models import (
     PostmortemRevision,
 )
 
+from .audit import intent
 from .base import ServiceError, actor_fields, publish_event
 from .incidents import MAX_BODY, MAX_TITLE, _clean_text
 from .postmortems import _clean_body
@@ -138,6 +139,7 @@ def _validate(page: Page, past: PastIncident) -> None:
     past.postmortem_published = _clean_body(past.postmortem_published)
 
 
+@intent("import_incident")
 @transaction.atomic
 def import_incident(
     page: Page, *, actor: Any, source: str, past: PastIncident

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from incidents import events
 from incidents.models import Incident, PostmortemRevision
 
+from .audit import intent
 from .base import ServiceError, TransitionError, actor_fields, publish_event
 from .incidents import incident_data
 
@@ -60,6 +61,7 @@ def _postmortem_data(incident: Incident, *, notify: bool = False) -> dict[str, A
     return data
 
 
+@intent("save_postmortem_draft")
 @transaction.atomic
 def save_postmortem_draft(incident: Incident, *, actor: Any, body: str) -> Incident:
     """Replace the postmortem draft (Markdown). The public text does not change until the
@@ -83,6 +85,7 @@ def save_postmortem_draft(incident: Incident, *, actor: Any, body: str) -> Incid
     return incident
 
 
+@intent("publish_postmortem")
 @transaction.atomic
 def publish_postmortem(
     incident: Incident,
@@ -138,6 +141,7 @@ def publish_postmortem(
     return incident
 
 
+@intent("revert_postmortem")
 @transaction.atomic
 def revert_postmortem(incident: Incident, *, actor: Any) -> Incident:
     """Take a published postmortem back to draft: it leaves every public channel; the draft

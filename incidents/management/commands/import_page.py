@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from incidents.importing.archive import import_page
 from incidents.services import ServiceError, System
 
-RESTORE = System("page import")
+RESTORE = System("page import", kind="command")
 
 
 class Command(BaseCommand):

@@ -17,7 +17,7 @@ def keep_published_postmortems(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0005_page_verbose_names'),
+        ('incidents', '0006_audit_entry'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
