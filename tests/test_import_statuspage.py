@@ -234,7 +234,7 @@ def test_a_statuspage_page_arrives_with_history_postmortems_templates_and_subscr
 
 @pytest.mark.django_db
 def test_pages_are_walked_and_rate_limits_are_waited_out(statuspage):
-    client = StatuspageClient(api_url(statuspage), KEY, min_interval=0.05, page_size=2)
+    client = StatuspageClient(api_url(statuspage), KEY, min_interval=0.1, page_size=2)
     summary = StatuspageImporter(client, PAGE_ID).run()
 
     incident_pages = [q for path, q, _ in statuspage.log if path.endswith("/incidents")]
@@ -256,8 +256,12 @@ def test_pages_are_walked_and_rate_limits_are_waited_out(statuspage):
         ("1", "2"),
         ("2", "2"),
     ]
-    gaps = [b - a for (_, _, a), (_, _, b) in zip(statuspage.log, statuspage.log[1:], strict=False)]
-    assert min(gaps) >= 0.045, "requests came faster than the interval"
+    # The client paces the start of its requests; arrival times here jitter a little on a busy
+    # machine, so: never near a burst, and no faster than the interval on average.
+    times = [t for _, _, t in statuspage.log]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.05, "requests came in a burst"
+    assert times[-1] - times[0] >= 0.1 * (len(times) - 1) * 0.95
     assert Incident.objects.count() == 3 and summary.requests == len(statuspage.log)
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from incidents import events, services
 from incidents.events import domain_event
-from incidents.models import Component, Incident, PostmortemRevision
+from incidents.models import Component, Incident, Page, PostmortemRevision
 from notifications.models import Subscriber
 
 from .api_helpers import make_api
@@ -267,9 +267,9 @@ def test_the_websocket_message_never_carries_a_draft_and_announces_publishing(
     finally:
         domain_event.disconnect(dispatch_uid="test-postmortem-live")
     draft_event, published_event = captured
-    # Built from the snapshot of the version each event made (the page is at the last one).
-    draft = json.loads(live_messages(resolved.page, draft_event)["en"])
+    page = Page.objects.get(pk=resolved.page_id)  # at the version publishing made
+    draft = json.loads(live_messages(page, draft_event)["en"])
     assert draft["announce"] == "" and SECRET not in json.dumps(draft)
-    published = json.loads(live_messages(resolved.page, published_event)["en"])
+    published = json.loads(live_messages(page, published_event)["en"])
     assert published["announce"] == "Postmortem published for “Internet down”"
     assert published["data"]["incident"]["postmortem_published_at"]
