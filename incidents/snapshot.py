@@ -179,6 +179,8 @@ def _update_view(update: IncidentUpdate, visible: Mapping[int, ComponentView]) -
 
 def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) -> IncidentView:
     affected = [link for link in incident.affected.all() if link.component_id in components]
+    # Only a published postmortem is public; the draft never leaves the admin and API.
+    published = incident.postmortem_published if incident.postmortem_published_at else ""
     return IncidentView(
         id=incident.pk,
         kind=incident.kind,
@@ -195,9 +197,9 @@ def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) 
         scheduled_until=_iso(incident.scheduled_until),
         scheduled_auto_in_progress=incident.scheduled_auto_in_progress,
         scheduled_auto_completed=incident.scheduled_auto_completed,
-        postmortem_body=incident.postmortem or None,
-        postmortem_html=render_markdown(incident.postmortem) if incident.postmortem else "",
-        postmortem_published_at=_iso(incident.postmortem_published_at),
+        postmortem_body=published or None,
+        postmortem_html=render_markdown(published) if published else "",
+        postmortem_published_at=_iso(incident.postmortem_published_at) if published else None,
         phone_message=incident.phone_message,
         components=tuple(
             _incident_component(components[link.component_id], link.status) for link in affected

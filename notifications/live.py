@@ -47,7 +47,7 @@ def canonical_prefix(slug: str) -> str:
 
 INCIDENT_FIELDS = (
     "id", "kind", "name", "status", "impact", "created_at", "updated_at", "resolved_at",
-    "scheduled_for", "scheduled_until",
+    "scheduled_for", "scheduled_until", "postmortem_published_at",
 )  # fmt: skip
 
 
@@ -111,6 +111,10 @@ def announcement(event: DomainEvent, changed: dict[str, Any]) -> str:
         names = {"name": incident["name"], "status": _label(IncidentStatus, incident.get("status"))}
         if event.type == events.INCIDENT_DELETED:
             return _("Incident “%(name)s” was removed") % names
+        if event.type == events.POSTMORTEM_EDITED:
+            return ""  # a draft: nothing the public sees changed
+        if event.type == events.POSTMORTEM_PUBLISHED:
+            return _("Postmortem published for “%(name)s”") % names
         if incident.get("kind") == "maintenance":
             return _("Maintenance “%(name)s”: %(status)s") % names
         if event.type == events.INCIDENT_CREATED:

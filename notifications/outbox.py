@@ -40,6 +40,9 @@ def event_key(event: DomainEvent) -> str | None:
     """The idempotency key of a notifying event, or None when it must not notify."""
     if event.type not in NOTIFYING_EVENTS:
         return None
+    postmortem = event.data.get("postmortem")
+    if postmortem is not None and not postmortem.get("deliver_notifications"):
+        return None  # published without notifying
     update = event.data.get("update")
     if update is not None:
         if not update.get("deliver_notifications", True):

@@ -395,3 +395,53 @@ def export_rows(subscribers) -> Iterable[list[str]]:
             s.unsubscribed_at.isoformat() if s.unsubscribed_at else "",
             "yes" if s.flagged_at else "",
         ]
+
+
+@transaction.atomic
+def import_subscriber(
+    page: Page,
+    *,
+    actor: Any,
+    email: str,
+    components: Iterable[Any] = (),
+    confirmed_at=None,
+    flagged_at=None,
+    language: str = "",
+) -> tuple[Subscriber, str]:
+    """Bring one subscriber of another status page over, as it is there: a confirmed address
+    stays confirmed (no confirmation mail, nothing sent), an unconfirmed one stays unconfirmed,
+    a quarantined one stays flagged. Components are the page's, by id (none: every component).
+    Returns the subscriber and "created", "updated" or "unchanged"."""
+    email = normalize_email(email)
+    ids = {int(getattr(c, "pk", c)) for c in components or []}
+    chosen = list(Component.objects.filter(page=page, pk__in=ids))
+    if len(chosen) != len(ids):
+        raise ServiceError(
+            _("Choose components of this page only."), code="invalid", field="components"
+        )
+    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+        page=page,
+        email=email,
+        defaults={
+            "language": _language(language or page.default_language),
+            "confirmed_at": confirmed_at,
+            "flagged_at": flagged_at,
+        },
+    )
+    changed = []
+    if not created:
+        wanted = {"confirmed_at": confirmed_at, "flagged_at": flagged_at}
+        if language:
+            wanted["language"] = _language(language)
+        # An address confirmed here stays confirmed, whatever the source says.
+        if subscriber.confirmed_at and not confirmed_at:
+            wanted.pop("confirmed_at")
+        changed = [name for name, value in wanted.items() if getattr(subscriber, name) != value]
+        for name in changed:
+            setattr(subscriber, name, wanted[name])
+        if changed:
+            subscriber.save(update_fields=changed)
+    if created or {c.pk for c in subscriber.components.all()} != ids:
+        subscriber.components.set(chosen)
+        changed.append("components")
+    return subscriber, "created" if created else ("updated" if changed else "unchanged")

@@ -28,6 +28,7 @@ from .choices import (
     IncidentStatus,
     Indicator,
 )
+from .imports import ImportedObject
 from .incidents import (
     ComponentStatusChange,
     Incident,
@@ -37,6 +38,7 @@ from .incidents import (
     Maintenance,
     MaintenanceManager,
     MaintenanceReminder,
+    PostmortemRevision,
 )
 from .outbox import OutboxEvent
 from .pages import (
@@ -76,6 +78,7 @@ __all__ = [
     "INCIDENT_STATUSES",
     "IdempotencyRecord",
     "Impact",
+    "ImportedObject",
     "Incident",
     "IncidentComponent",
     "IncidentStatus",
@@ -87,6 +90,7 @@ __all__ = [
     "MaintenanceManager",
     "MaintenanceReminder",
     "Page",
+    "PostmortemRevision",
     "ProblemReport",
     "ReportAlert",
     "SupportHours",

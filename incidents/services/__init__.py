@@ -27,6 +27,7 @@ from .components import (
     touch_page,
     update_component,
 )
+from .imports import PastIncident, PastUpdate, import_incident
 from .incident_changes import update_incident
 from .incidents import (
     change_incident,
@@ -47,10 +48,13 @@ from .maintenance import (
     schedule_maintenance,
     start_maintenance,
 )
+from .postmortems import publish_postmortem, revert_postmortem, save_postmortem_draft
 from .templates import save_incident_template
 from .uptime import roll_up_component, roll_up_uptime
 
 __all__ = [
+    "PastIncident",
+    "PastUpdate",
     "Actor",
     "as_actor",
     "change_api_key",
@@ -75,12 +79,15 @@ __all__ = [
     "delete_incident",
     "edit_update",
     "extend_maintenance",
+    "import_incident",
     "open_incident",
     "post_update",
     "publish_event",
+    "publish_postmortem",
     "reopen_incident",
     "replace_support_hours",
     "reschedule_maintenance",
+    "revert_postmortem",
     "schedule_maintenance",
     "start_maintenance",
     "resolve_incident",
@@ -90,6 +97,7 @@ __all__ = [
     "save_alert_rule",
     "save_group",
     "save_incident_template",
+    "save_postmortem_draft",
     "save_page",
     "set_component_status",
     "touch_page",
