@@ -15,7 +15,17 @@ log = logging.getLogger(__name__)
 def on_domain_event(sender, event: DomainEvent, **kwargs):
     """Fan an event out to the channels (websocket push, email outbox) as they land."""
     live.push_event(event)
+    _mirror(event)
     _email(event)
+
+
+def _mirror(event: DomainEvent) -> None:
+    """Republish the static mirror (debounced: a burst of changes gives one publish)."""
+    from incidents.events import PAGE_UPDATED
+    from statuspage.mirror.publish import schedule_publish
+
+    # A page's own change touches only its files; a page's name or settings show on the others.
+    schedule_publish(None if event.type == PAGE_UPDATED else event.page_slug)
 
 
 def _email(event: DomainEvent) -> None:

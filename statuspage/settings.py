@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "statuspage",
     "incidents",
     "notifications",
+    "statuspage.mirror",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "statuspage.mirror.context.mirror",
             ],
         },
     },
@@ -190,6 +192,29 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
     "schedule": env.float("NOTIFICATIONS_REQUEUE_SECONDS", default=60.0),
 }
 # --- end of email notifications -------------------------------------------------------------
+
+# --- The static mirror (issue 13): the standby copy on independent hosting ------------------
+# Comma-separated targets: file:///srv/statuspage-mirror (a directory nginx serves) and/or
+# s3://bucket/prefix (credentials and endpoint the boto3 way: AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL). Empty: no mirror.
+MIRROR_TARGETS = env.list("MIRROR_TARGETS", default=[])
+# Where visitors reach the mirror (its own host or CDN); the live page's script falls back to
+# its live.json when the app is unreachable.
+MIRROR_PUBLIC_URL = env.str("MIRROR_PUBLIC_URL", default="").rstrip("/")
+# A burst of changes within this many seconds gives one publish.
+MIRROR_DEBOUNCE_SECONDS = env.float("MIRROR_DEBOUNCE_SECONDS", default=0.5)
+# Republish this often even without changes: the mirror's heartbeat.
+MIRROR_HEARTBEAT_SECONDS = env.int("MIRROR_HEARTBEAT_SECONDS", default=120)
+# A mirror whose heartbeat is older than this tells visitors we may be having a larger outage.
+MIRROR_STALE_SECONDS = env.int("MIRROR_STALE_SECONDS", default=600)
+# A failing target is retried after 30 s, 60 s, ... up to this many seconds.
+MIRROR_RETRY_MAX_SECONDS = env.int("MIRROR_RETRY_MAX_SECONDS", default=900)
+CELERY_BEAT_SCHEDULE["mirror-heartbeat"] = {
+    "task": "mirror.publish",
+    "schedule": float(MIRROR_HEARTBEAT_SECONDS),
+    "options": {"expires": MIRROR_HEARTBEAT_SECONDS},
+}
+# --- end of the static mirror ---------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
