@@ -25,7 +25,7 @@
   var attempt = 0, failures = 0, pollTimer = null, fetching = false, greeted = false;
   var standby = document.querySelector("[data-standby]") !== null;
   var mirrorUrl = standby ? "" : (body.getAttribute("data-mirror-url") || "");
-  var mirrorEtag = "";
+  var defaultLanguage = body.getAttribute("data-default-language") || "en";
 
   function setVersion(v) {
     version = v;
@@ -93,18 +93,15 @@
   }
 
   function fetchMirror() {
-    // The standby copy keeps each language at /<lang>/...; its links go to the mirror too.
-    var headers = {};
-    if (mirrorEtag) headers["If-None-Match"] = mirrorEtag;
-    return window.fetch(mirrorUrl + "/" + lang + canonical + "live.json", {
-      headers: headers,
+    // The standby copy keeps each language at /<lang>/... (and its default at /...); its
+    // links go to the mirror too. A plain GET (no extra headers): no CORS preflight.
+    var path = lang === defaultLanguage ? canonical : "/" + lang + canonical;
+    return window.fetch(mirrorUrl + path + "live.json", {
       cache: "no-store",
       mode: "cors",
       credentials: "omit"
     }).then(function (response) {
-      if (response.status === 304 || !response.ok) return null;
-      mirrorEtag = response.headers.get("ETag") || mirrorEtag;
-      return response.json();
+      return response.ok ? response.json() : null;
     }).then(function (state) {
       if (!state || !(state.version > version)) return;
       Object.keys(state.html || {}).forEach(function (name) {
