@@ -422,13 +422,21 @@ def _hours(snapshot: dict) -> list[dict]:
     return hours_rows(snapshot)
 
 
-def build_site(only: Iterable[str] | None = None) -> Site:
+def build_site(only: Iterable[str] | None = None, *, attempts: int = 3) -> Site:
     """Render the public site (or only the given pages' part of it) into mirror files.
 
-    Raises MirrorBuildError when a public path does not render (nothing half-built is
-    published).
+    Every file of a page is of one version: a page changed while it was being rendered is
+    rendered again. Raises MirrorBuildError when a public path does not render (nothing
+    half-built is published).
     """
-    return _Builder(only).build()
+    only = list(only) if only is not None else None
+    for _attempt in range(attempts):
+        site = _Builder(only).build()
+        rendered = {s: v for s, v in site.versions.items() if only is None or s in only}
+        current = dict(Page.objects.filter(slug__in=list(rendered)).values_list("slug", "version"))
+        if current == rendered:
+            return site
+    raise MirrorBuildError("the pages kept changing while they were being rendered")
 
 
 def heartbeat_document(site: Site, previous: dict | None) -> dict:

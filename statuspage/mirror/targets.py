@@ -90,7 +90,8 @@ class DirectoryTarget(Target):
         with open(self.root / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             previous = self._current_release()
-            release = releases / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+            release = releases / f"{name}.partial"  # renamed once complete
             release.mkdir()
             written = written_bytes = 0
             wanted = dict(files)
@@ -108,10 +109,11 @@ class DirectoryTarget(Target):
                 target.write_bytes(item.body)
                 written += 1
                 written_bytes += len(item.body)
-            for directory, _dirs, names in os.walk(release):
+            for directory, _dirs, files_here in os.walk(release):
                 os.chmod(directory, 0o755)
-                for name in names:
-                    os.chmod(os.path.join(directory, name), 0o644)
+                for file_name in files_here:
+                    os.chmod(os.path.join(directory, file_name), 0o644)
+            release = release.rename(releases / name)
             link = self.root / f".current-{uuid.uuid4().hex[:8]}"
             os.symlink(Path("releases") / release.name, link)
             os.replace(link, self.current)  # the swap: one rename
@@ -125,7 +127,12 @@ class DirectoryTarget(Target):
     def _prune(self, current: Path, previous: Path | None) -> None:
         """Keep the newest few releases (a reader may be mid-way through one); drop the rest,
         including what a killed publish left half-written."""
-        releases = sorted((self.root / "releases").iterdir(), key=lambda p: p.stat().st_mtime)
+        folders = list((self.root / "releases").iterdir())
+        for stray in [f for f in folders if f.suffix == ".partial"]:  # we hold the lock
+            shutil.rmtree(stray, ignore_errors=True)
+        releases = sorted(
+            (f for f in folders if f.suffix != ".partial"), key=lambda p: p.stat().st_mtime
+        )
         keep = {current, previous, *releases[-KEEP_RELEASES:]}
         for release in releases:
             if release not in keep:
