@@ -204,7 +204,7 @@ def test_the_admin_shows_each_targets_last_publish_and_error(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_change_publishes_once_after_a_burst_in_process(mirror, settings, it_page):
-    settings.MIRROR_DEBOUNCE_SECONDS = 1.5
+    settings.MIRROR_DEBOUNCE_SECONDS = 3
     vpn = Component.objects.get(page=it_page, name="VPN")
     for status in ["degraded_performance", "partial_outage", "major_outage"]:
         services.set_component_status(vpn, status, actor=None)

@@ -214,15 +214,14 @@ class _Builder:
 
     # --- fetching -----------------------------------------------------------------------
     def crawl(self, language: str | None) -> dict[str, tuple[bytes, str]]:
-        client = Client(HTTP_HOST=self.host)
+        client = _client(self.host)
+        client.cookies.clear()
         if language:
             client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         queue: list[str] = []
         for slug in self.pages:
             if self.wanted(slug) and self.in_tree(slug, language):
                 queue += [f"/p/{slug}/{suffix}" for suffix in SEEDS]
-        if self.wanted(self.default.slug) and self.in_tree(self.default.slug, language):
-            queue += [f"/{suffix}" for suffix in SEEDS]
         seen: set[str] = set()
         fetched: dict[str, tuple[bytes, str]] = {}
         while queue:
@@ -373,6 +372,17 @@ class _Builder:
             )
         return self.finish_html(html, slug, None)
 
+    def copy_default_page_to_root(self) -> None:
+        """The default page at `/` too (as the app serves it), as a copy of `/p/<slug>/`:
+        rendering it twice cost as much again, and its links to `/p/<slug>/...` all work."""
+        if not self.wanted(self.default.slug):
+            return
+        base = f"p/{self.default.slug}/"
+        for path, item in list(self.files.items()):
+            for tree in ("", *(f"{code}/" for code in SUPPORTED)):
+                if path.startswith(tree + base):
+                    self.files[tree + path[len(tree + base) :]] = item
+
     # --- the whole copy -----------------------------------------------------------------
     def build(self) -> Site:
         if self.default is None:
@@ -393,6 +403,7 @@ class _Builder:
             if slug in self.pages and self.in_tree(slug, language) and target not in self.files:
                 html = self.unavailable_page(slug, language, path)
                 self.files[target] = MirrorFile(html.encode(), "text/html; charset=utf-8")
+        self.copy_default_page_to_root()
         with translation.override(self.default.default_language or "en"):
             not_found = render_to_string("404.html", {})
         self.files[NOT_FOUND_FILE] = MirrorFile(
@@ -408,6 +419,17 @@ class _Builder:
         )
         site.files = with_compressed(self.files)
         return site
+
+
+_clients: dict[str, Client] = {}
+
+
+def _client(host: str) -> Client:
+    """One test client per process and host: its handler loads the middleware once (WhiteNoise
+    indexes every static file when it starts, about a second)."""
+    if host not in _clients:
+        _clients[host] = Client(HTTP_HOST=host)
+    return _clients[host]
 
 
 def _query(url: str) -> list[tuple[str, str]]:

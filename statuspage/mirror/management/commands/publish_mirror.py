@@ -41,7 +41,13 @@ class Command(BaseCommand):
         if not targets and not settings.MIRROR_TARGETS:
             raise CommandError("No target: set MIRROR_TARGETS or pass --target.")
         while True:
-            failed = self._publish_once(pages, targets)
+            try:
+                failed = self._publish_once(pages, targets)
+            except CommandError as error:
+                if not heartbeat:
+                    raise
+                self.stderr.write(f"publish failed: {error}")  # the next beat tries again
+                failed = 0
             if not heartbeat:
                 if failed:
                     raise CommandError(f"{failed} target(s) failed (see above).")
