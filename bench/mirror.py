@@ -210,7 +210,7 @@ def main() -> None:
         processes.append(nginx)
         app_url = f"http://127.0.0.1:{app_port}/p/it/"
         mirror_url = f"http://127.0.0.1:{nginx_port}/p/it/"
-        wait_for(app_url)
+        wait_for(app_url, timeout=180)  # a loaded machine boots gunicorn slowly
         wait_for(mirror_url)
         gz = "Accept-Encoding: gzip"
         run_wrk(app_url, 2, args.connections, gz)  # warm-up
@@ -227,7 +227,10 @@ def main() -> None:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(10)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 

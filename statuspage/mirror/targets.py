@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from .site import HEARTBEAT_FILE, MirrorFile, content_type_for, owner
 
 KEEP_RELEASES = 3
+UPLOAD_THREADS = 16  # S3 PUTs in flight at once (boto3 clients are thread-safe)
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=30, stale-while-revalidate=60, stale-if-error=86400"
 NO_CACHE = "no-cache"
@@ -173,6 +175,7 @@ class S3Target(Target):
             connect_timeout=5,
             read_timeout=30,
             retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=UPLOAD_THREADS,
         )
         return boto3.client("s3", config=config)
 
@@ -194,20 +197,22 @@ class S3Target(Target):
         client = self._client()
         try:
             existing = self._listing(client)
-            written = written_bytes = 0
-            for path in sorted(files, key=lambda p: (_upload_order(p), p)):
+            changed = [p for p in files if existing.get(p) != files[p].digest]
+
+            def put(path: str) -> None:
                 item = files[path]
-                if existing.get(path) == item.digest:
-                    continue
-                extra = {
-                    "ContentType": item.content_type,
-                    "CacheControl": cache_control(path),
-                }
+                extra = {"ContentType": item.content_type, "CacheControl": cache_control(path)}
                 if item.encoding:
                     extra["ContentEncoding"] = item.encoding
                 client.put_object(Bucket=self.bucket, Key=self._key(path), Body=item.body, **extra)
-                written += 1
-                written_bytes += len(item.body)
+
+            # Each phase completes before the next starts: assets, pages, then the heartbeat.
+            with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
+                for phase in (0, 1, 2):
+                    batch = sorted(p for p in changed if _upload_order(p) == phase)
+                    list(pool.map(put, batch))
+            written = len(changed)
+            written_bytes = sum(len(files[p].body) for p in changed)
             stale = [
                 path
                 for path in existing
