@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from .snapshot_types import PageInfo
+
 UTC = dt.UTC
 
 
@@ -70,14 +72,12 @@ def desk_state(intervals: Iterable[Interval], tz: ZoneInfo | str, now: dt.dateti
     return DeskState(False, min(upcoming).astimezone(tz) if upcoming else None)
 
 
-def line_state(page: dict, line: str, now: dt.datetime) -> DeskState | None:
+def line_state(page: PageInfo, line: str, now: dt.datetime) -> DeskState | None:
     """The state of one line ("office" or "after_hours") of a snapshot's page, or None when
     the page gives that line no hours."""
     intervals = [
-        Interval(
-            h["weekday"], dt.time.fromisoformat(h["opens"]), dt.time.fromisoformat(h["closes"])
-        )
-        for h in page["support"]["hours"]
-        if h["line"] == line
+        Interval(h.weekday, dt.time.fromisoformat(h.opens), dt.time.fromisoformat(h.closes))
+        for h in page.support.hours
+        if h.line == line
     ]
-    return desk_state(intervals, page["time_zone"], now) if intervals else None
+    return desk_state(intervals, page.time_zone, now) if intervals else None

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from incidents.hours import line_state
 from incidents.models import Page
-from incidents.snapshot import page_snapshot, snapshot_incidents
+from incidents.snapshot import page_snapshot
+from incidents.snapshot_types import IncidentView
 
 MAX_SPOKEN_INCIDENTS = 3
 
@@ -236,22 +237,24 @@ def _parse(iso: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) if iso else None
 
 
-def incident_sentence(incident: dict, *, now: dt.datetime, tz, language: str) -> str:
+def incident_sentence(
+    incident: IncidentView, *, now: dt.datetime, tz: dt.tzinfo, language: str
+) -> str:
     """One incident as the phone says it; the engineers' override wins."""
-    if incident.get("phone_message", "").strip():
-        return for_the_ear(incident["phone_message"])
+    if incident.phone_message.strip():
+        return for_the_ear(incident.phone_message)
     phrases = PHRASES[language]
-    what = for_the_ear(_join([c["name"] for c in incident["components"]], language))
-    what = what or for_the_ear(incident["name"])
-    if incident["kind"] == "maintenance":
-        until = _parse(incident["scheduled_until"])
+    what = for_the_ear(_join([c.name for c in incident.components], language))
+    what = what or for_the_ear(incident.name)
+    if incident.kind == "maintenance":
+        until = _parse(incident.scheduled_until)
         if until is None:
             return phrases["maintenance_open"].format(what=what)
         return phrases["maintenance"].format(
             what=what, until=future_words(until.astimezone(tz), now.astimezone(tz), language)
         )
-    since = _parse(incident["started_at"] or incident["created_at"]).astimezone(tz)
-    template = phrases["monitoring" if incident["status"] == "monitoring" else "incident"]
+    since = _parse(incident.started_at or incident.created_at).astimezone(tz)
+    template = phrases["monitoring" if incident.status == "monitoring" else "incident"]
     return template.format(what=what, since=moment_words(since, now.astimezone(tz), language))
 
 
@@ -268,11 +271,11 @@ def phone_message(
     language = language if language in PHRASES else "en"
     phrases = PHRASES[language]
     tz = page.tz
-    support = snapshot["page"]["support"]
-    indicator = snapshot["status"]["indicator"]
+    support = snapshot.page.support
+    indicator = snapshot.indicator
     major = indicator in ("major", "critical")
-    incidents = snapshot_incidents(snapshot, snapshot["unresolved_ids"])
-    maintenance = snapshot_incidents(snapshot, snapshot["active_maintenance_ids"])
+    incidents = snapshot.incidents_of(snapshot.unresolved_ids)
+    maintenance = snapshot.incidents_of(snapshot.active_maintenance_ids)
     spoken = [
         incident_sentence(i, now=now, tz=tz, language=language)
         for i in (incidents + maintenance)[:MAX_SPOKEN_INCIDENTS]
@@ -285,20 +288,20 @@ def phone_message(
     if major:
         spoken.append(phrases["hang_up"])
 
-    office = line_state(snapshot["page"], "office", now)
-    after_hours = line_state(snapshot["page"], "after_hours", now)
+    office = line_state(snapshot.page, "office", now)
+    after_hours = line_state(snapshot.page, "after_hours", now)
     local_now = now.astimezone(tz)
     if office is not None and office.is_open:
-        line, forward_to = "office", support["phone"] or None
+        line, forward_to = "office", support.phone or None
         desk = phrases["desk_open"].format(
             time=time_words(office.changes_at.astimezone(tz), language)
         )
     else:
-        after_hours_open = support["after_hours_phone"] and (
+        after_hours_open = support.after_hours_phone and (
             after_hours is None or after_hours.is_open
         )
         line = "after_hours" if after_hours_open else None
-        forward_to = support["after_hours_phone"] if after_hours_open else None
+        forward_to = support.after_hours_phone if after_hours_open else None
         if office is not None and office.changes_at is not None:
             opens = office.changes_at.astimezone(tz)
             desk = phrases["desk_closed"].format(
@@ -306,23 +309,23 @@ def phone_message(
             )
         else:
             desk = phrases["desk_never"]
-        if support["after_hours_phone"]:
+        if support.after_hours_phone:
             desk = f"{desk} {phrases['after_hours']}"
     return {
-        "page": snapshot["page"]["slug"],
+        "page": snapshot.page.slug,
         "language": language,
-        "version": snapshot["version"],
+        "version": snapshot.version,
         "generated_at": now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         "indicator": indicator,
         "major_outage": major,
         "summary": " ".join(spoken),
         "incidents": [
             {
-                "id": i["id"],
-                "kind": i["kind"],
-                "name": i["name"],
-                "status": i["status"],
-                "impact": i["impact"],
+                "id": i.id,
+                "kind": i.kind,
+                "name": i.name,
+                "status": i.status,
+                "impact": i.impact,
                 "message": incident_sentence(i, now=now, tz=tz, language=language),
             }
             for i in incidents + maintenance

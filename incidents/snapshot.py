@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
+import msgspec
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -25,17 +27,46 @@ from .models import (
     ComponentGroup,
     ComponentStatus,
     Incident,
-    IncidentComponent,
     IncidentStatus,
     IncidentUpdate,
     Page,
     SupportHours,
 )
+from .models import IncidentComponent as AffectedComponentRow
+from .snapshot_types import (
+    AffectedComponent,
+    ComponentView,
+    GroupView,
+    IncidentComponent,
+    IncidentView,
+    LayoutItem,
+    MonthHistory,
+    OpeningHours,
+    PageInfo,
+    PageSnapshot,
+    Support,
+    UpdateView,
+)
 from .uptime import uptime_for_snapshot
+
+__all__ = [
+    "PageSnapshot",
+    "IncidentView",
+    "MonthHistory",
+    "build_page_snapshot",
+    "decode_snapshot",
+    "encode_snapshot",
+    "incident_detail",
+    "incident_history",
+    "indicator_for",
+    "page_snapshot",
+]
 
 RECENT_LIMIT = 50
 # A snapshot holds time-relative lists (upcoming maintenance); rebuild it at least this often.
 SNAPSHOT_TTL = 60
+
+T = TypeVar("T", PageSnapshot, IncidentView, MonthHistory)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -46,7 +77,42 @@ def _cache_key(page: Page, name: str) -> str:
     return f"snapshot:{page.cache_key}:{name}"
 
 
-def indicator_for(component_statuses: list[str], incidents: list[dict], maintenance: list[dict]):
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODERS = {
+    kind: msgspec.msgpack.Decoder(kind) for kind in (PageSnapshot, IncidentView, MonthHistory)
+}
+
+
+def encode_snapshot(value: PageSnapshot | IncidentView | MonthHistory) -> bytes:
+    """A snapshot (or a part the cache holds) as MessagePack: what the cache stores."""
+    return _ENCODER.encode(value)
+
+
+def decode_snapshot(data: bytes, kind: type[T]) -> T:
+    """The typed object back from `encode_snapshot`'s bytes (msgspec.DecodeError if they are
+    not one, e.g. written by a release whose snapshot had another shape)."""
+    return _DECODERS[kind].decode(data)  # type: ignore[return-value]
+
+
+def _cached(key: str, kind: type[T]) -> T | None:
+    data = cache.get(key)
+    if not isinstance(data, bytes):
+        return None
+    try:
+        return decode_snapshot(data, kind)
+    except msgspec.DecodeError:  # cached by a release with another snapshot shape
+        return None
+
+
+def _store(key: str, value: PageSnapshot | IncidentView | MonthHistory) -> None:
+    cache.set(key, encode_snapshot(value), SNAPSHOT_TTL)
+
+
+def indicator_for(
+    component_statuses: Iterable[str],
+    incidents: Iterable[IncidentView],
+    maintenance: Sequence[object],
+) -> str:
     """The page indicator: the worst of open incidents' impact and components' status."""
     rank = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
     worst = "none"
@@ -66,8 +132,8 @@ def indicator_for(component_statuses: list[str], incidents: list[dict], maintena
         if status in by_status:
             consider(by_status[status])
     for incident in incidents:
-        if incident["impact"] in rank and incident["impact"] != "none":
-            consider(incident["impact"])
+        if incident.impact in rank and incident.impact != "none":
+            consider(incident.impact)
         else:
             consider("minor")
     if maintenance:
@@ -75,58 +141,79 @@ def indicator_for(component_statuses: list[str], incidents: list[dict], maintena
     return worst
 
 
-def _update_dict(update: IncidentUpdate, visible: set[int]) -> dict[str, Any]:
-    return {
-        "id": update.pk,
-        "status": update.status,
-        "body": update.body,
-        "body_html": render_markdown(update.body),
-        "incident_id": update.incident_id,
-        "created_at": _iso(update.created_at),
-        "updated_at": _iso(update.updated_at),
-        "display_at": _iso(update.display_at),
-        "affected_components": [
-            c for c in update.affected_components if int(c.get("code", 0)) in visible
-        ],
-        "deliver_notifications": update.deliver_notifications,
-    }
+def _affected(entry: dict[str, Any]) -> AffectedComponent:
+    return AffectedComponent(
+        code=int(entry.get("code", 0)),
+        name=entry.get("name", ""),
+        old_status=entry.get("old_status", ""),
+        new_status=entry.get("new_status", ""),
+    )
 
 
-def _incident_dict(incident: Incident, components: dict[int, dict]) -> dict[str, Any]:
-    visible = {int(k) for k in components}
-    affected = [link for link in incident.affected.all() if link.component_id in visible]
-    return {
-        "id": incident.pk,
-        "kind": incident.kind,
-        "name": incident.name,
-        "status": incident.status,
-        "impact": incident.impact,
-        "created_at": _iso(incident.created_at),
-        "updated_at": _iso(incident.updated_at),
-        "started_at": _iso(incident.started_at),
-        "identified_at": _iso(incident.identified_at),
-        "monitoring_at": _iso(incident.monitoring_at),
-        "resolved_at": _iso(incident.resolved_at),
-        "scheduled_for": _iso(incident.scheduled_for),
-        "scheduled_until": _iso(incident.scheduled_until),
-        "scheduled_auto_in_progress": incident.scheduled_auto_in_progress,
-        "scheduled_auto_completed": incident.scheduled_auto_completed,
-        "postmortem_body": incident.postmortem or None,
-        "postmortem_html": render_markdown(incident.postmortem) if incident.postmortem else "",
-        "postmortem_published_at": _iso(incident.postmortem_published_at),
-        "phone_message": incident.phone_message,
-        "components": [
-            {**components[str(link.component_id)], "incident_status": link.status}
-            for link in affected
-        ],
-        "incident_updates": [_update_dict(u, visible) for u in incident.updates.all()],
-    }
+def _update_view(update: IncidentUpdate, visible: Mapping[int, ComponentView]) -> UpdateView:
+    return UpdateView(
+        id=update.pk,
+        status=update.status,
+        body=update.body,
+        body_html=render_markdown(update.body),
+        incident_id=update.incident_id,
+        created_at=_iso(update.created_at),
+        updated_at=_iso(update.updated_at),
+        display_at=_iso(update.display_at),
+        affected_components=tuple(
+            _affected(c) for c in update.affected_components if int(c.get("code", 0)) in visible
+        ),
+        deliver_notifications=update.deliver_notifications,
+    )
+
+
+def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) -> IncidentView:
+    affected = [link for link in incident.affected.all() if link.component_id in components]
+    return IncidentView(
+        id=incident.pk,
+        kind=incident.kind,
+        name=incident.name,
+        status=incident.status,
+        impact=incident.impact,
+        created_at=_iso(incident.created_at),
+        updated_at=_iso(incident.updated_at),
+        started_at=_iso(incident.started_at),
+        identified_at=_iso(incident.identified_at),
+        monitoring_at=_iso(incident.monitoring_at),
+        resolved_at=_iso(incident.resolved_at),
+        scheduled_for=_iso(incident.scheduled_for),
+        scheduled_until=_iso(incident.scheduled_until),
+        scheduled_auto_in_progress=incident.scheduled_auto_in_progress,
+        scheduled_auto_completed=incident.scheduled_auto_completed,
+        postmortem_body=incident.postmortem or None,
+        postmortem_html=render_markdown(incident.postmortem) if incident.postmortem else "",
+        postmortem_published_at=_iso(incident.postmortem_published_at),
+        phone_message=incident.phone_message,
+        components=tuple(
+            _incident_component(components[link.component_id], link.status) for link in affected
+        ),
+        incident_updates=tuple(_update_view(u, components) for u in incident.updates.all()),
+    )
+
+
+def _incident_component(component: ComponentView, status: str) -> IncidentComponent:
+    return IncidentComponent(
+        id=component.id,
+        name=component.name,
+        description=component.description,
+        status=component.status,
+        position=component.position,
+        group_id=component.group_id,
+        created_at=component.created_at,
+        updated_at=component.updated_at,
+        incident_status=status,
+    )
 
 
 def public_incidents(page: Page) -> QuerySet[Incident]:
     """The page's incidents the public may see: all but those whose every affected component
     is hidden (an incident about internal components only is internal itself)."""
-    affected = IncidentComponent.objects.filter(incident=OuterRef("pk"))
+    affected = AffectedComponentRow.objects.filter(incident=OuterRef("pk"))
     return Incident.objects.filter(page=page).filter(
         ~Exists(affected) | Exists(affected.filter(component__is_visible=True))
     )
@@ -139,86 +226,88 @@ def _incidents_query(page: Page):
     )
 
 
-def _components(page: Page) -> tuple[list[dict], list[dict], dict[int, dict]]:
-    """Visible components (as dicts, by id) and the groups that have any (1 + 1 queries)."""
+def _components(
+    page: Page,
+) -> tuple[tuple[GroupView, ...], tuple[LayoutItem, ...], dict[int, ComponentView]]:
+    """Visible components (by id), the groups that have any, and the layout (1 + 1 queries)."""
     components = {
-        str(c.pk): {
-            "id": c.pk,
-            "name": c.name,
-            "description": c.description,
-            "status": c.status,
-            "position": c.position,
-            "group_id": c.group_id,
-            "created_at": _iso(c.created_at),
-            "updated_at": _iso(c.updated_at),
-        }
+        c.pk: ComponentView(
+            id=c.pk,
+            name=c.name,
+            description=c.description,
+            status=c.status,
+            position=c.position,
+            group_id=c.group_id,
+            created_at=_iso(c.created_at),
+            updated_at=_iso(c.updated_at),
+        )
         for c in Component.objects.filter(page=page, is_visible=True).order_by("position", "id")
     }
     members: dict[int | None, list[int]] = defaultdict(list)
     for component in components.values():
-        members[component["group_id"]].append(component["id"])
+        members[component.group_id].append(component.id)
     groups = []
     for group in ComponentGroup.objects.filter(page=page).order_by("position", "id"):
         if members.get(group.pk):
             worst = max(
-                (components[str(i)]["status"] for i in members[group.pk]),
+                (components[i].status for i in members[group.pk]),
                 key=lambda s: COMPONENT_SEVERITY[s],
             )
             groups.append(
-                {
-                    "id": group.pk,
-                    "name": group.name,
-                    "description": group.description,
-                    "position": group.position,
-                    "status": worst,
-                    "components": members[group.pk],
-                    "created_at": _iso(group.created_at),
-                    "updated_at": _iso(group.updated_at),
-                }
+                GroupView(
+                    id=group.pk,
+                    name=group.name,
+                    description=group.description,
+                    position=group.position,
+                    status=worst,
+                    components=tuple(members[group.pk]),
+                    created_at=_iso(group.created_at),
+                    updated_at=_iso(group.updated_at),
+                )
             )
     # The page's layout: groups and ungrouped components in position order.
-    layout = [{"type": "group", "id": g["id"], "position": g["position"]} for g in groups]
+    layout = [LayoutItem(type="group", id=g.id, position=g.position) for g in groups]
     layout += [
-        {"type": "component", "id": i, "position": components[str(i)]["position"]}
+        LayoutItem(type="component", id=i, position=components[i].position)
         for i in members.get(None, [])
     ]
-    layout.sort(key=lambda item: (item["position"], item["type"] == "component", item["id"]))
-    return groups, layout, components
+    layout.sort(key=lambda item: (item.position, item.type == "component", item.id))
+    return tuple(groups), tuple(layout), components
 
 
-def _page_dict(page: Page, hours: list[SupportHours]) -> dict[str, Any]:
-    return {
-        "id": page.slug,
-        "pk": page.pk,
-        "slug": page.slug,
-        "name": page.name,
-        "headline": page.headline,
-        "custom_host": page.custom_host,
-        "time_zone": page.time_zone,
-        "default_language": page.default_language,
-        "logo_url": page.logo_url,
-        "accent_colour": page.accent_colour,
-        "updated_at": _iso(page.updated_at),
-        "support": {
-            "email": page.support_email,
-            "phone": page.support_phone,
-            "after_hours_phone": page.after_hours_phone,
-            "after_hours_audience": page.after_hours_audience,
-            "text": page.support_text,
-            "hours": [
-                {
-                    "line": h.line,
-                    "weekday": h.weekday,
-                    "opens": h.opens.strftime("%H:%M"),
-                    "closes": h.closes.strftime("%H:%M"),
-                }
+def _page_info(page: Page, hours: list[SupportHours]) -> PageInfo:
+    return PageInfo(
+        id=page.slug,
+        pk=page.pk,
+        slug=page.slug,
+        name=page.name,
+        headline=page.headline,
+        custom_host=page.custom_host,
+        time_zone=page.time_zone,
+        default_language=page.default_language,
+        logo_url=page.logo_url,
+        accent_colour=page.accent_colour,
+        updated_at=_iso(page.updated_at),
+        support=Support(
+            email=page.support_email,
+            phone=page.support_phone,
+            after_hours_phone=page.after_hours_phone,
+            after_hours_audience=page.after_hours_audience,
+            text=page.support_text,
+            hours=tuple(
+                OpeningHours(
+                    line=h.line,
+                    weekday=h.weekday,
+                    opens=h.opens.strftime("%H:%M"),
+                    closes=h.closes.strftime("%H:%M"),
+                )
                 for h in hours
-            ],
-        },
-    }
+            ),
+        ),
+    )
 
 
-def build_page_snapshot(page: Page) -> dict[str, Any]:
+def build_page_snapshot(page: Page) -> PageSnapshot:
     """Build the snapshot from the database: 10 queries, whatever the page holds."""
     now = timezone.now()
     groups, layout, components = _components(page)  # 2 queries
@@ -241,82 +330,73 @@ def build_page_snapshot(page: Page) -> dict[str, Any]:
         .values_list("pk", flat=True)[:RECENT_LIMIT]
     )  # 1
     incidents = {
-        i.pk: _incident_dict(i, components)
+        i.pk: _incident_view(i, components)
         for i in _incidents_query(page).filter(live | Q(pk__in=recent_ids + recent_maintenance_ids))
     }  # 3: incidents, their updates, their affected components
     unresolved = [
-        i
-        for i in incidents.values()
-        if i["kind"] == "incident" and i["status"] not in CLOSED_STATUSES
+        i for i in incidents.values() if i.kind == "incident" and i.status not in CLOSED_STATUSES
     ]
-    unresolved.sort(key=lambda i: (i["created_at"], i["id"]), reverse=True)
+    unresolved.sort(key=lambda i: (i.created_at or "", i.id), reverse=True)
     maintenance = sorted(
-        (i for i in incidents.values() if i["kind"] == "maintenance"),
-        key=lambda i: (i["scheduled_for"] or "", i["id"]),
+        (i for i in incidents.values() if i.kind == "maintenance"),
+        key=lambda i: (i.scheduled_for or "", i.id),
     )
-    active = [m for m in maintenance if m["status"] in ("in_progress", "verifying")]
-    upcoming = [m for m in maintenance if m["status"] == "scheduled"]
-    indicator = indicator_for([c["status"] for c in components.values()], unresolved, active)
+    active = [m for m in maintenance if m.status in ("in_progress", "verifying")]
+    upcoming = [m for m in maintenance if m.status == "scheduled"]
+    indicator = indicator_for([c.status for c in components.values()], unresolved, active)
     uptime = uptime_for_snapshot(page, components, now)  # 2: daily rows, incidents per day
-    return {
-        "version": page.version,
-        "generated_at": _iso(now),
-        "page": _page_dict(page, hours),
-        "status": {"indicator": indicator},
-        "components": components,
-        "groups": groups,
-        "layout": layout,
-        "incidents": {str(k): v for k, v in incidents.items()},
-        "unresolved_ids": [i["id"] for i in unresolved],
-        "active_maintenance_ids": [m["id"] for m in active],
-        "upcoming_maintenance_ids": [m["id"] for m in upcoming],
-        "recent_incident_ids": recent_ids,
-        "recent_maintenance_ids": [
-            i for i in recent_maintenance_ids if str(i) in {str(k) for k in incidents}
-        ],
-        # {"days": [iso dates], "components": {id: {"percent": ..., "days": [bars]}}}
-        "uptime": uptime,
-    }
+    return PageSnapshot(
+        version=page.version,
+        generated_at=_iso(now) or "",
+        page=_page_info(page, hours),
+        indicator=indicator,
+        components=components,
+        groups=groups,
+        layout=layout,
+        incidents=incidents,
+        unresolved_ids=tuple(i.id for i in unresolved),
+        active_maintenance_ids=tuple(m.id for m in active),
+        upcoming_maintenance_ids=tuple(m.id for m in upcoming),
+        recent_incident_ids=tuple(recent_ids),
+        recent_maintenance_ids=tuple(i for i in recent_maintenance_ids if i in incidents),
+        uptime=uptime,
+    )
 
 
-def page_snapshot(page: Page) -> dict[str, Any]:
+def page_snapshot(page: Page) -> PageSnapshot:
     """The page's snapshot for its current version, from the cache when it is there."""
     key = _cache_key(page, "page")
-    snapshot = cache.get(key)
+    snapshot = _cached(key, PageSnapshot)
     if snapshot is None:
         snapshot = build_page_snapshot(page)
-        cache.set(key, snapshot, SNAPSHOT_TTL)
+        _store(key, snapshot)
     return snapshot
 
 
-def snapshot_incidents(snapshot: dict, ids: list[int]) -> list[dict]:
-    return [snapshot["incidents"][str(i)] for i in ids]
-
-
-def incident_detail(page: Page, incident_id: int) -> dict[str, Any] | None:
+def incident_detail(page: Page, incident_id: int) -> IncidentView | None:
     """One incident of the page as the public sees it (from the snapshot when it is there)."""
     snapshot = page_snapshot(page)
-    found = snapshot["incidents"].get(str(incident_id))
+    found = snapshot.incidents.get(incident_id)
     if found is not None:
         return found
     key = _cache_key(page, f"incident:{incident_id}")
-    found = cache.get(key)
+    found = _cached(key, IncidentView)
     if found is None:
         incident = _incidents_query(page).filter(pk=incident_id).first()
         if incident is None:
             return None
-        found = _incident_dict(incident, snapshot["components"])
-        cache.set(key, found, SNAPSHOT_TTL)
+        found = _incident_view(incident, snapshot.components)
+        _store(key, found)
     return found
 
 
-def incident_history(page: Page, year: int, month: int) -> dict[str, Any]:
+def incident_history(page: Page, year: int, month: int) -> MonthHistory:
     """The page's incidents and maintenance that started in one month (in the page's zone).
 
     Also says which neighbouring months hold any, for paging. 4 queries, cached per version.
     """
     key = _cache_key(page, f"history:{year}-{month:02d}")
-    history = cache.get(key)
+    history = _cached(key, MonthHistory)
     if history is not None:
         return history
     tz = page.tz
@@ -337,12 +417,12 @@ def incident_history(page: Page, year: int, month: int) -> dict[str, Any]:
         .values_list("created_at", flat=True)
         .first()
     )
-    history = {
-        "year": year,
-        "month": month,
-        "incidents": [_incident_dict(i, snapshot["components"]) for i in in_month],
-        "older": _iso(older),
-        "newer": _iso(newer),
-    }
-    cache.set(key, history, SNAPSHOT_TTL)
+    history = MonthHistory(
+        year=year,
+        month=month,
+        incidents=tuple(_incident_view(i, snapshot.components) for i in in_month),
+        older=_iso(older),
+        newer=_iso(newer),
+    )
+    _store(key, history)
     return history

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
-from .models import ComponentDailyStatus, ComponentStatus, Incident, IncidentComponent
+from .models import ComponentDailyStatus, ComponentStatus, Incident, IncidentComponent, Page
+from .snapshot_types import ComponentUptime, ComponentView, Uptime, UptimeDay, UptimeIncident
 
 UPTIME_DAYS = 90
 DOWN_STATUSES = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
@@ -80,8 +82,12 @@ def _iso_to_datetime(value: str) -> dt.datetime:
 
 
 def uptime_for_snapshot(
-    page, components: dict[str, dict], now: dt.datetime, *, days: int = UPTIME_DAYS
-) -> dict[str, Any]:
+    page: Page,
+    components: Mapping[int, ComponentView],
+    now: dt.datetime,
+    *,
+    days: int = UPTIME_DAYS,
+) -> Uptime:
     """The last `days` local days of each visible component: 2 queries for the whole page.
 
     Reads rollup rows (extending the latest one to `now` in the status it ended in) and the
@@ -91,9 +97,9 @@ def uptime_for_snapshot(
     today = local_day(now, tz)
     first_day = today - dt.timedelta(days=days - 1)
     window_start = day_bounds(first_day, tz)[0]
-    ids = [int(k) for k in components]
+    ids = list(components)
     # {component id: {day: (seconds, end status, covered until)}}
-    rows: dict[int, dict[dt.date, tuple]] = defaultdict(dict)
+    rows: dict[int, dict[dt.date, tuple[dict[str, float], str, dt.datetime]]] = defaultdict(dict)
     daily = ComponentDailyStatus.objects.filter(component_id__in=ids, day__gte=first_day)
     for cid, day, seconds, end_status, covered_until in daily.values_list(
         "component_id", "day", "seconds", "end_status", "covered_until"
@@ -116,13 +122,13 @@ def uptime_for_snapshot(
         )
         .order_by("incident__started_at", "incident_id")
     )  # query 2
-    incidents_on: dict[tuple[int, dt.date], list[dict]] = defaultdict(list)
+    incidents_on: dict[tuple[int, dt.date], list[UptimeIncident]] = defaultdict(list)
     for component_id, incident_id, name, impact, started, resolved in links:
         day = max(local_day(started, tz), first_day)
         last = local_day(min(resolved or now, now), tz)
         while day <= last:
             incidents_on[(component_id, day)].append(
-                {"id": incident_id, "name": name, "impact": impact}
+                UptimeIncident(id=incident_id, name=name, impact=impact)
             )
             day += dt.timedelta(days=1)
 
@@ -133,12 +139,13 @@ def uptime_for_snapshot(
     bounds = [(day, start, min(end, now), day.isoformat()) for day, start, end in bounds]
     result = {}
     for cid in ids:
-        component = components[str(cid)]
-        created = _iso_to_datetime(component["created_at"]) if component["created_at"] else now
+        component = components[cid]
+        created = _iso_to_datetime(component.created_at) if component.created_at else now
         own = rows.get(cid, {})
         # Without any row in the window nothing changed in it: the current status held throughout.
-        carry = None if own else (component["status"], created)
-        bars, total = [], defaultdict(float)
+        carry = None if own else (component.status, created)
+        bars: list[UptimeDay] = []
+        total: dict[str, float] = defaultdict(float)
         for day, start, end, iso in bounds:
             row = own.get(day)
             if row is not None:
@@ -156,16 +163,15 @@ def uptime_for_snapshot(
             for status, value in seconds.items():
                 total[status] += value
             bars.append(
-                {
-                    "date": iso,
-                    "uptime": uptime_percent(seconds, excludes_maintenance=excludes),
-                    "level": _level(seconds),
-                    "seconds": {k: round(v, 3) for k, v in seconds.items()},
-                    "incidents": incidents_on.get((cid, day), []),
-                }
+                UptimeDay(
+                    date=iso,
+                    uptime=uptime_percent(seconds, excludes_maintenance=excludes),
+                    level=_level(seconds),
+                    seconds={k: round(v, 3) for k, v in seconds.items()},
+                    incidents=tuple(incidents_on.get((cid, day), ())),
+                )
             )
-        result[str(cid)] = {
-            "percent": uptime_percent(total, excludes_maintenance=excludes),
-            "days": bars,
-        }
-    return {"days": [d.isoformat() for d in dates], "components": result}
+        result[cid] = ComponentUptime(
+            percent=uptime_percent(total, excludes_maintenance=excludes), days=tuple(bars)
+        )
+    return Uptime(days=tuple(d.isoformat() for d in dates), components=result)

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from incidents.snapshot_types import PageSnapshot
 
 from .models import LANGUAGES
 
 
-def component_choices(snapshot: dict) -> list[tuple[str, str]]:
+def component_choices(snapshot: PageSnapshot) -> list[tuple[str, str]]:
     """Visible components in page order, grouped ones as "Group › Component"."""
-    groups = {g["id"]: g for g in snapshot["groups"]}
-    components = snapshot["components"]
+    groups = snapshot.groups_by_id()
+    components = snapshot.components
     choices = []
-    for item in snapshot["layout"]:
-        if item["type"] == "group":
-            group = groups[item["id"]]
-            for cid in group["components"]:
-                choices.append((str(cid), f"{group['name']} › {components[str(cid)]['name']}"))
+    for item in snapshot.layout:
+        if item.type == "group":
+            group = groups[item.id]
+            for cid in group.components:
+                choices.append((str(cid), f"{group.name} › {components[cid].name}"))
         else:
-            choices.append((str(item["id"]), components[str(item["id"])]["name"]))
+            choices.append((str(item.id), components[item.id].name))
     return choices
 
 
@@ -34,7 +38,7 @@ class PreferencesForm(forms.Form):
         label=_("Language of the emails"), choices=LANGUAGES, required=False
     )
 
-    def __init__(self, *args, snapshot: dict, **kwargs):
+    def __init__(self, *args: Any, snapshot: PageSnapshot, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["components"].choices = component_choices(snapshot)
 

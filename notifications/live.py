@@ -6,6 +6,7 @@ is serialized once per language; consumers forward that text as is (no per-clien
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -19,6 +20,7 @@ from incidents import events
 from incidents.events import DomainEvent
 from incidents.models import ComponentStatus, IncidentStatus, Page
 from incidents.snapshot import page_snapshot
+from incidents.snapshot_types import PageSnapshot
 from statuspage.live import live_state
 from statuspage.pages import SUPPORTED
 
@@ -45,33 +47,43 @@ INCIDENT_FIELDS = (
 )  # fmt: skip
 
 
-def public_object(event: DomainEvent, snapshot: dict) -> dict[str, Any]:
+def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any]:
     """The changed object as the public may see it, taken from the snapshot.
 
     The event's own data is for internal listeners: it can name hidden components. Here a
     hidden component is left out, and an incident is the snapshot's (visible components only).
     """
     data = event.data
-    visible = snapshot["components"]
+    visible = snapshot.components
     if "component" in data or "components" in data:
         changed = data.get("components") or [data["component"]]
         if event.type == events.COMPONENT_DELETED:
             gone = [c for c in changed if c.get("is_visible")]
             return {"components": [{"id": c["id"], "name": c["name"]} for c in gone]}
-        return {"components": [visible[str(c["id"])] for c in changed if str(c["id"]) in visible]}
+        return {
+            "components": [
+                dataclasses.asdict(visible[int(c["id"])])
+                for c in changed
+                if int(c["id"]) in visible
+            ]
+        }
     if "incident" in data:
-        incident = snapshot["incidents"].get(str(data["incident"]["id"]))
+        incident = snapshot.incidents.get(int(data["incident"]["id"]))
         if incident is None:  # deleted, or older than the snapshot holds
             return {"incident": {k: data["incident"].get(k) for k in ("id", "kind", "name")}}
-        latest = incident["incident_updates"][:1]
+        latest = incident.incident_updates[:1]
         return {
             "incident": {
-                **{k: incident[k] for k in INCIDENT_FIELDS},
+                **{k: getattr(incident, k) for k in INCIDENT_FIELDS},
                 "components": [
-                    {"id": c["id"], "name": c["name"], "status": c["status"]}
-                    for c in incident["components"]
+                    {"id": c.id, "name": c.name, "status": c.status} for c in incident.components
                 ],
-                "latest_update": {k: latest[0][k] for k in ("id", "status", "body", "display_at")}
+                "latest_update": {
+                    "id": latest[0].id,
+                    "status": latest[0].status,
+                    "body": latest[0].body,
+                    "display_at": latest[0].display_at,
+                }
                 if latest
                 else None,
             }

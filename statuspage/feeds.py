@@ -14,7 +14,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from incidents.models import IncidentStatus, Page
-from incidents.snapshot import page_snapshot, snapshot_incidents
+from incidents.snapshot import page_snapshot
+from incidents.snapshot_types import IncidentView, PageInfo
 
 from .pages import page_view
 
@@ -39,55 +40,55 @@ class PageFeed(Feed):
         self.snapshot = page_snapshot(page)
 
     def get_object(self, request, *args, **kwargs):
-        return self.snapshot["page"]
+        return self.snapshot.page
 
-    def title(self, page: dict) -> str:
-        return _("%(name)s status") % {"name": page["name"]}
+    def title(self, page: PageInfo) -> str:
+        return _("%(name)s status") % {"name": page.name}
 
-    def link(self, page: dict) -> str:
+    def link(self, page: PageInfo) -> str:
         return self.prefix
 
-    def feed_url(self, page: dict) -> str:
+    def feed_url(self, page: PageInfo) -> str:
         suffix = "atom" if self.feed_type is Atom1Feed else "rss"
         return f"{self.prefix}history.{suffix}"
 
-    def description(self, page: dict) -> str:
-        return _("Incidents and maintenance of %(name)s") % {"name": page["name"]}
+    def description(self, page: PageInfo) -> str:
+        return _("Incidents and maintenance of %(name)s") % {"name": page.name}
 
-    def subtitle(self, page: dict) -> str:
+    def subtitle(self, page: PageInfo) -> str:
         return self.description(page)
 
-    def items(self, page: dict) -> list[dict]:
+    def items(self, page: PageInfo) -> list[IncidentView]:
         snapshot = self.snapshot
-        ids = snapshot["recent_incident_ids"] + snapshot["recent_maintenance_ids"]
-        items = [i for i in snapshot_incidents(snapshot, ids) if i["incident_updates"]]
-        items.sort(key=lambda i: (i["updated_at"], i["id"]), reverse=True)
+        ids = snapshot.recent_incident_ids + snapshot.recent_maintenance_ids
+        items = [i for i in snapshot.incidents_of(ids) if i.incident_updates]
+        items.sort(key=lambda i: (i.updated_at or "", i.id), reverse=True)
         return items[:FEED_ITEMS]
 
-    def item_title(self, item: dict) -> str:
-        return item["name"]
+    def item_title(self, item: IncidentView) -> str:
+        return item.name
 
-    def item_link(self, item: dict) -> str:
-        return f"{self.prefix}incidents/{item['id']}/"
+    def item_link(self, item: IncidentView) -> str:
+        return f"{self.prefix}incidents/{item.id}/"
 
-    def item_guid(self, item: dict) -> str:
+    def item_guid(self, item: IncidentView) -> str:
         return self.absolute(self.item_link(item))
 
-    def item_pubdate(self, item: dict) -> dt.datetime:
-        return _when(item["created_at"])
+    def item_pubdate(self, item: IncidentView) -> dt.datetime:
+        return _when(item.created_at)
 
-    def item_updateddate(self, item: dict) -> dt.datetime:
-        return _when(item["updated_at"])
+    def item_updateddate(self, item: IncidentView) -> dt.datetime:
+        return _when(item.updated_at)
 
-    def item_categories(self, item: dict) -> list[str]:
-        return [item["kind"]]
+    def item_categories(self, item: IncidentView) -> list[str]:
+        return [item.kind]
 
-    def item_description(self, item: dict) -> str:
+    def item_description(self, item: IncidentView) -> str:
         """Every update, newest first, as Statuspage writes them: when, status, message."""
         parts = []
-        if item["kind"] == "maintenance" and item["scheduled_for"]:
-            starts = timezone.localtime(_when(item["scheduled_for"]))
-            ends = timezone.localtime(_when(item["scheduled_until"]))
+        if item.kind == "maintenance" and item.scheduled_for:
+            starts = timezone.localtime(_when(item.scheduled_for))
+            ends = timezone.localtime(_when(item.scheduled_until))
             parts.append(
                 format_html(
                     "<p><strong>{}</strong> {} – {}</p>",
@@ -96,14 +97,14 @@ class PageFeed(Feed):
                     date_format(ends, "j M Y H:i T"),
                 )
             )
-        for update in item["incident_updates"]:
-            shown = timezone.localtime(_when(update["display_at"]))
+        for update in item.incident_updates:
+            shown = timezone.localtime(_when(update.display_at))
             parts.append(
                 format_html(
                     "<p><small>{}</small><br><strong>{}</strong> - {}</p>",
                     date_format(shown, "j M Y H:i T"),
-                    IncidentStatus(update["status"]).label,
-                    mark_safe(update["body_html"]),  # noqa: S308  (sanitised in the snapshot)
+                    IncidentStatus(update.status).label,
+                    mark_safe(update.body_html),  # noqa: S308  (sanitised in the snapshot)
                 )
             )
         return "\n".join(parts)

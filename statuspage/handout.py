@@ -7,12 +7,14 @@ thing. It never holds a PIN: it tells customers to call their outage number with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from fpdf import FPDF
 
 from incidents.models import Page
+from incidents.snapshot_types import OpeningHours, PageInfo, PageSnapshot
 
 TEXT = {
     "en": {
@@ -82,23 +84,21 @@ TEXT = {
 }
 
 
-def page_address(page: dict[str, Any]) -> str:
-    """The public address of a page (from the snapshot's page dict)."""
-    if page.get("custom_host"):
-        return f"{settings.SITE_URL.split('://')[0]}://{page['custom_host']}/"
-    return f"{settings.SITE_URL}/p/{page['slug']}/"
+def page_address(page: PageInfo) -> str:
+    """The public address of a page (from the snapshot's page)."""
+    if page.custom_host:
+        return f"{settings.SITE_URL.split('://')[0]}://{page.custom_host}/"
+    return f"{settings.SITE_URL}/p/{page.slug}/"
 
 
-def hours_lines(hours: list[dict], line: str, days: list[str], closed: str) -> list[str]:
+def hours_lines(
+    hours: Sequence[OpeningHours], line: str, days: list[str], closed: str
+) -> list[str]:
     """Opening hours as short lines, consecutive days with the same hours folded together:
     'Monday–Friday: 08:00–17:30'."""
     per_day = []
     for weekday in range(7):
-        spans = [
-            f"{h['opens']}–{h['closes']}"
-            for h in hours
-            if h["line"] == line and h["weekday"] == weekday
-        ]
+        spans = [f"{h.opens}–{h.closes}" for h in hours if h.line == line and h.weekday == weekday]
         per_day.append(", ".join(spans))
     lines, start = [], 0
     for weekday in range(1, 8):
@@ -109,36 +109,36 @@ def hours_lines(hours: list[dict], line: str, days: list[str], closed: str) -> l
     return lines
 
 
-def handout(snapshot: dict, other_pages: list[dict], language: str) -> dict[str, Any]:
+def handout(
+    snapshot: PageSnapshot, other_pages: list[dict[str, str]], language: str
+) -> dict[str, Any]:
     """Everything the handout says, in one language, from the snapshot."""
     language = language if language in TEXT else "en"
     text = TEXT[language]
-    page = snapshot["page"]
-    support = page["support"]
+    page = snapshot.page
+    support = page.support
     address = page_address(page)
     return {
         "language": language,
         "text": text,
-        "name": page["name"],
-        "intro": text["intro"].format(name=page["name"]),
+        "name": page.name,
+        "intro": text["intro"].format(name=page.name),
         "address": address,
         "report_address": f"{address}report/",
         "other_pages": [
             {"name": p["name"], "address": f"{settings.SITE_URL}/p/{p['slug']}/"}
             for p in other_pages
         ],
-        "email": support["email"],
-        "phone": support["phone"],
-        "office_hours": hours_lines(support["hours"], "office", text["days"], text["closed"]),
-        "office_hours_title": text["office_hours"].format(tz=page["time_zone"]),
-        "after_hours_phone": support["after_hours_phone"],
-        "after_hours_for": text["after_hours_for"].format(audience=support["after_hours_audience"])
-        if support["after_hours_audience"]
+        "email": support.email,
+        "phone": support.phone,
+        "office_hours": hours_lines(support.hours, "office", text["days"], text["closed"]),
+        "office_hours_title": text["office_hours"].format(tz=page.time_zone),
+        "after_hours_phone": support.after_hours_phone,
+        "after_hours_for": text["after_hours_for"].format(audience=support.after_hours_audience)
+        if support.after_hours_audience
         else "",
-        "after_hours_hours": hours_lines(
-            support["hours"], "after_hours", text["days"], text["closed"]
-        )
-        if any(h["line"] == "after_hours" for h in support["hours"])
+        "after_hours_hours": hours_lines(support.hours, "after_hours", text["days"], text["closed"])
+        if any(h.line == "after_hours" for h in support.hours)
         else [],
         "footer": text["footer"].format(address=address),
     }
@@ -228,7 +228,9 @@ def handout_pdf(data: dict[str, Any], accent: str = "#0b5cad") -> bytes:
     return bytes(pdf.output())
 
 
-def page_handout(page: Page, snapshot: dict, other_pages: list[dict], language: str):
+def page_handout(
+    page: Page, snapshot: PageSnapshot, other_pages: list[dict[str, str]], language: str
+) -> tuple[dict[str, Any], bytes]:
     """(data, pdf bytes) for a page: a convenience for views and tests."""
     data = handout(snapshot, other_pages, language)
-    return data, handout_pdf(data, snapshot["page"]["accent_colour"])
+    return data, handout_pdf(data, snapshot.page.accent_colour)

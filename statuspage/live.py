@@ -6,15 +6,17 @@ The page view, `live.json` and the websocket push all render the same includes f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from incidents.models import Page
-from incidents.snapshot import snapshot_incidents
+from incidents.snapshot_types import NO_UPTIME, ComponentView, GroupView, PageSnapshot
 
 RECENT_DAYS = 7
 
@@ -28,35 +30,43 @@ LIVE_SECTIONS = {
 }
 
 
-def status_sections(snapshot: dict) -> dict[str, Any]:
-    """The data of the status page's live sections, derived from the snapshot (no queries)."""
-    components = snapshot["components"]
-    groups = {g["id"]: g for g in snapshot["groups"]}
-    layout = []
-    for item in snapshot["layout"]:
-        if item["type"] == "group":
-            group = groups[item["id"]]
-            layout.append(
-                {
-                    **group,
-                    "type": "group",
-                    "members": [components[str(i)] for i in group["components"]],
-                }
-            )
+@dataclass(frozen=True, slots=True)
+class LayoutEntry:
+    """One entry of the status page's component list: a group with its members, or a component."""
+
+    type: Literal["group", "component"]
+    group: GroupView | None = None
+    members: tuple[ComponentView, ...] = ()
+    component: ComponentView | None = None
+
+
+def status_sections(snapshot: PageSnapshot) -> dict[str, Any]:
+    """The data of the status page's live sections, derived from the snapshot (no queries).
+
+    `layout` holds groups (`type` "group", with `members`) and ungrouped components in order.
+    """
+    components = snapshot.components
+    groups = snapshot.groups_by_id()
+    layout: list[LayoutEntry] = []
+    for item in snapshot.layout:
+        if item.type == "group":
+            group = groups[item.id]
+            members = tuple(components[i] for i in group.components)
+            layout.append(LayoutEntry("group", group=group, members=members))
         else:
-            layout.append({**components[str(item["id"])], "type": "component"})
+            layout.append(LayoutEntry("component", component=components[item.id]))
     since = (timezone.now() - dt.timedelta(days=RECENT_DAYS)).isoformat()
     recent = [
         i
-        for i in snapshot_incidents(snapshot, snapshot["recent_incident_ids"])
-        if i["status"] == "resolved" and (i["resolved_at"] or "") >= since[:19]
+        for i in snapshot.incidents_of(snapshot.recent_incident_ids)
+        if i.status == "resolved" and (i.resolved_at or "") >= since[:19]
     ]
     return {
-        "indicator": snapshot["status"]["indicator"],
+        "indicator": snapshot.indicator,
         "layout": layout,
-        "unresolved": snapshot_incidents(snapshot, snapshot["unresolved_ids"]),
-        "active_maintenance": snapshot_incidents(snapshot, snapshot["active_maintenance_ids"]),
-        "upcoming_maintenance": snapshot_incidents(snapshot, snapshot["upcoming_maintenance_ids"]),
+        "unresolved": snapshot.incidents_of(snapshot.unresolved_ids),
+        "active_maintenance": snapshot.incidents_of(snapshot.active_maintenance_ids),
+        "upcoming_maintenance": snapshot.incidents_of(snapshot.upcoming_maintenance_ids),
         "recent": recent,
     }
 
@@ -66,15 +76,15 @@ def live_etag(page: Page, language: str) -> str:
     return f'"{page.cache_key}-{language}"'
 
 
-def live_state(page: Page, snapshot: dict, *, language: str, prefix: str) -> dict[str, Any]:
+def live_state(page: Page, snapshot: PageSnapshot, *, language: str, prefix: str) -> dict[str, Any]:
     """The page's live sections as HTML, and its title, in one language (no queries).
 
     Returns `{"version", "language", "title", "html": {section: outer HTML}}`.
     """
     # Without the uptime bars: they are most of the section's HTML (90 bars per component) and
     # change once a day; the page's script keeps the ones it has.
-    without_uptime = {key: value for key, value in snapshot.items() if key != "uptime"}
-    context = {"page": snapshot["page"], "snapshot": without_uptime, "prefix": prefix}
+    without_uptime = dataclasses.replace(snapshot, uptime=NO_UPTIME)
+    context = {"page": snapshot.page, "snapshot": without_uptime, "prefix": prefix}
     context.update(status_sections(snapshot))
     with translation.override(language), timezone.override(page.tz):
         fragments = {
@@ -83,7 +93,7 @@ def live_state(page: Page, snapshot: dict, *, language: str, prefix: str) -> dic
         }
         title = render_to_string("statuspage/includes/title.html", context)
     return {
-        "version": snapshot["version"],
+        "version": snapshot.version,
         "language": language,
         "title": html.unescape(title.strip()),
         "html": fragments,

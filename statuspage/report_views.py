@@ -8,9 +8,10 @@ redirect to the thank-you page).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from incidents.models import Answer, Page, ProblemReport
 from incidents.services import ServiceError
 from incidents.services.reports import LIMITS, submit_report
-from incidents.snapshot import page_snapshot, snapshot_incidents
+from incidents.snapshot import page_snapshot
+from incidents.snapshot_types import IncidentView, PageSnapshot
 
 from .pages import client_ip, page_view
 from .views import page_context
@@ -28,30 +30,31 @@ MAX_BODY_BYTES = 32_000
 RESOLVED_RECENTLY = dt.timedelta(hours=24)
 
 
-def component_choices(snapshot: dict) -> list[tuple[str, list[tuple[str, str]]]]:
+def component_choices(snapshot: PageSnapshot) -> list[tuple[str, list[tuple[str, str]]]]:
     """The page's visible components, grouped as the page shows them: [(group, [(id, name)])]."""
-    components = snapshot["components"]
-    groups = {g["id"]: g for g in snapshot["groups"]}
+    components = snapshot.components
+    groups = snapshot.groups_by_id()
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     loose: list[tuple[str, str]] = []
-    for item in snapshot["layout"]:
-        if item["type"] == "group":
-            group = groups[item["id"]]
-            members = [(str(i), components[str(i)]["name"]) for i in group["components"]]
-            sections.append((group["name"], members))
+    for item in snapshot.layout:
+        if item.type == "group":
+            group = groups[item.id]
+            members = [(str(i), components[i].name) for i in group.components]
+            sections.append((group.name, members))
         else:
-            loose.append((str(item["id"]), components[str(item["id"])]["name"]))
+            loose.append((str(item.id), components[item.id].name))
     if loose:
         sections.append(("", loose))
     return sections
 
 
-def picked_components(request_data, snapshot: dict) -> tuple[list[int], bool]:
+def picked_components(request_data: QueryDict, snapshot: PageSnapshot) -> tuple[list[int], bool]:
     """Component ids picked in the request that the page shows, and whether "other" was."""
-    ids = []
+    ids: list[int] = []
     for value in request_data.getlist("component"):
-        if value in snapshot["components"] and int(value) not in ids:
-            ids.append(int(value))
+        pk = snapshot.component_id(value)
+        if pk is not None and pk not in ids:
+            ids.append(pk)
     return ids, OTHER in request_data.getlist("component")
 
 
@@ -115,7 +118,7 @@ class ReportForm(forms.Form):
     # Spam trap: hidden from people (and screen readers); bots fill every field.
     website = forms.CharField(required=False, max_length=200)
 
-    def __init__(self, *args, snapshot: dict, **kwargs):
+    def __init__(self, *args: Any, snapshot: PageSnapshot, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [c for _group, members in component_choices(snapshot) for c in members]
         self.fields["component"].choices = [*choices, (OTHER, _("Something else"))]
@@ -125,36 +128,32 @@ class ReportForm(forms.Form):
             )
 
 
-def _known(snapshot: dict, ids: list[int], other: bool) -> dict:
+def _known(snapshot: PageSnapshot, ids: list[int], other: bool) -> dict[str, Any]:
     """What the page knows about the picked components: open items and recent resolutions."""
     wanted = set(ids)
 
-    def touches(incident):
-        return bool(wanted & {c["id"] for c in incident["components"]}) or (
-            other and incident["kind"] == "incident" and not incident["components"]
+    def touches(incident: IncidentView) -> bool:
+        return bool(wanted & {c.id for c in incident.components}) or (
+            other and incident.kind == "incident" and not incident.components
         )
 
-    unresolved = snapshot_incidents(snapshot, snapshot["unresolved_ids"])
+    unresolved = snapshot.incidents_of(snapshot.unresolved_ids)
     since = (timezone.now() - RESOLVED_RECENTLY).isoformat()[:19]
     return {
         "open": [i for i in unresolved if touches(i) or (other and not wanted)],
         "maintenance": [
-            i
-            for i in snapshot_incidents(snapshot, snapshot["active_maintenance_ids"])
-            if touches(i)
+            i for i in snapshot.incidents_of(snapshot.active_maintenance_ids) if touches(i)
         ],
         "upcoming": [
-            i
-            for i in snapshot_incidents(snapshot, snapshot["upcoming_maintenance_ids"])
-            if touches(i)
+            i for i in snapshot.incidents_of(snapshot.upcoming_maintenance_ids) if touches(i)
         ],
         "resolved": [
             i
-            for i in snapshot_incidents(snapshot, snapshot["recent_incident_ids"])
-            if i["status"] == "resolved" and (i["resolved_at"] or "") >= since and touches(i)
+            for i in snapshot.incidents_of(snapshot.recent_incident_ids)
+            if i.status == "resolved" and (i.resolved_at or "") >= since and touches(i)
         ],
-        "picked": [snapshot["components"][str(i)] for i in ids],
-        "names": ", ".join(snapshot["components"][str(i)]["name"] for i in ids),
+        "picked": [snapshot.components[i] for i in ids],
+        "names": ", ".join(snapshot.components[i].name for i in ids),
         "other": other,
     }
 
@@ -164,7 +163,7 @@ def _query(ids: list[int], other: bool) -> str:
     return "&".join(parts)
 
 
-def _render(request, page: Page, snapshot: dict, template: str, status: int = 200, **extra):
+def _render(request, page: Page, snapshot: PageSnapshot, template: str, status: int = 200, **extra):
     context = page_context(request, page, snapshot)
     context.update(extra)
     with timezone.override(page.tz):

@@ -7,11 +7,13 @@ import functools
 import gzip
 import hashlib
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import (
     Http404,
+    HttpRequest,
     HttpResponse,
     HttpResponseNotModified,
     HttpResponseRedirect,
@@ -26,6 +28,7 @@ from django.utils.translation import gettext as _
 from incidents.hours import line_state
 from incidents.models import Page, SupportHours
 from incidents.snapshot import (
+    PageSnapshot,
     incident_detail,
     incident_history,
     page_snapshot,
@@ -35,17 +38,17 @@ from .live import live_etag, live_state, status_sections
 from .pages import SUPPORTED, page_view
 
 
-def hours_rows(snapshot: dict) -> list[dict]:
+def hours_rows(snapshot: PageSnapshot) -> list[dict[str, Any]]:
     """Opening hours per weekday, e.g. {'day': 'Monday', 'office': ['08:00–17:30'], ...}."""
-    hours = snapshot["page"]["support"]["hours"]
+    hours = snapshot.page.support.hours
     return [
         {
             "day": label,
             **{
                 line: [
-                    f"{h['opens']}–{h['closes']}"
+                    f"{h.opens}–{h.closes}"
                     for h in hours
-                    if h["line"] == line and h["weekday"] == weekday
+                    if h.line == line and h.weekday == weekday
                 ]
                 for line in SupportHours.Line.values
             },
@@ -54,7 +57,7 @@ def hours_rows(snapshot: dict) -> list[dict]:
     ]
 
 
-def other_pages(page: Page) -> list[dict]:
+def other_pages(page: Page) -> list[dict[str, str]]:
     """Links to the installation's other pages (cached briefly: pages rarely change)."""
     pages = cache.get("public:pages")
     if pages is None:
@@ -63,16 +66,16 @@ def other_pages(page: Page) -> list[dict]:
     return [p for p in pages if p["slug"] != page.slug]
 
 
-def page_context(request, page: Page, snapshot: dict) -> dict:
+def page_context(request: HttpRequest, page: Page, snapshot: PageSnapshot) -> dict[str, Any]:
     """What every public page template gets: the snapshot and the pieces derived from it."""
     now = timezone.now()
     return {
-        "page": snapshot["page"],
+        "page": snapshot.page,
         "snapshot": snapshot,
         "prefix": request.page_prefix,
-        "indicator": snapshot["status"]["indicator"],
-        "office": line_state(snapshot["page"], SupportHours.Line.OFFICE, now),
-        "after_hours": line_state(snapshot["page"], SupportHours.Line.AFTER_HOURS, now),
+        "indicator": snapshot.indicator,
+        "office": line_state(snapshot.page, SupportHours.Line.OFFICE, now),
+        "after_hours": line_state(snapshot.page, SupportHours.Line.AFTER_HOURS, now),
         "hours_rows": hours_rows(snapshot),
         "other_pages": other_pages(page),
         "languages": [(code, name) for code, name in settings.LANGUAGES if code in SUPPORTED],
@@ -166,8 +169,8 @@ def history_page(request, page: Page, year: int | None = None, month: int | None
     context.update(
         history=history,
         month_start=dt.date(year, month, 1),
-        older=month_of(history["older"]),
-        newer=month_of(history["newer"]),
+        older=month_of(history.older),
+        newer=month_of(history.newer),
     )
     with timezone.override(page.tz):
         return render(request, "statuspage/history.html", context)

@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from incidents import services
 from incidents.models import Component, Page
-from incidents.snapshot import build_page_snapshot
+from incidents.snapshot import PageSnapshot, build_page_snapshot, page_snapshot
 
 from .factories import make_component, make_group, make_page, office_hours
 
@@ -198,10 +198,10 @@ def test_snapshot_query_count_does_not_grow_with_the_page(django_assert_num_quer
         small_snapshot = build_page_snapshot(small)
     with django_assert_num_queries(10):
         big_snapshot = build_page_snapshot(big)
-    assert len(small_snapshot["components"]) == 1
-    assert len(big_snapshot["components"]) == 50
-    assert len(big_snapshot["unresolved_ids"]) == 10
-    assert sum(len(i["incident_updates"]) for i in big_snapshot["incidents"].values()) == 100
+    assert len(small_snapshot.components) == 1
+    assert len(big_snapshot.components) == 50
+    assert len(big_snapshot.unresolved_ids) == 10
+    assert sum(len(i.incident_updates) for i in big_snapshot.incidents.values()) == 100
 
 
 def test_the_public_page_costs_two_queries_once_the_snapshot_is_cached(
@@ -278,3 +278,33 @@ def test_an_unknown_address_gets_a_page_with_the_way_back(client, it_page):
     text = response.content.decode()
     assert 'lang="nl"' in text and 'href="/"' in text
     assert "Terug naar de statuspagina" in text
+
+
+def test_a_cached_snapshot_comes_back_typed_and_equal_without_queries(
+    it_page, alice, django_assert_num_queries
+):
+    services.set_component_status(component(it_page, "VPN"), "partial_outage", actor=alice)
+    it_page.refresh_from_db()
+    built = page_snapshot(it_page)  # built and cached
+    with django_assert_num_queries(0):
+        cached = page_snapshot(it_page)
+    assert cached == built and cached is not built  # decoded from the cache's bytes
+    assert isinstance(cached, PageSnapshot)
+    vpn = component(it_page, "VPN").pk
+    assert cached.components[vpn].status == "partial_outage"  # keyed by int, not str(id)
+    assert cached.uptime.components[vpn].days[-1].level == "partial"
+    cache.clear()
+
+
+@pytest.mark.parametrize(
+    "stale", [{"version": 1, "components": {}}, b"\x81\xa7version\x01", b"not msgpack"]
+)
+def test_a_snapshot_cached_in_another_shape_is_rebuilt_not_served(it_page, stale):
+    # what an older release (a dict of strings) or a changed snapshot shape left in the cache
+    key = f"snapshot:{it_page.cache_key}:page"
+    cache.set(key, stale, 60)
+    snapshot = page_snapshot(it_page)
+    assert isinstance(snapshot, PageSnapshot) and snapshot.page.slug == "it"
+    assert snapshot.components == build_page_snapshot(it_page).components
+    assert cache.get(key) != stale  # and the rebuilt one replaced it
+    cache.clear()

@@ -11,6 +11,7 @@ from django.utils import translation
 from incidents import services
 from incidents.models import ComponentDailyStatus
 from incidents.snapshot import build_page_snapshot
+from incidents.snapshot_types import UptimeDay
 
 from .factories import make_component, make_page
 
@@ -39,9 +40,9 @@ def page(db):
     return make_page(slug="ams", name="Amsterdam", time_zone="Europe/Amsterdam")
 
 
-def bar(page, component, day: str) -> dict:
-    uptime = build_page_snapshot(page)["uptime"]["components"][str(component.pk)]
-    return next(d for d in uptime["days"] if d["date"] == day)
+def bar(page, component, day: str) -> UptimeDay:
+    uptime = build_page_snapshot(page).uptime.components[component.pk]
+    return next(d for d in uptime.days if d.date == day)
 
 
 def set_status(component, status):
@@ -57,12 +58,12 @@ def test_a_day_with_one_outage_hour_is_95_83_percent(page, clock):
     set_status(router, "operational")
     clock("2026-11-03 09:00")
     day = bar(page, router, "2026-11-02")
-    assert day["seconds"] == {"operational": 82800, "major_outage": 3600}
-    assert day["uptime"] == pytest.approx(100 * (1 - 3600 / 86400), abs=1e-4)  # 95.8333
-    assert day["level"] == "major"
+    assert day.seconds == {"operational": 82800, "major_outage": 3600}
+    assert day.uptime == pytest.approx(100 * (1 - 3600 / 86400), abs=1e-4)  # 95.8333
+    assert day.level == "major"
     # The day it was created counts from its creation (12 hours), and today up to now (9 hours).
-    assert bar(page, router, "2026-11-01")["seconds"] == {"operational": 43200}
-    assert bar(page, router, "2026-11-03")["seconds"] == {"operational": 9 * 3600}
+    assert bar(page, router, "2026-11-01").seconds == {"operational": 43200}
+    assert bar(page, router, "2026-11-03").seconds == {"operational": 9 * 3600}
 
 
 def test_overlapping_incidents_count_their_union_once(page, clock):
@@ -87,15 +88,15 @@ def test_overlapping_incidents_count_their_union_once(page, clock):
     clock("2026-11-04 08:00")
     day = bar(page, vpn, "2026-11-02")
     # 10:00–10:30 major, 10:30–12:00 partial: two hours down, not two and a half.
-    assert day["seconds"] == {
+    assert day.seconds == {
         "operational": 86400 - 7200,
         "major_outage": 1800,
         "partial_outage": 5400,
     }
-    assert day["uptime"] == pytest.approx(100 * (1 - 7200 / 86400), abs=1e-4)  # 91.6667
-    assert [i["name"] for i in day["incidents"]] == ["VPN down", "VPN slow logins"]
-    assert bar(page, vpn, "2026-11-03")["incidents"] == []
-    assert bar(page, vpn, "2026-11-03")["uptime"] == 100.0
+    assert day.uptime == pytest.approx(100 * (1 - 7200 / 86400), abs=1e-4)  # 91.6667
+    assert [i.name for i in day.incidents] == ["VPN down", "VPN slow logins"]
+    assert bar(page, vpn, "2026-11-03").incidents == ()
+    assert bar(page, vpn, "2026-11-03").uptime == 100.0
 
 
 def test_the_spring_dst_day_has_23_hours(page, clock):
@@ -107,10 +108,10 @@ def test_the_spring_dst_day_has_23_hours(page, clock):
     set_status(mail, "operational")
     clock("2026-03-31 12:00")
     day = bar(page, mail, "2026-03-29")
-    assert sum(day["seconds"].values()) == 23 * 3600
-    assert day["seconds"]["major_outage"] == 7200
-    assert day["uptime"] == pytest.approx(100 * (1 - 7200 / 82800), abs=1e-4)  # 91.3043
-    assert sum(bar(page, mail, "2026-03-28")["seconds"].values()) == 24 * 3600
+    assert sum(day.seconds.values()) == 23 * 3600
+    assert day.seconds["major_outage"] == 7200
+    assert day.uptime == pytest.approx(100 * (1 - 7200 / 82800), abs=1e-4)  # 91.3043
+    assert sum(bar(page, mail, "2026-03-28").seconds.values()) == 24 * 3600
 
 
 def test_the_autumn_dst_day_has_25_hours(page, clock):
@@ -122,9 +123,9 @@ def test_the_autumn_dst_day_has_25_hours(page, clock):
     set_status(mail, "operational")
     clock("2026-10-27 12:00")
     day = bar(page, mail, "2026-10-25")
-    assert sum(day["seconds"].values()) == 25 * 3600
-    assert day["seconds"]["major_outage"] == 4 * 3600
-    assert day["uptime"] == pytest.approx(84.0, abs=1e-4)  # 1 - 4/25
+    assert sum(day.seconds.values()) == 25 * 3600
+    assert day.seconds["major_outage"] == 4 * 3600
+    assert day.uptime == pytest.approx(84.0, abs=1e-4)  # 1 - 4/25
 
 
 def test_an_outage_across_midnight_is_split_between_the_two_days(page, clock):
@@ -135,8 +136,8 @@ def test_an_outage_across_midnight_is_split_between_the_two_days(page, clock):
     clock("2026-11-03 02:00")
     set_status(dns, "operational")
     clock("2026-11-04 00:00")
-    assert bar(page, dns, "2026-11-02")["seconds"]["partial_outage"] == 3600
-    assert bar(page, dns, "2026-11-03")["seconds"]["partial_outage"] == 7200
+    assert bar(page, dns, "2026-11-02").seconds["partial_outage"] == 3600
+    assert bar(page, dns, "2026-11-03").seconds["partial_outage"] == 7200
 
 
 @pytest.mark.parametrize(
@@ -155,8 +156,8 @@ def test_maintenance_is_left_out_of_uptime_when_the_page_says_so(page, clock, ex
     set_status(db, "operational")
     clock("2026-11-03 00:00")
     day = bar(page, db, "2026-11-02")
-    assert day["seconds"]["under_maintenance"] == 7200
-    assert day["uptime"] == pytest.approx(100 * expected, abs=1e-4)
+    assert day.seconds["under_maintenance"] == 7200
+    assert day.uptime == pytest.approx(100 * expected, abs=1e-4)
 
 
 def test_days_before_the_component_existed_have_no_data_and_the_90_day_figure(page, clock):
@@ -167,14 +168,14 @@ def test_days_before_the_component_existed_have_no_data_and_the_90_day_figure(pa
     clock("2026-11-05 18:00")
     set_status(api, "operational")
     clock("2026-11-10 00:00")
-    uptime = build_page_snapshot(page)["uptime"]["components"][str(api.pk)]
-    assert len(uptime["days"]) == 90
-    assert uptime["days"][-1]["date"] == "2026-11-10"
-    before = [d for d in uptime["days"] if d["date"] < "2026-11-01"]
+    uptime = build_page_snapshot(page).uptime.components[api.pk]
+    assert len(uptime.days) == 90
+    assert uptime.days[-1].date == "2026-11-10"
+    before = [d for d in uptime.days if d.date < "2026-11-01"]
     assert len(before) == 80
-    assert all(d["uptime"] is None and d["level"] == "nodata" for d in before)
+    assert all(d.uptime is None and d.level == "nodata" for d in before)
     # 9 observed days (216 h, the last one at midnight is empty), 6 hours down.
-    assert uptime["percent"] == pytest.approx(100 * (1 - 6 / 216), abs=1e-4)
+    assert uptime.percent == pytest.approx(100 * (1 - 6 / 216), abs=1e-4)
 
 
 def test_incremental_rows_match_a_rebuild_from_history(page, clock):
@@ -214,7 +215,7 @@ def test_the_beat_rollup_writes_rows_for_quiet_days(page, clock):
     roll_up_uptime.delay()
     row = ComponentDailyStatus.objects.get(component=web, day="2026-11-03")
     assert row.seconds == {"operational": 36000} and row.end_status == "operational"
-    assert bar(page, web, "2026-11-02")["seconds"] == {"operational": 86400}
+    assert bar(page, web, "2026-11-02").seconds == {"operational": 86400}
 
 
 def test_the_public_page_with_uptime_bars_costs_a_fixed_number_of_queries(
@@ -377,11 +378,11 @@ def test_changing_the_page_time_zone_recomputes_its_days(page, clock):
     clock("2026-11-02 01:30")
     set_status(web, "operational")
     clock("2026-11-03 12:00")
-    assert bar(page, web, "2026-11-02")["seconds"]["major_outage"] == 3600
+    assert bar(page, web, "2026-11-02").seconds["major_outage"] == 3600
     page.time_zone = "UTC"
     services.save_page(page, actor=None)
     # In UTC the outage is 23:30–00:30: half an hour on each day.
-    assert bar(page, web, "2026-11-01")["seconds"]["major_outage"] == 1800
-    assert bar(page, web, "2026-11-02")["seconds"]["major_outage"] == 1800
+    assert bar(page, web, "2026-11-01").seconds["major_outage"] == 1800
+    assert bar(page, web, "2026-11-02").seconds["major_outage"] == 1800
     rows = ComponentDailyStatus.objects.filter(component=web)
     assert sorted(str(r.day) for r in rows) == ["2026-11-01", "2026-11-02", "2026-11-03"]

@@ -8,7 +8,8 @@ a short shared-cache lifetime with stale-while-revalidate, and `Access-Control-A
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -16,6 +17,7 @@ from django.utils.cache import patch_cache_control
 
 from incidents.models import Page
 from incidents.snapshot import page_snapshot
+from incidents.snapshot_types import ComponentView, IncidentView, PageInfo, PageSnapshot, UpdateView
 from statuspage.pages import page_for_request
 
 # Statuspage's own wording for each indicator (clients show or match these strings).
@@ -29,132 +31,138 @@ INDICATOR_DESCRIPTIONS = {
 RECENT = 50
 
 
-def _page_url(page: dict) -> str:
-    if page["custom_host"]:
-        return f"https://{page['custom_host']}"
-    return f"{settings.SITE_URL}/p/{page['slug']}"
+def _page_url(page: PageInfo) -> str:
+    if page.custom_host:
+        return f"https://{page.custom_host}"
+    return f"{settings.SITE_URL}/p/{page.slug}"
 
 
-def _page(snapshot: dict) -> dict:
-    page = snapshot["page"]
+def _page(snapshot: PageSnapshot) -> dict[str, Any]:
+    page = snapshot.page
     return {
-        "id": page["slug"],
-        "name": page["name"],
+        "id": page.slug,
+        "name": page.name,
         "url": _page_url(page),
-        "time_zone": page["time_zone"],
-        "updated_at": page["updated_at"],
+        "time_zone": page.time_zone,
+        "updated_at": page.updated_at,
     }
 
 
-def _status(snapshot: dict) -> dict:
-    indicator = snapshot["status"]["indicator"]
+def _status(snapshot: PageSnapshot) -> dict[str, str]:
+    indicator = snapshot.indicator
     return {"indicator": indicator, "description": INDICATOR_DESCRIPTIONS[indicator]}
 
 
-def _component(component: dict, slug: str) -> dict:
+def _component(component: ComponentView, slug: str) -> dict[str, Any]:
     return {
-        "id": str(component["id"]),
-        "name": component["name"],
-        "status": component["status"],
-        "created_at": component["created_at"],
-        "updated_at": component["updated_at"],
-        "position": component["position"],
-        "description": component["description"] or None,
+        "id": str(component.id),
+        "name": component.name,
+        "status": component.status,
+        "created_at": component.created_at,
+        "updated_at": component.updated_at,
+        "position": component.position,
+        "description": component.description or None,
         "showcase": True,
         "start_date": None,
-        "group_id": str(component["group_id"]) if component["group_id"] else None,
+        "group_id": str(component.group_id) if component.group_id else None,
         "page_id": slug,
         "group": False,
         "only_show_if_degraded": False,
     }
 
 
-def _components(snapshot: dict) -> list[dict]:
+def _components(snapshot: PageSnapshot) -> list[dict[str, Any]]:
     """Groups (with `group: true` and their members' ids) and components, in page order."""
-    slug = snapshot["page"]["slug"]
-    components = snapshot["components"]
-    groups = {g["id"]: g for g in snapshot["groups"]}
+    slug = snapshot.page.slug
+    components = snapshot.components
+    groups = snapshot.groups_by_id()
     out = []
-    for item in snapshot["layout"]:
-        if item["type"] == "component":
-            out.append(_component(components[str(item["id"])], slug))
+    for item in snapshot.layout:
+        if item.type == "component":
+            out.append(_component(components[item.id], slug))
             continue
-        group = groups[item["id"]]
+        group = groups[item.id]
         out.append(
             {
-                "id": str(group["id"]),
-                "name": group["name"],
-                "status": group["status"],
-                "created_at": group["created_at"],
-                "updated_at": group["updated_at"],
-                "position": group["position"],
-                "description": group["description"] or None,
+                "id": str(group.id),
+                "name": group.name,
+                "status": group.status,
+                "created_at": group.created_at,
+                "updated_at": group.updated_at,
+                "position": group.position,
+                "description": group.description or None,
                 "showcase": False,
                 "start_date": None,
                 "group_id": None,
                 "page_id": slug,
                 "group": True,
                 "only_show_if_degraded": False,
-                "components": [str(i) for i in group["components"]],
+                "components": [str(i) for i in group.components],
             }
         )
-        out.extend(_component(components[str(i)], slug) for i in group["components"])
+        out.extend(_component(components[i], slug) for i in group.components)
     return out
 
 
-def _update(update: dict) -> dict:
+def _update(update: UpdateView) -> dict[str, Any]:
     return {
-        "id": str(update["id"]),
-        "status": update["status"],
-        "body": update["body"],
-        "incident_id": str(update["incident_id"]),
-        "created_at": update["created_at"],
-        "updated_at": update["updated_at"],
-        "display_at": update["display_at"],
+        "id": str(update.id),
+        "status": update.status,
+        "body": update.body,
+        "incident_id": str(update.incident_id),
+        "created_at": update.created_at,
+        "updated_at": update.updated_at,
+        "display_at": update.display_at,
         "affected_components": [
-            {**c, "code": str(c["code"])} for c in update["affected_components"]
+            {
+                "code": str(c.code),
+                "name": c.name,
+                "old_status": c.old_status,
+                "new_status": c.new_status,
+            }
+            for c in update.affected_components
         ]
         or None,
-        "deliver_notifications": update["deliver_notifications"],
+        "deliver_notifications": update.deliver_notifications,
         "custom_tweet": None,
         "tweet_id": None,
     }
 
 
-def _incident(incident: dict, slug: str) -> dict:
+def _incident(incident: IncidentView, slug: str) -> dict[str, Any]:
     out = {
-        "id": str(incident["id"]),
-        "name": incident["name"],
-        "status": incident["status"],
-        "created_at": incident["created_at"],
-        "updated_at": incident["updated_at"],
-        "monitoring_at": incident["monitoring_at"],
-        "resolved_at": incident["resolved_at"],
-        "impact": incident["impact"],
-        "shortlink": f"{settings.SITE_URL}/p/{slug}/incidents/{incident['id']}/",
-        "started_at": incident["started_at"],
+        "id": str(incident.id),
+        "name": incident.name,
+        "status": incident.status,
+        "created_at": incident.created_at,
+        "updated_at": incident.updated_at,
+        "monitoring_at": incident.monitoring_at,
+        "resolved_at": incident.resolved_at,
+        "impact": incident.impact,
+        "shortlink": f"{settings.SITE_URL}/p/{slug}/incidents/{incident.id}/",
+        "started_at": incident.started_at,
         "page_id": slug,
-        "incident_updates": [_update(u) for u in incident["incident_updates"]],
-        "components": [_component(c, slug) for c in incident["components"]],
+        "incident_updates": [_update(u) for u in incident.incident_updates],
+        "components": [_component(c, slug) for c in incident.components],
     }
-    if incident["kind"] == "maintenance":
-        out["scheduled_for"] = incident["scheduled_for"]
-        out["scheduled_until"] = incident["scheduled_until"]
+    if incident.kind == "maintenance":
+        out["scheduled_for"] = incident.scheduled_for
+        out["scheduled_until"] = incident.scheduled_until
     return out
 
 
-def _incidents(snapshot: dict, ids: list[int]) -> list[dict]:
-    slug = snapshot["page"]["slug"]
-    return [_incident(snapshot["incidents"][str(i)], slug) for i in ids]
+def _incidents(snapshot: PageSnapshot, ids: Sequence[int]) -> list[dict[str, Any]]:
+    slug = snapshot.page.slug
+    return [_incident(i, slug) for i in snapshot.incidents_of(ids)]
 
 
-def _recent_incident_ids(snapshot: dict) -> list[int]:
+def _recent_incident_ids(snapshot: PageSnapshot) -> list[int]:
     """The 50 most recent incidents, and every unresolved one, newest first."""
-    ids = list(dict.fromkeys([*snapshot["unresolved_ids"], *snapshot["recent_incident_ids"]]))
-    ids = [i for i in ids if str(i) in snapshot["incidents"]]
+    ids = list(dict.fromkeys([*snapshot.unresolved_ids, *snapshot.recent_incident_ids]))
+    ids = [i for i in ids if i in snapshot.incidents]
     return sorted(
         ids,
-        key=lambda i: (snapshot["incidents"][str(i)]["created_at"], i),
+        key=lambda i: (snapshot.incidents[i].created_at or "", i),
         reverse=True,
     )
 
@@ -162,18 +170,18 @@ def _recent_incident_ids(snapshot: dict) -> list[int]:
 # --- the documents ------------------------------------------------------------------------------
 
 
-def summary_document(snapshot: dict) -> dict:
-    scheduled = snapshot["active_maintenance_ids"] + snapshot["upcoming_maintenance_ids"]
+def summary_document(snapshot: PageSnapshot) -> dict[str, Any]:
+    scheduled = snapshot.active_maintenance_ids + snapshot.upcoming_maintenance_ids
     return {
         "page": _page(snapshot),
         "status": _status(snapshot),
         "components": _components(snapshot),
-        "incidents": _incidents(snapshot, snapshot["unresolved_ids"]),
+        "incidents": _incidents(snapshot, snapshot.unresolved_ids),
         "scheduled_maintenances": _incidents(snapshot, scheduled),
     }
 
 
-DOCUMENTS: dict[str, Callable[[dict], dict]] = {
+DOCUMENTS: dict[str, Callable[[PageSnapshot], dict[str, Any]]] = {
     "summary": summary_document,
     "status": lambda snap: {"page": _page(snap), "status": _status(snap)},
     "components": lambda snap: {"page": _page(snap), "components": _components(snap)},
@@ -183,19 +191,19 @@ DOCUMENTS: dict[str, Callable[[dict], dict]] = {
     },
     "unresolved": lambda snap: {
         "page": _page(snap),
-        "incidents": _incidents(snap, snap["unresolved_ids"]),
+        "incidents": _incidents(snap, snap.unresolved_ids),
     },
     "scheduled_maintenances": lambda snap: {
         "page": _page(snap),
-        "scheduled_maintenances": _incidents(snap, snap["recent_maintenance_ids"][:RECENT]),
+        "scheduled_maintenances": _incidents(snap, snap.recent_maintenance_ids[:RECENT]),
     },
     "upcoming": lambda snap: {
         "page": _page(snap),
-        "scheduled_maintenances": _incidents(snap, snap["upcoming_maintenance_ids"]),
+        "scheduled_maintenances": _incidents(snap, snap.upcoming_maintenance_ids),
     },
     "active": lambda snap: {
         "page": _page(snap),
-        "scheduled_maintenances": _incidents(snap, snap["active_maintenance_ids"]),
+        "scheduled_maintenances": _incidents(snap, snap.active_maintenance_ids),
     },
 }
 

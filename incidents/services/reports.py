@@ -26,6 +26,7 @@ from incidents.models import (
 )
 
 from ..ratelimit import take_attempt
+from ..snapshot_types import PageSnapshot
 from .base import ServiceError
 from .incidents import open_incident
 
@@ -74,36 +75,35 @@ def _choice(value: str, choices: Iterable[str], *, field: str, label: str) -> st
     return value
 
 
-def status_shown(snapshot: dict, component_ids: Iterable[int]) -> dict[str, Any]:
+def status_shown(snapshot: PageSnapshot, component_ids: Iterable[int]) -> dict[str, Any]:
     """What the status page showed about these components: indicator and the open items."""
     wanted = {int(i) for i in component_ids}
     live = (
-        snapshot["unresolved_ids"]
-        + snapshot["active_maintenance_ids"]
-        + snapshot["upcoming_maintenance_ids"]
+        snapshot.unresolved_ids
+        + snapshot.active_maintenance_ids
+        + snapshot.upcoming_maintenance_ids
     )
     items = []
-    for incident_id in live:
-        incident = snapshot["incidents"][str(incident_id)]
-        touches = {c["id"] for c in incident["components"]}
-        if wanted & touches or (not wanted and incident["kind"] == "incident"):
+    for incident in snapshot.incidents_of(live):
+        touches = {c.id for c in incident.components}
+        if wanted & touches or (not wanted and incident.kind == "incident"):
             items.append(
                 {
-                    "id": incident["id"],
-                    "name": incident["name"],
-                    "kind": incident["kind"],
-                    "status": incident["status"],
-                    "impact": incident["impact"],
+                    "id": incident.id,
+                    "name": incident.name,
+                    "kind": incident.kind,
+                    "status": incident.status,
+                    "impact": incident.impact,
                 }
             )
     return {
-        "indicator": snapshot["status"]["indicator"],
-        "version": snapshot["version"],
-        "generated_at": snapshot["generated_at"],
+        "indicator": snapshot.indicator,
+        "version": snapshot.version,
+        "generated_at": snapshot.generated_at,
         "components": {
-            str(i): snapshot["components"][str(i)]["status"]
+            str(i): snapshot.components[i].status
             for i in sorted(wanted)
-            if str(i) in snapshot["components"]
+            if i in snapshot.components
         },
         "incidents": items,
     }
@@ -125,7 +125,7 @@ def submit_report(
     phone: str,
     language: str = "en",
     ip: str = "",
-    snapshot: dict | None = None,
+    snapshot: PageSnapshot | None = None,
 ) -> ProblemReport:
     """Store a customer's report, mail it to support with a receipt to the reporter (after
     commit), and check the page's early-warning threshold.

@@ -335,7 +335,7 @@ class _Builder:
                 self.blocks[key] = render_to_string(
                     "mirror/standby.html",
                     {
-                        "page": self.snapshots[slug]["page"],
+                        "page": self.snapshots[slug].page,
                         "published_at": self.now,
                         "stale_after": settings.MIRROR_STALE_SECONDS,
                         "hours": _hours(self.snapshots[slug]),
@@ -364,7 +364,7 @@ class _Builder:
             html = render_to_string(
                 "mirror/unavailable.html",
                 {
-                    "page": snapshot["page"],
+                    "page": snapshot.page,
                     "home": home,
                     "stylesheet": _static_prefix() + "statuspage/status.css",
                     "LANG": lang,
@@ -410,7 +410,7 @@ class _Builder:
             self.finish_html(not_found, self.default.slug, None).encode(),
             "text/html; charset=utf-8",
         )
-        versions = {slug: snap["version"] for slug, snap in self.snapshots.items()}
+        versions = {slug: snap.version for slug, snap in self.snapshots.items()}
         site = Site(
             published_at=self.now,
             versions=versions,

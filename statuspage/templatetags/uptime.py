@@ -17,6 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from incidents.snapshot_types import ComponentUptime, PageSnapshot
+
 register = template.Library()
 
 LEVEL_LABELS = {
@@ -30,9 +32,9 @@ LEVEL_LABELS = {
 
 
 @register.filter
-def uptime_of(snapshot: dict, component_id) -> dict | None:
-    """One component's bars and 90-day percentage, or None (an older cached snapshot)."""
-    return snapshot.get("uptime", {}).get("components", {}).get(str(component_id))
+def uptime_of(snapshot: PageSnapshot, component_id: int) -> ComponentUptime | None:
+    """One component's bars and 90-day percentage, or None (not in the snapshot's uptime)."""
+    return snapshot.uptime.components.get(component_id)
 
 
 @register.filter
@@ -49,28 +51,28 @@ def _day_label(language: str, iso: str) -> str:
 
 
 @register.simple_tag
-def uptime_bars(uptime: dict) -> SafeString:
+def uptime_bars(uptime: ComponentUptime) -> SafeString:
     """The <li> bars of one component: each focusable, its tooltip its own (readable) text."""
     language = get_language()
     no_data, no_incidents = escape(_("No data")), escape(_("No incidents"))
     uptime_text = _("%(percent)s uptime")
     levels = {k: escape(str(v).lower()) for k, v in LEVEL_LABELS.items()}
     parts = []
-    for day in uptime["days"]:
-        level = day["level"]
-        if day["uptime"] is None:
+    for day in uptime.days:
+        level = day.level
+        if day.uptime is None:
             summary = no_data
         else:
-            summary = escape(uptime_text % {"percent": percent(day["uptime"])})
+            summary = escape(uptime_text % {"percent": percent(day.uptime)})
             if level != "operational":
                 summary += ", " + levels[level]
-        if day["incidents"]:
-            listed = "".join(f"<span>{escape(i['name'])}</span>" for i in day["incidents"])
+        if day.incidents:
+            listed = "".join(f"<span>{escape(i.name)}</span>" for i in day.incidents)
         else:
-            listed = "" if day["uptime"] is None else f"<span>{no_incidents}</span>"
+            listed = "" if day.uptime is None else f"<span>{no_incidents}</span>"
         parts.append(
             f'<li class="uptime-day uptime-day--{escape(level)}" tabindex="0">'
-            f'<span class="uptime-tip"><strong>{_day_label(language, day["date"])}</strong> '
+            f'<span class="uptime-tip"><strong>{_day_label(language, day.date)}</strong> '
             f'{summary}<span class="uptime-incidents">{listed}</span></span></li>'
         )
     return mark_safe("".join(parts))  # noqa: S308  (every value above is escaped)
