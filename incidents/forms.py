@@ -121,7 +121,7 @@ class PostUpdateForm(ComponentStatusFieldsMixin, forms.Form):
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, **kwargs)
         if incident.is_maintenance:
-            from .services.incidents import MAINTENANCE_TRANSITIONS
+            from .services.rules import MAINTENANCE_TRANSITIONS
 
             allowed = {incident.status, *MAINTENANCE_TRANSITIONS.get(incident.status, ())}
         else:

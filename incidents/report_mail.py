@@ -18,10 +18,7 @@ log = logging.getLogger(__name__)
 
 def page_address(page) -> str:
     """The public address of a page: its own host when it has one, else /p/<slug>/."""
-    if page.custom_host:
-        scheme = settings.SITE_URL.split("://")[0]
-        return f"{scheme}://{page.custom_host}/"
-    return f"{settings.SITE_URL}/p/{page.slug}/"
+    return page.public_url()
 
 
 def _send(subject: str, template: str, context: dict, to: list[str], reply_to=None) -> bool:

@@ -36,7 +36,7 @@ def site_domain() -> str:
 
 
 def page_url(page: Page, path: str = "") -> str:
-    return f"{settings.SITE_URL}/p/{page.slug}/{path}"
+    return page.public_url(path)
 
 
 def manage_url(page: Page, token: str) -> str:

@@ -24,8 +24,10 @@ def _mirror(event: DomainEvent) -> None:
     from incidents.events import PAGE_UPDATED
     from statuspage.mirror.publish import schedule_publish
 
-    # A page's own change touches only its files; a page's name or settings show on the others.
-    schedule_publish(None if event.type == PAGE_UPDATED else event.page_slug)
+    # A page's own change touches only its files; a page's name or settings show on the others
+    # (a merged event lists its steps).
+    steps = {event.type, *(event.data.get("steps") or [])}
+    schedule_publish(None if PAGE_UPDATED in steps else event.page_slug)
 
 
 def _email(event: DomainEvent) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from fpdf import FPDF
 
 from incidents.models import Page
+from incidents.models.pages import public_page_url
 from incidents.snapshot_types import OpeningHours, PageInfo, PageSnapshot
 
 TEXT = {
@@ -86,9 +86,7 @@ TEXT = {
 
 def page_address(page: PageInfo) -> str:
     """The public address of a page (from the snapshot's page)."""
-    if page.custom_host:
-        return f"{settings.SITE_URL.split('://')[0]}://{page.custom_host}/"
-    return f"{settings.SITE_URL}/p/{page.slug}/"
+    return public_page_url(page.slug, page.custom_host)
 
 
 def hours_lines(
@@ -126,7 +124,7 @@ def handout(
         "address": address,
         "report_address": f"{address}report/",
         "other_pages": [
-            {"name": p["name"], "address": f"{settings.SITE_URL}/p/{p['slug']}/"}
+            {"name": p["name"], "address": public_page_url(p["slug"], p.get("custom_host") or "")}
             for p in other_pages
         ],
         "email": support.email,

@@ -3,6 +3,9 @@ stranger), pages with components, and settings every test runs under."""
 
 from __future__ import annotations
 
+import json
+from contextlib import contextmanager
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -27,6 +30,39 @@ def _test_settings(settings, tmp_path):
 
     cache.clear()
     forget_pages()
+
+
+class CapturedEvents(list):
+    """Domain events delivered after commit, JSON round-tripped as a websocket sees them."""
+
+    def types(self) -> list[str]:
+        return [event["type"] for event in self]
+
+    def of_page(self, page) -> list[dict]:
+        return [event for event in self if event["page_id"] == page.pk]
+
+
+@pytest.fixture
+def captured_events(django_capture_on_commit_callbacks):
+    """`with captured_events() as got:` runs the block, executes its on-commit hooks (the
+    events go out to every listener, emails included) and records each delivered event."""
+    from incidents.events import domain_event
+
+    @contextmanager
+    def capture():
+        got = CapturedEvents()
+
+        def record(sender, event, **kwargs):
+            got.append(json.loads(json.dumps(event.as_dict(), default=str)))
+
+        domain_event.connect(record, dispatch_uid="tests.captured_events", weak=False)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield got
+        finally:
+            domain_event.disconnect(dispatch_uid="tests.captured_events")
+
+    return capture
 
 
 @pytest.fixture

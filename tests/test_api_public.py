@@ -143,7 +143,10 @@ def test_a_quiet_page_says_all_systems_operational(client, phone_page):
     assert doc["incidents"] == [] and doc["scheduled_maintenances"] == []
 
 
-def test_the_page_comes_from_the_slug_the_host_or_the_default(client, it_page, phone_page):
+def test_the_page_comes_from_the_slug_the_host_or_the_default(
+    client, it_page, phone_page, settings
+):
+    settings.SITE_URL = "https://status.example.com"  # a custom host gets SITE_URL's scheme
     phone_page.custom_host = "status.phones.example.com"
     services.save_page(phone_page, actor=None)
     assert get(client, "/api/v2/status.json").json()["page"]["id"] == "it"  # the default

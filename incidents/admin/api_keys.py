@@ -9,13 +9,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from incidents.api.authentication import assign_secret
+from incidents import services
 from incidents.models import APIKey, Page
 from incidents.permissions import pages_for
+from incidents.services import ServiceError
+
+from .base import report_service_error
 
 
 class APIKeyForm(forms.ModelForm):
@@ -100,15 +104,26 @@ class APIKeyAdmin(admin.ModelAdmin):
         return _("active")
 
     def save_model(self, request, obj: APIKey, form, change):
-        raw = None
-        if not change:
-            raw = assign_secret(obj)
-            obj.created_by = request.user
-        if obj.revoked and obj.revoked_at is None:
-            obj.revoked_at = timezone.now()
-        elif not obj.revoked:
-            obj.revoked_at = None
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        pages = list(data.get("pages") or ())
+        if change:
+            services.change_api_key(
+                obj,
+                actor=request.user,
+                name=data["name"],
+                scope=data["scope"],
+                expires_at=data.get("expires_at"),
+                pages=pages,
+                revoked=data.get("revoked", False),
+            )
+            return
+        key, raw = services.create_api_key(
+            actor=request.user,
+            name=data["name"],
+            pages=pages,
+            expires_at=data.get("expires_at"),
+            key=obj,
+        )
         if raw is not None:
             messages.warning(
                 request,
@@ -120,7 +135,20 @@ class APIKeyAdmin(admin.ModelAdmin):
                 ),
             )
 
+    def save_related(self, request, form, formsets, change):
+        """The pages were set by the service."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceError as error:
+            report_service_error(request, error)
+            return HttpResponseRedirect(request.get_full_path())
+
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked=False).update(revoked=True, revoked_at=timezone.now())
+        count = 0
+        for key in queryset.filter(revoked=False):
+            services.revoke_api_key(key, actor=request.user)
+            count += 1
         self.message_user(request, _("Revoked %(count)d key(s).") % {"count": count})

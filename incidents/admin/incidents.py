@@ -25,6 +25,7 @@ from incidents.markdown import render_markdown
 from incidents.models import ComponentStatus, ComponentStatusChange, Incident, IncidentTemplate
 from incidents.permissions import pages_for
 
+from .audit import audit_context
 from .base import PageScopedAdmin, ReadOnlyAdminMixin
 
 
@@ -166,6 +167,7 @@ class IncidentAdmin(PageScopedAdmin):
             "affected": incident.affected.select_related("component"),
             "public_url": f"/p/{incident.page.slug}/incidents/{incident.pk}/",
             "has_delete_permission": self.has_delete_permission(request, incident),
+            **audit_context(incident),
         }
         return TemplateResponse(request, "admin/incidents/incident/manage.html", context)
 
@@ -256,8 +258,12 @@ class IncidentTemplateAdmin(PageScopedAdmin):
     filter_horizontal = ["components"]
 
     def save_model(self, request, obj, form, change):
-        # The components are saved with the form's many-to-many data right after.
-        services.save_incident_template(obj, actor=request.user)
+        # The service checks that the components belong to the template's page.
+        components = [c.pk for c in form.cleaned_data.get("components") or ()]
+        services.save_incident_template(obj, actor=request.user, components=components)
+
+    def save_related(self, request, form, formsets, change):
+        """The components were set by `save_incident_template`."""
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "components" and not request.user.is_superuser:

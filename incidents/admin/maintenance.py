@@ -23,6 +23,7 @@ from incidents.models import Component, IncidentStatus, Maintenance
 from incidents.permissions import pages_for
 from incidents.services import ServiceError
 
+from .audit import audit_context
 from .base import PageScopedAdmin, report_service_error
 
 
@@ -247,26 +248,15 @@ class MaintenanceAdmin(PageScopedAdmin):
             )
             obj.pk = obj.id = created.pk
             return
-        current = Maintenance.objects.get(pk=obj.pk)
-        if data["name"] != current.name:
-            services.change_incident(current, actor=request.user, name=data["name"])
-        ends = data["scheduled_until"]
-        started = current.status != IncidentStatus.SCHEDULED
-        if started and ends != current.scheduled_until:
-            services.extend_maintenance(current, actor=request.user, until=ends)
-        window = (data["scheduled_for"], ends)
-        switches = (data["scheduled_auto_in_progress"], data["scheduled_auto_completed"])
-        if switches != (current.scheduled_auto_in_progress, current.scheduled_auto_completed) or (
-            not started and window != (current.scheduled_for, current.scheduled_until)
-        ):
-            services.reschedule_maintenance(
-                current,
-                actor=request.user,
-                scheduled_for=None if started else window[0],
-                scheduled_until=None if started else window[1],
-                auto_start=switches[0],
-                auto_complete=switches[1],
-            )
+        services.change_maintenance(
+            obj,
+            actor=request.user,
+            name=data["name"],
+            scheduled_for=data["scheduled_for"],
+            scheduled_until=data["scheduled_until"],
+            auto_start=data["scheduled_auto_in_progress"],
+            auto_complete=data["scheduled_auto_completed"],
+        )
 
     def save_related(self, request, form, formsets, change):
         """The components were attached by `schedule_maintenance`."""
@@ -315,6 +305,7 @@ class MaintenanceAdmin(PageScopedAdmin):
                     for name, (label, allowed) in self.TRANSITIONS.items()
                     if obj.status in allowed
                 ],
+                **audit_context(obj),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -93,24 +93,29 @@ class PageAdmin(PageScopedAdmin):
         return readonly
 
     def save_model(self, request, obj, form, change):
-        services.save_page(obj, actor=request.user)
+        """Saved with its opening hours and engineers in `save_related`: one service call."""
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not SupportHours:
-            return super().save_formset(request, form, formset, change)
-        intervals = [
-            (
-                f.cleaned_data["line"],
-                f.cleaned_data["weekday"],
-                f.cleaned_data["opens"],
-                f.cleaned_data["closes"],
-            )
-            for f in formset.forms
-            if f.cleaned_data and not f.cleaned_data.get("DELETE")
-        ]
-        services.replace_support_hours(form.instance, intervals, actor=request.user)
-        # What the admin's change message reads; the rows were written by the service.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    def save_related(self, request, form, formsets, change):
+        intervals = None
+        for formset in formsets:
+            if formset.model is SupportHours:
+                intervals = [
+                    (
+                        f.cleaned_data["line"],
+                        f.cleaned_data["weekday"],
+                        f.cleaned_data["opens"],
+                        f.cleaned_data["closes"],
+                    )
+                    for f in formset.forms
+                    if f.cleaned_data and not f.cleaned_data.get("DELETE")
+                ]
+                # What the admin's change message reads; the rows are written by the service.
+                formset.new_objects, formset.changed_objects = [], []
+                formset.deleted_objects = []
+        engineers = form.cleaned_data.get("engineers") if "engineers" in form.fields else None
+        services.save_page(
+            form.instance, actor=request.user, support_hours=intervals, engineers=engineers
+        )
 
 
 @admin.register(ComponentGroup)

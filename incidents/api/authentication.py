@@ -38,18 +38,19 @@ def create_api_key(
     expires_at: dt.datetime | None = None,
     created_by=None,
 ) -> tuple[APIKey, str]:
-    """Make a key and return it with its raw value, which is never stored and never shown again."""
-    raw = secrets.token_urlsafe(32)
-    key = APIKey.objects.create(
+    """Make a key and return it with its raw value, which is never stored and never shown again.
+
+    The audited service (`services.create_api_key`) does the work; `created_by` is its actor.
+    """
+    from incidents import services
+
+    return services.create_api_key(
+        actor=created_by or services.System("command", kind="command"),
         name=name,
-        prefix=raw[:KEY_PREFIX_LENGTH],
-        hashed_key=hash_key(raw),
-        scope=APIKey.Scope.READ_ONLY if read_only else APIKey.Scope.READ_WRITE,
+        pages=pages,
+        read_only=read_only,
         expires_at=expires_at,
-        created_by=created_by,
     )
-    key.pages.set(pages)
-    return key, raw
 
 
 def assign_secret(key: APIKey) -> str:

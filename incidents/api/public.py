@@ -16,6 +16,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.cache import patch_cache_control
 
 from incidents.models import Page
+from incidents.models.pages import public_page_url
 from incidents.snapshot import page_snapshot
 from incidents.snapshot_types import ComponentView, IncidentView, PageInfo, PageSnapshot, UpdateView
 from statuspage.pages import page_for_request
@@ -32,9 +33,7 @@ RECENT = 50
 
 
 def _page_url(page: PageInfo) -> str:
-    if page.custom_host:
-        return f"https://{page.custom_host}"
-    return f"{settings.SITE_URL}/p/{page.slug}"
+    return public_page_url(page.slug, page.custom_host).rstrip("/")  # Statuspage's shape
 
 
 def _page(snapshot: PageSnapshot) -> dict[str, Any]:
@@ -129,7 +128,7 @@ def _update(update: UpdateView) -> dict[str, Any]:
     }
 
 
-def _incident(incident: IncidentView, slug: str) -> dict[str, Any]:
+def _incident(incident: IncidentView, slug: str, custom_host: str = "") -> dict[str, Any]:
     out = {
         "id": str(incident.id),
         "name": incident.name,
@@ -139,7 +138,7 @@ def _incident(incident: IncidentView, slug: str) -> dict[str, Any]:
         "monitoring_at": incident.monitoring_at,
         "resolved_at": incident.resolved_at,
         "impact": incident.impact,
-        "shortlink": f"{settings.SITE_URL}/p/{slug}/incidents/{incident.id}/",
+        "shortlink": public_page_url(slug, custom_host, f"incidents/{incident.id}/"),
         "started_at": incident.started_at,
         "page_id": slug,
         "incident_updates": [_update(u) for u in incident.incident_updates],
@@ -152,8 +151,8 @@ def _incident(incident: IncidentView, slug: str) -> dict[str, Any]:
 
 
 def _incidents(snapshot: PageSnapshot, ids: Sequence[int]) -> list[dict[str, Any]]:
-    slug = snapshot.page.slug
-    return [_incident(i, slug) for i in snapshot.incidents_of(ids)]
+    slug, host = snapshot.page.slug, snapshot.page.custom_host
+    return [_incident(i, slug, host) for i in snapshot.incidents_of(ids)]
 
 
 def _recent_incident_ids(snapshot: PageSnapshot) -> list[int]:

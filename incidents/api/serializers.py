@@ -199,9 +199,7 @@ class IncidentSerializer(serializers.Serializer):
         return incident.is_maintenance
 
     def get_shortlink(self, incident) -> str:
-        request = self.context.get("request")
-        path = f"/p/{self.context['page'].slug}/incidents/{incident.pk}/"
-        return request.build_absolute_uri(path) if request else path
+        return self.context["page"].public_url(f"incidents/{incident.pk}/")
 
 
 # drf-spectacular reads the nested list type from this annotation.
@@ -240,11 +238,12 @@ class PageSerializer(serializers.Serializer):
     support_url = serializers.SerializerMethodField()
     hidden_from_search = FalseField()
     allow_page_subscribers = serializers.SerializerMethodField()
-    allow_incident_subscribers = serializers.SerializerMethodField()
+    # Statuspage's shape, told truthfully: no per-incident or webhook subscriptions here (yet).
+    allow_incident_subscribers = FalseField()
     allow_email_subscribers = serializers.SerializerMethodField()
     allow_sms_subscribers = FalseField()
     allow_rss_atom_feeds = serializers.SerializerMethodField()
-    allow_webhook_subscribers = serializers.SerializerMethodField()
+    allow_webhook_subscribers = FalseField()
     notifications_from_email = serializers.SerializerMethodField()
     notifications_email_footer = NullField()
     activity_score = serializers.SerializerMethodField()
@@ -261,11 +260,7 @@ class PageSerializer(serializers.Serializer):
         return "premium"
 
     def get_url(self, page) -> str:
-        if page.custom_host:
-            return f"https://{page.custom_host}"
-        request = self.context.get("request")
-        path = f"/p/{page.slug}/"
-        return request.build_absolute_uri(path) if request else path
+        return page.public_url().rstrip("/")  # Statuspage's shape: no trailing slash
 
     def get_support_url(self, page) -> str:
         return f"mailto:{page.support_email}" if page.support_email else ""
@@ -273,10 +268,8 @@ class PageSerializer(serializers.Serializer):
     def get_allow_page_subscribers(self, page) -> bool:
         return True
 
-    get_allow_incident_subscribers = get_allow_page_subscribers
     get_allow_email_subscribers = get_allow_page_subscribers
     get_allow_rss_atom_feeds = get_allow_page_subscribers
-    get_allow_webhook_subscribers = get_allow_page_subscribers
 
     def get_notifications_from_email(self, page) -> str:
         from django.conf import settings

@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import views
+from . import audit, views
 from .errors import error_body
 
 app_name = "api"
@@ -51,5 +51,6 @@ urlpatterns = [
         name="incident-update",
     ),
     path(f"{P}/incident_templates", views.TemplateList.as_view(), name="templates"),
+    path(f"{P}/audit-log", audit.AuditLog.as_view(), name="audit-log"),
     re_path(r"^.*$", not_found),
 ]

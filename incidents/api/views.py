@@ -12,8 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.utils import translation
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -33,7 +31,7 @@ from incidents.models import (
     IncidentUpdate,
     Page,
 )
-from incidents.services import ServiceError
+from incidents.services import ServiceError, rules
 
 from . import serializers as s
 from .authentication import APIKeyAuthentication
@@ -58,22 +56,9 @@ IDEMPOTENCY = OpenApiParameter(
     description="Retrying a POST with the same key returns the first response.",
 )
 
-# Statuspage's default messages, for a status change sent without a body.
-DEFAULT_BODIES = {
-    IncidentStatus.INVESTIGATING: "We are currently investigating this issue.",
-    IncidentStatus.IDENTIFIED: "The issue has been identified and a fix is being implemented.",
-    IncidentStatus.MONITORING: "A fix has been implemented and we are monitoring the results.",
-    IncidentStatus.RESOLVED: "This incident has been resolved.",
-    IncidentStatus.SCHEDULED: "Scheduled maintenance.",
-    IncidentStatus.IN_PROGRESS: "Scheduled maintenance is currently in progress.",
-    IncidentStatus.VERIFYING: "Verification is currently underway for the maintenance items.",
-    IncidentStatus.COMPLETED: "The scheduled maintenance has been completed.",
-}
-
 
 def default_body(page: Page, status: str) -> str:
-    with translation.override(page.default_language):
-        return _(DEFAULT_BODIES[status])
+    return rules.default_body(page.default_language, status)
 
 
 def parse_id(value: Any) -> int:
@@ -520,28 +505,15 @@ class IncidentList(IncidentMixin, ManageView):
                     page,
                     actor=actor,
                     name=data["name"],
-                    body=data.get("body") or default_body(page, IncidentStatus.SCHEDULED),
+                    body=data.get("body", ""),
                     scheduled_for=data.get("scheduled_for"),
                     scheduled_until=data.get("scheduled_until"),
                     components=statuses,
                     auto_start=data.get("scheduled_auto_in_progress", True),
                     auto_complete=data.get("scheduled_auto_completed", True),
                     deliver_notifications=notify,
+                    status=status_ or IncidentStatus.SCHEDULED,
                 )
-                if status_ in (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING):
-                    services.start_maintenance(incident, actor=actor, deliver_notifications=notify)
-                if status_ == IncidentStatus.VERIFYING:
-                    services.post_update(
-                        incident,
-                        actor=actor,
-                        status=status_,
-                        body=default_body(page, status_),
-                        deliver_notifications=notify,
-                    )
-                elif status_ == IncidentStatus.COMPLETED:
-                    services.complete_maintenance(
-                        incident, actor=actor, deliver_notifications=notify
-                    )
             else:
                 status_ = status_ or IncidentStatus.INVESTIGATING
                 incident = services.open_incident(
@@ -638,58 +610,17 @@ class IncidentDetail(IncidentMixin, ManageView):
         return self.respond(incident)
 
     def apply(self, incident: Incident, data: dict) -> None:
-        actor, page = self.request.auth, self.page
-        status_ = data.get("status")
-        body = data.get("body", "")
-        notify = data.get("deliver_notifications", True)
-        statuses = self.component_statuses(data, maintenance=incident.is_maintenance)
-        posts_update = bool(status_ or body or statuses)
-        impact = data.get("impact_override")
-        if "name" in data or (impact and not posts_update):
-            services.change_incident(incident, actor=actor, name=data.get("name"), impact=impact)
-        if incident.is_maintenance and (data.get("scheduled_for") or data.get("scheduled_until")):
-            services.reschedule_maintenance(
-                incident,
-                actor=actor,
-                scheduled_for=data.get("scheduled_for"),
-                scheduled_until=data.get("scheduled_until"),
-            )
-        if not posts_update:
-            return
-        incident.refresh_from_db()
-        if (
-            incident.status == IncidentStatus.RESOLVED
-            and status_
-            and status_ != IncidentStatus.RESOLVED
-            and not incident.is_maintenance
-        ):
-            services.reopen_incident(
-                incident,
-                actor=actor,
-                body=body or default_body(page, status_),
-                status=status_,
-                deliver_notifications=notify,
-            )
-            return
-        if status_ and status_ != incident.status and not body:
-            body = default_body(page, status_) if status_ in DEFAULT_BODIES else ""
-        if (
-            incident.is_maintenance
-            and status_ == IncidentStatus.IN_PROGRESS
-            and incident.status == IncidentStatus.SCHEDULED
-        ):
-            statuses = {
-                **{link.component_id: "under_maintenance" for link in incident.affected.all()},
-                **statuses,
-            }
-        services.post_update(
+        services.update_incident(
             incident,
-            actor=actor,
-            status=status_,
-            body=body,
-            components=statuses,
-            deliver_notifications=notify,
-            impact=impact,
+            actor=self.request.auth,
+            name=data.get("name"),
+            impact=data.get("impact_override"),
+            status=data.get("status"),
+            body=data.get("body", ""),
+            components=self.component_statuses(data, maintenance=incident.is_maintenance),
+            scheduled_for=data.get("scheduled_for"),
+            scheduled_until=data.get("scheduled_until"),
+            deliver_notifications=data.get("deliver_notifications", True),
         )
 
     @extend_schema(

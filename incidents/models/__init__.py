@@ -10,6 +10,7 @@ from .api_keys import (
     APIKeyPage,
     IdempotencyRecord,
 )
+from .audit import AuditEntry
 from .choices import (
     CLOSED_STATUSES,
     COMPONENT_SEVERITY,
@@ -52,6 +53,7 @@ __all__ = [
     "APIKey",
     "APIKeyPage",
     "Answer",
+    "AuditEntry",
     "CLOSED_STATUSES",
     "COMPONENT_SEVERITY",
     "Component",

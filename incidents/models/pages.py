@@ -27,6 +27,17 @@ hex_colour = RegexValidator(
 )
 
 
+def public_page_url(slug: str, custom_host: str = "", path: str = "") -> str:
+    """The one rule for a page's public address: its own host when it has one (with
+    SITE_URL's scheme), else SITE_URL/p/<slug>/. `path` is relative to the page ("incidents/3/").
+    Snapshot dicts (handout, public JSON) call this; `Page.public_url` for model instances."""
+    path = path.lstrip("/")
+    if custom_host:
+        scheme = settings.SITE_URL.split("://")[0] or "https"
+        return f"{scheme}://{custom_host}/{path}"
+    return f"{settings.SITE_URL}/p/{slug}/{path}"
+
+
 class Page(models.Model):
     """One public status page (for example IT services, or telephony) and its support desk."""
 
@@ -139,6 +150,11 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def public_url(self, path: str = "") -> str:
+        """This page's public address (see `public_page_url`), used by emails, feeds, the
+        handout, websocket payloads and the API."""
+        return public_page_url(self.slug, self.custom_host, path)
 
     def clean(self):
         self.custom_host = self.custom_host.strip().lower().rstrip(".")

@@ -4,6 +4,9 @@ Each function validates, writes in one transaction (with history), bumps the pag
 publishes one domain event after commit. Split by concept; import from here.
 """
 
+from . import rules
+from .api_keys import change_api_key, create_api_key, revoke_api_key
+from .audit import Actor, as_actor
 from .base import ServiceError, System, TransitionError, publish_event
 from .components import (
     bulk_set_component_status,
@@ -17,6 +20,7 @@ from .components import (
     touch_page,
     update_component,
 )
+from .incident_changes import update_incident
 from .incidents import (
     change_incident,
     delete_incident,
@@ -28,6 +32,7 @@ from .incidents import (
 )
 from .maintenance import (
     cancel_maintenance,
+    change_maintenance,
     complete_maintenance,
     extend_maintenance,
     reschedule_maintenance,
@@ -39,11 +44,18 @@ from .templates import save_incident_template
 from .uptime import roll_up_component, roll_up_uptime
 
 __all__ = [
+    "Actor",
+    "as_actor",
+    "change_api_key",
+    "create_api_key",
+    "revoke_api_key",
+    "rules",
     "ServiceError",
     "System",
     "TransitionError",
     "bulk_set_component_status",
     "cancel_maintenance",
+    "change_maintenance",
     "change_incident",
     "complete_maintenance",
     "create_component",
@@ -70,4 +82,5 @@ __all__ = [
     "set_component_status",
     "touch_page",
     "update_component",
+    "update_incident",
 ]

@@ -19,6 +19,8 @@ from incidents.models import (
     Page,
 )
 
+from . import audit
+from .audit import intent
 from .base import ServiceError, actor_fields, publish_event
 from .uptime import rebuild_page_uptime, roll_up_component
 
@@ -102,6 +104,7 @@ def _check_unique_name(component: Component) -> None:
         )
 
 
+@intent("create_component")
 @transaction.atomic
 def create_component(
     page: Page,
@@ -147,6 +150,7 @@ def create_component(
     return component
 
 
+@intent("update_component")
 @transaction.atomic
 def update_component(component: Component, *, actor: Any, **changes: Any) -> Component:
     """Change a component's fields; a status change is recorded in its history."""
@@ -175,6 +179,7 @@ def update_component(component: Component, *, actor: Any, **changes: Any) -> Com
     return component
 
 
+@intent("set_component_status")
 def set_component_status(component: Component, status: str, *, actor: Any) -> Component:
     """Set one component's status by hand (history row, version bump, event)."""
     return update_component(component, actor=actor, status=status)
@@ -189,11 +194,27 @@ def bulk_set_component_status(
     changed: dict[int, list[Component]] = {}
     pages: dict[int, Page] = {}
     locked = Component.objects.select_for_update().select_related("page")
+    before: dict[int, str] = {}
     for component in locked.filter(pk__in=[c.pk for c in components]).order_by("pk"):
+        old_status = component.status
         if record_status_change(component, status, actor=actor):
             changed.setdefault(component.page_id, []).append(component)
             pages[component.page_id] = component.page
+            before[component.pk] = old_status
     for page_id, page_components in changed.items():
+        # One audit row per page: each page's engineers see what this did to their page.
+        audit.record(
+            actor,
+            action="bulk_set_component_status",
+            obj=None,
+            page=pages[page_id],
+            object_type="component",
+            object_id=",".join(str(c.pk) for c in page_components),
+            changes={
+                str(c.pk): {"status": {"before": before[c.pk], "after": status}}
+                for c in page_components
+            },
+        )
         publish_event(
             pages[page_id],
             events.COMPONENT_UPDATED,
@@ -202,6 +223,7 @@ def bulk_set_component_status(
     return [c for group in changed.values() for c in group]
 
 
+@intent("delete_component")
 @transaction.atomic
 def delete_component(component: Component, *, actor: Any) -> None:
     page = component.page
@@ -210,6 +232,7 @@ def delete_component(component: Component, *, actor: Any) -> None:
     publish_event(page, events.COMPONENT_DELETED, {"component": data})
 
 
+@intent("save_group")
 @transaction.atomic
 def save_group(group: ComponentGroup, *, actor: Any) -> ComponentGroup:
     """Create or change a component group."""
@@ -230,6 +253,7 @@ def save_group(group: ComponentGroup, *, actor: Any) -> ComponentGroup:
     return group
 
 
+@intent("delete_group")
 @transaction.atomic
 def delete_group(group: ComponentGroup, *, actor: Any) -> None:
     """Delete a group; its components stay on the page, ungrouped."""
@@ -239,9 +263,17 @@ def delete_group(group: ComponentGroup, *, actor: Any) -> None:
     publish_event(page, events.PAGE_UPDATED, {"group_deleted": data})
 
 
+@intent("save_page")
 @transaction.atomic
-def save_page(page: Page, *, actor: Any) -> Page:
-    """Create or change a page's settings (name, hosts, branding, support desk)."""
+def save_page(
+    page: Page,
+    *,
+    actor: Any,
+    support_hours: Iterable[tuple[str, int, Any, Any]] | None = None,
+    engineers: Iterable[Any] | None = None,
+) -> Page:
+    """Create or change a page's settings (name, hosts, branding, support desk), and, when
+    given, its weekly opening hours and its engineers: one intent, one event."""
     page.custom_host = page.custom_host.strip().lower().rstrip(".")
     if page.custom_host and Page.objects.filter(custom_host=page.custom_host).exclude(pk=page.pk):
         raise ServiceError(
@@ -252,13 +284,28 @@ def save_page(page: Page, *, actor: Any) -> Page:
     if page.is_default:
         Page.objects.filter(is_default=True).exclude(pk=page.pk).update(is_default=False)
     old_zone = Page.objects.filter(pk=page.pk).values_list("time_zone", flat=True).first()
-    page.save()
+    if page._state.adding:
+        page.save()
+    else:
+        # Never write `version` from an object loaded earlier: updates posted meanwhile moved it.
+        page.save(
+            update_fields=[
+                f.name
+                for f in Page._meta.concrete_fields
+                if not f.primary_key and f.name != "version"
+            ]
+        )
     if old_zone and old_zone != page.time_zone:
         rebuild_page_uptime(page)  # its days are other days now
+    if engineers is not None:
+        page.engineers.set(engineers)
+    if support_hours is not None:
+        replace_support_hours(page, support_hours, actor=actor)
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return page
 
 
+@intent("touch_page")
 @transaction.atomic
 def touch_page(page: Page, *, actor: Any) -> Page:
     """Record that something hanging off the page (opening hours, templates) changed."""
@@ -266,6 +313,7 @@ def touch_page(page: Page, *, actor: Any) -> Page:
     return page
 
 
+@intent("replace_support_hours")
 @transaction.atomic
 def replace_support_hours(
     page: Page, intervals: Iterable[tuple[str, int, Any, Any]], *, actor: Any

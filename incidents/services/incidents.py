@@ -6,19 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import events
 from incidents.models import (
     CLOSED_STATUSES,
     COMPONENT_SEVERITY,
-    INCIDENT_OPEN_STATUSES,
-    INCIDENT_STATUSES,
-    MAINTENANCE_STATUSES,
     Component,
     ComponentStatus,
-    Impact,
     Incident,
     IncidentComponent,
     IncidentStatus,
@@ -27,30 +23,28 @@ from incidents.models import (
     Page,
 )
 
+from . import audit
+from .audit import intent
 from .base import ServiceError, TransitionError, actor_fields, publish_event
 from .components import record_status_change, validate_component_status
+from .rules import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    MAINTENANCE_TRANSITIONS,
+    STATUS_FOR_IMPACT,
+    default_body,
+    impact_for,
+    validate_impact,
+    validate_new_incident_status,
+    validate_reopen_status,
+    validate_transition,
+)
+
+__all__ = ["MAINTENANCE_TRANSITIONS", "impact_for"]  # re-exported for older imports
 
 MAX_TITLE = 200
 MAX_BODY = 20_000
 
-# Which maintenance status may follow which (incidents: any open status, or resolved).
-MAINTENANCE_TRANSITIONS = {
-    IncidentStatus.SCHEDULED: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
-    IncidentStatus.IN_PROGRESS: {IncidentStatus.VERIFYING, IncidentStatus.COMPLETED},
-    IncidentStatus.VERIFYING: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
-    IncidentStatus.COMPLETED: set(),
-}
-# Maintenance in these states holds its components under maintenance.
-ACTIVE_MAINTENANCE_STATUSES = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
-
 ComponentStatuses = Mapping[Component | int | str, str]
-
-# The component status a template's impact stands for (the inverse of `impact_for`).
-STATUS_FOR_IMPACT = {
-    Impact.MINOR: ComponentStatus.DEGRADED_PERFORMANCE,
-    Impact.MAJOR: ComponentStatus.PARTIAL_OUTAGE,
-    Impact.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
-}
 
 
 def incident_data(incident: Incident, update: IncidentUpdate | None = None) -> dict[str, Any]:
@@ -73,18 +67,6 @@ def incident_data(incident: Incident, update: IncidentUpdate | None = None) -> d
         },
         "component_ids": sorted(incident.affected.values_list("component_id", flat=True)),
     }
-
-
-def impact_for(statuses: list[str]) -> str:
-    """The impact Statuspage derives from the worst component status an incident sets."""
-    worst = max((COMPONENT_SEVERITY[s] for s in statuses), default=0)
-    if worst >= COMPONENT_SEVERITY[ComponentStatus.MAJOR_OUTAGE]:
-        return Impact.CRITICAL
-    if worst >= COMPONENT_SEVERITY[ComponentStatus.PARTIAL_OUTAGE]:
-        return Impact.MAJOR
-    if worst >= COMPONENT_SEVERITY[ComponentStatus.DEGRADED_PERFORMANCE]:
-        return Impact.MINOR
-    return Impact.NONE
 
 
 def _clean_text(value: str | None, *, field: str, label: str, limit: int) -> str:
@@ -137,34 +119,6 @@ def components_of_page(
             field=field,
         )
     return found
-
-
-def validate_transition(incident: Incident, new_status: str) -> None:
-    """Refuse a status the incident (or maintenance) may not move to from where it is."""
-    if incident.is_maintenance:
-        if new_status not in MAINTENANCE_STATUSES:
-            raise TransitionError(
-                _("Maintenance status must be one of: %(choices)s.")
-                % {"choices": ", ".join(MAINTENANCE_STATUSES)}
-            )
-        if (
-            new_status != incident.status
-            and new_status not in MAINTENANCE_TRANSITIONS[incident.status]
-        ):
-            raise TransitionError(
-                _("Maintenance that is %(current)s cannot become %(new)s.")
-                % {"current": incident.get_status_display().lower(), "new": new_status}
-            )
-        if incident.status == IncidentStatus.COMPLETED:
-            raise TransitionError(_("This maintenance is completed; it cannot change any more."))
-        return
-    if new_status not in INCIDENT_STATUSES:
-        raise TransitionError(
-            _("Incident status must be one of: %(choices)s.")
-            % {"choices": ", ".join(INCIDENT_STATUSES)}
-        )
-    if incident.status == IncidentStatus.RESOLVED:
-        raise TransitionError(_("This incident is resolved. Reopen it first to post a new status."))
 
 
 def _open_incidents_affecting(component: Component, *, excluding: Incident):
@@ -243,6 +197,10 @@ def _append_update(
     at,
 ) -> IncidentUpdate:
     user, name = actor_fields(actor)
+    audit.note(
+        "update",
+        {"status": status, "body": body, "affected_components": affected},
+    )
     return IncidentUpdate.objects.create(
         incident=incident,
         status=status,
@@ -257,6 +215,7 @@ def _append_update(
     )
 
 
+@intent("open_incident")
 @transaction.atomic
 def open_incident(
     page: Page,
@@ -264,7 +223,7 @@ def open_incident(
     actor: Any,
     name: str = "",
     body: str = "",
-    status: str = IncidentStatus.INVESTIGATING,
+    status: str | None = None,
     impact: str | None = None,
     components: ComponentStatuses | None = None,
     deliver_notifications: bool = True,
@@ -272,7 +231,9 @@ def open_incident(
 ) -> Incident:
     """Open an incident with its first update and set the affected components' status.
 
-    A template fills a missing title, message and impact. Emits `incident.created`.
+    A template fills a missing title, message, status and impact (and its components, at the
+    status its impact stands for). Without a message the status's default text is posted.
+    Emits `incident.created`.
     """
     if template is not None:
         if template.page_id != page.pk:
@@ -283,27 +244,24 @@ def open_incident(
             )
         name = name or template.title
         body = body or template.body
+        status = status or template.update_status
         impact = impact or template.impact
         if not components:
             # The template's components, at the status its impact stands for.
             held = STATUS_FOR_IMPACT.get(impact)
             components = {c.pk: held for c in template.components.all()} if held else None
+    status = validate_new_incident_status(status or IncidentStatus.INVESTIGATING)
     name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
-    body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
-    if status not in INCIDENT_STATUSES:
-        raise TransitionError(
-            _("A new incident's status must be one of: %(choices)s.")
-            % {"choices": ", ".join(INCIDENT_STATUSES)}
-        )
+    body = _clean_text(
+        body or default_body(page.default_language, status),
+        field="body",
+        label=_("A message"),
+        limit=MAX_BODY,
+    )
     statuses = resolve_components(page, components)
     if impact is None:
         impact = impact_for(list(statuses.values()))
-    if impact not in Impact.values or impact == Impact.MAINTENANCE:
-        raise ServiceError(
-            _("Impact must be one of: none, minor, major, critical."),
-            code="invalid",
-            field="impact",
-        )
+    validate_impact(impact)
     now = timezone.now()
     incident = Incident.objects.create(
         page=page,
@@ -331,6 +289,7 @@ def open_incident(
     return incident
 
 
+@intent("post_update")
 @transaction.atomic
 def post_update(
     incident: Incident,
@@ -354,11 +313,7 @@ def post_update(
     body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
     statuses = resolve_components(incident.page, components)
     if impact is not None:
-        if impact not in Impact.values:
-            raise ServiceError(
-                _("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact"
-            )
-        incident.impact = impact
+        incident.impact = validate_impact(impact, maintenance=incident.is_maintenance)
     now = timezone.now()
     previous = incident.status
     incident.status = status
@@ -425,6 +380,7 @@ def _update_event(incident: Incident, previous: str) -> str:
     return events.INCIDENT_UPDATED
 
 
+@intent("resolve_incident")
 def resolve_incident(
     incident: Incident,
     *,
@@ -434,8 +390,7 @@ def resolve_incident(
 ) -> IncidentUpdate:
     """Post the resolving update (a default message in the page's language if none is given)."""
     if not body:
-        with translation.override(incident.page.default_language):
-            body = _("This incident has been resolved.")
+        body = default_body(incident.page.default_language, IncidentStatus.RESOLVED)
     return post_update(
         incident,
         actor=actor,
@@ -445,43 +400,43 @@ def resolve_incident(
     )
 
 
+@intent("reopen_incident")
 @transaction.atomic
 def reopen_incident(
     incident: Incident,
     *,
     actor: Any,
-    body: str,
+    body: str = "",
     status: str = IncidentStatus.INVESTIGATING,
+    components: ComponentStatuses | None = None,
     deliver_notifications: bool = True,
 ) -> IncidentUpdate:
-    """Explicitly reopen a resolved incident: it takes its components back."""
+    """Explicitly reopen a resolved incident: it takes its components back, at the statuses
+    given in `components` (others at the status the incident last gave them). Without a message
+    the status's default text is posted. Emits `incident.reopened`."""
     incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
     if incident.is_maintenance or incident.status != IncidentStatus.RESOLVED:
         raise TransitionError(_("Only a resolved incident can be reopened."))
-    if status not in INCIDENT_OPEN_STATUSES:
-        raise TransitionError(
-            _("A reopened incident is investigating, identified or monitoring, not %(status)s.")
-            % {"status": status}
-        )
-    body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    validate_reopen_status(status)
+    body = _clean_text(
+        body or default_body(incident.page.default_language, status),
+        field="body",
+        label=_("A message"),
+        limit=MAX_BODY,
+    )
+    statuses = resolve_components(incident.page, components)
     now = timezone.now()
     incident.status = status
     incident.resolved_at = None
     incident.updated_at = now
-    incident.save()
-    affected = []
-    for link in incident.affected.select_related("component"):
-        component = Component.objects.select_for_update().get(pk=link.component_id)
-        old = component.status
-        record_status_change(component, link.status, actor=actor, incident=incident, at=now)
-        affected.append(
-            {
-                "code": component.pk,
-                "name": component.name,
-                "old_status": old,
-                "new_status": link.status,
-            }
-        )
+    incident.save(update_fields=["status", "resolved_at", "updated_at"])
+    held = {link.component_id: link.status for link in incident.affected.all()}
+    held.update({component.pk: status for component, status in statuses.items()})
+    targets = {
+        component: held[component.pk]
+        for component in Component.objects.select_for_update().filter(pk__in=held)
+    }
+    affected = apply_component_statuses(incident, targets, actor=actor, at=now)
     update = _append_update(
         incident,
         actor=actor,
@@ -495,6 +450,7 @@ def reopen_incident(
     return update
 
 
+@intent("edit_update")
 @transaction.atomic
 def edit_update(update: IncidentUpdate, *, actor: Any, body: str) -> IncidentUpdate:
     """Fix the text of a posted update (a typo). Subscribers are not notified again."""
@@ -515,6 +471,7 @@ def edit_update(update: IncidentUpdate, *, actor: Any, body: str) -> IncidentUpd
     return update
 
 
+@intent("change_incident")
 @transaction.atomic
 def change_incident(
     incident: Incident,
@@ -530,11 +487,7 @@ def change_incident(
     if name is not None:
         incident.name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
     if impact is not None:
-        if impact not in Impact.values:
-            raise ServiceError(
-                _("Unknown impact “%(impact)s”.") % {"impact": impact}, field="impact"
-            )
-        incident.impact = impact
+        incident.impact = validate_impact(impact, maintenance=incident.is_maintenance)
     if postmortem is not None:
         incident.postmortem = postmortem.strip()
         incident.postmortem_published_at = timezone.now() if incident.postmortem else None
@@ -546,6 +499,7 @@ def change_incident(
     return incident
 
 
+@intent("delete_incident")
 @transaction.atomic
 def delete_incident(incident: Incident, *, actor: Any) -> None:
     """Delete an incident (a mistake, a test); an open one gives its components back first."""

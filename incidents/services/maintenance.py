@@ -21,19 +21,21 @@ from incidents.models import (
     Page,
 )
 
+from .audit import intent
 from .base import ServiceError, System, TransitionError, publish_event
 from .incidents import (
-    ACTIVE_MAINTENANCE_STATUSES,
     MAX_BODY,
     MAX_TITLE,
     ComponentStatuses,
     _append_update,
     _clean_text,
     _note_components,
+    change_incident,
     incident_data,
     post_update,
     resolve_components,
 )
+from .rules import ACTIVE_MAINTENANCE_STATUSES, default_body, maintenance_path
 
 
 def _check_window(starts: dt.datetime | None, ends: dt.datetime | None) -> None:
@@ -51,6 +53,7 @@ def _check_window(starts: dt.datetime | None, ends: dt.datetime | None) -> None:
         )
 
 
+@intent("schedule_maintenance")
 @transaction.atomic
 def schedule_maintenance(
     page: Page,
@@ -64,10 +67,22 @@ def schedule_maintenance(
     auto_start: bool = True,
     auto_complete: bool = True,
     deliver_notifications: bool = True,
+    status: str = IncidentStatus.SCHEDULED,
 ) -> Incident:
-    """Announce maintenance. Its components go under maintenance only when it starts."""
+    """Announce maintenance. Its components go under maintenance only when it starts.
+
+    `status` other than scheduled records maintenance already under way (or done): it walks the
+    state machine in the same transaction, so subscribers hear of it once (one event). Without a
+    message the status's default text is posted.
+    """
+    steps = maintenance_path(status)
     name = _clean_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
-    body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    body = _clean_text(
+        body or default_body(page.default_language, IncidentStatus.SCHEDULED),
+        field="body",
+        label=_("A message"),
+        limit=MAX_BODY,
+    )
     _check_window(scheduled_for, scheduled_until)
     if isinstance(components, list | tuple | set):
         components = {c: "under_maintenance" for c in components}
@@ -98,9 +113,23 @@ def schedule_maintenance(
         at=now,
     )
     publish_event(page, events.MAINTENANCE_SCHEDULED, incident_data(incident, update))
+    for step in steps:
+        if step == IncidentStatus.IN_PROGRESS:
+            start_maintenance(incident, actor=actor, deliver_notifications=deliver_notifications)
+        elif step == IncidentStatus.COMPLETED:
+            complete_maintenance(incident, actor=actor, deliver_notifications=deliver_notifications)
+        else:
+            post_update(
+                incident,
+                actor=actor,
+                status=step,
+                body=default_body(page.default_language, step),
+                deliver_notifications=deliver_notifications,
+            )
     return incident
 
 
+@intent("start_maintenance")
 @transaction.atomic
 def start_maintenance(
     maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
@@ -113,8 +142,7 @@ def start_maintenance(
     ):
         raise TransitionError(_("Only scheduled maintenance can be started."))
     if not body:
-        with _page_language(maintenance):
-            body = _("Scheduled maintenance is now in progress.")
+        body = default_body(maintenance.page.default_language, IncidentStatus.IN_PROGRESS)
     statuses = {link.component_id: "under_maintenance" for link in maintenance.affected.all()}
     return post_update(
         maintenance,
@@ -126,17 +154,17 @@ def start_maintenance(
     )
 
 
+@intent("complete_maintenance")
 def complete_maintenance(
     maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
 ) -> IncidentUpdate:
     """End maintenance (or cancel it before it started): components get their status back."""
     if not body:
-        with _page_language(maintenance):
-            body = (
-                _("The scheduled maintenance has been cancelled.")
-                if maintenance.status == IncidentStatus.SCHEDULED
-                else _("The scheduled maintenance has been completed.")
-            )
+        body = default_body(
+            maintenance.page.default_language,
+            IncidentStatus.COMPLETED,
+            cancelled=maintenance.status == IncidentStatus.SCHEDULED,
+        )
     return post_update(
         maintenance,
         actor=actor,
@@ -146,6 +174,7 @@ def complete_maintenance(
     )
 
 
+@intent("reschedule_maintenance")
 @transaction.atomic
 def reschedule_maintenance(
     maintenance: Incident,
@@ -187,6 +216,7 @@ def reschedule_maintenance(
     return maintenance
 
 
+@intent("cancel_maintenance")
 @transaction.atomic
 def cancel_maintenance(
     maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
@@ -202,6 +232,7 @@ def cancel_maintenance(
     )
 
 
+@intent("extend_maintenance")
 @transaction.atomic
 def extend_maintenance(
     maintenance: Incident,
@@ -234,9 +265,57 @@ def extend_maintenance(
     )
 
 
+@intent("change_maintenance")
+@transaction.atomic
+def change_maintenance(
+    maintenance: Incident,
+    *,
+    actor: Any,
+    name: str | None = None,
+    scheduled_for: dt.datetime | None = None,
+    scheduled_until: dt.datetime | None = None,
+    auto_start: bool | None = None,
+    auto_complete: bool | None = None,
+    deliver_notifications: bool = True,
+) -> Incident:
+    """Change maintenance from one form (the admin's): its name, its window while it is only
+    scheduled, a later end once it is under way (an update tells subscribers), its automatic
+    start and completion. Only what differs is changed; one event, one audit row."""
+    current = Incident.objects.select_for_update().select_related("page").get(pk=maintenance.pk)
+    if name is not None and name != current.name:
+        change_incident(current, actor=actor, name=name)
+    started = current.status != IncidentStatus.SCHEDULED
+    if started and scheduled_until is not None and scheduled_until != current.scheduled_until:
+        extend_maintenance(
+            current,
+            actor=actor,
+            until=scheduled_until,
+            deliver_notifications=deliver_notifications,
+        )
+        current.refresh_from_db()
+    window = (scheduled_for or current.scheduled_for, scheduled_until or current.scheduled_until)
+    switches = (
+        current.scheduled_auto_in_progress if auto_start is None else auto_start,
+        current.scheduled_auto_completed if auto_complete is None else auto_complete,
+    )
+    if switches != (current.scheduled_auto_in_progress, current.scheduled_auto_completed) or (
+        not started and window != (current.scheduled_for, current.scheduled_until)
+    ):
+        reschedule_maintenance(
+            current,
+            actor=actor,
+            scheduled_for=None if started else window[0],
+            scheduled_until=None if started else window[1],
+            auto_start=switches[0],
+            auto_complete=switches[1],
+        )
+    current.refresh_from_db()
+    return current
+
+
 # --- The maintenance clock ---------------------------------------------------------------
 
-CLOCK = System("maintenance clock")
+CLOCK = System("maintenance clock", kind="clock")
 
 
 @dataclass

@@ -27,6 +27,7 @@ from incidents.models import (
 
 from ..ratelimit import take_attempt
 from ..snapshot_types import PageSnapshot
+from .audit import intent
 from .base import ServiceError
 from .incidents import open_incident
 
@@ -269,6 +270,7 @@ def _mail_alert(alert_id: int) -> None:
     report_mail.send_alert(ReportAlert.objects.select_related("page", "component").get(pk=alert_id))
 
 
+@intent("acknowledge_alert")
 @transaction.atomic
 def acknowledge_alert(alert: ReportAlert, *, actor: Any) -> ReportAlert:
     """Mark an early warning as seen, so the admin banner stops showing it."""
@@ -279,6 +281,7 @@ def acknowledge_alert(alert: ReportAlert, *, actor: Any) -> ReportAlert:
     return alert
 
 
+@intent("link_report_to_incident")
 @transaction.atomic
 def link_report_to_incident(
     report: ProblemReport, incident: Incident | None, *, actor: Any
@@ -293,6 +296,7 @@ def link_report_to_incident(
     return report
 
 
+@intent("open_incident_from_reports")
 @transaction.atomic
 def open_incident_from_reports(
     reports: Iterable[ProblemReport],

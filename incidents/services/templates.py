@@ -9,12 +9,15 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from incidents import events
-from incidents.models import INCIDENT_STATUSES, Impact, IncidentTemplate
+from incidents.models import INCIDENT_STATUSES, IncidentTemplate
 
+from .audit import intent
 from .base import ServiceError, publish_event
 from .incidents import MAX_BODY, MAX_TITLE, _clean_text, components_of_page
+from .rules import validate_impact
 
 
+@intent("save_incident_template")
 @transaction.atomic
 def save_incident_template(
     template: IncidentTemplate, *, actor: Any, components: Iterable[int] | None = None
@@ -23,10 +26,7 @@ def save_incident_template(
     template.name = _clean_text(template.name, field="name", label=_("A name"), limit=120)
     template.title = _clean_text(template.title, field="title", label=_("A title"), limit=MAX_TITLE)
     template.body = _clean_text(template.body, field="body", label=_("A message"), limit=MAX_BODY)
-    if template.impact not in Impact.values or template.impact == Impact.MAINTENANCE:
-        raise ServiceError(
-            _("Impact must be one of: none, minor, major, critical."), field="impact"
-        )
+    validate_impact(template.impact)
     if template.update_status not in INCIDENT_STATUSES:
         raise ServiceError(
             _("Status must be one of: %(choices)s.") % {"choices": ", ".join(INCIDENT_STATUSES)},

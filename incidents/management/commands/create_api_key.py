@@ -7,7 +7,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from incidents.api.authentication import create_api_key
+from incidents import services
 from incidents.models import Page
 
 
@@ -38,5 +38,11 @@ class Command(BaseCommand):
             if expires_in_days < 1:
                 raise CommandError("--expires-in-days must be 1 or more.")
             expires_at = timezone.now() + dt.timedelta(days=expires_in_days)
-        _key, raw = create_api_key(name, pages=pages, read_only=read_only, expires_at=expires_at)
+        _key, raw = services.create_api_key(
+            actor=services.Actor.command("create_api_key"),
+            name=name,
+            pages=pages,
+            read_only=read_only,
+            expires_at=expires_at,
+        )
         self.stdout.write(raw)

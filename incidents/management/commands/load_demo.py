@@ -23,7 +23,7 @@ from incidents.models import (
     SupportHours,
 )
 
-DEMO = services.System("demo data")
+DEMO = services.System("demo data", kind="command")
 
 
 def _hours(page: Page) -> None:

@@ -1,0 +1,88 @@
+"""The audit trail in the admin: a filterable, read-only list limited to the engineer's pages,
+and the entries of one incident or maintenance on its own admin page."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import AuditEntry
+
+from .base import PageScopedAdmin, ReadOnlyAdminMixin
+
+# How many entries an incident's page shows (the full list links to the filtered changelist).
+SHOWN_ON_OBJECT = 50
+
+
+def audit_context(obj) -> dict:
+    """Template context for `admin/incidents/_audit.html`: the object's newest entries."""
+    object_type = obj._meta.concrete_model._meta.model_name
+    entries = AuditEntry.objects.filter(object_type=object_type, object_id=str(obj.pk))
+    return {
+        "audit_entries": list(entries.order_by("-created_at", "-id")[:SHOWN_ON_OBJECT]),
+        "audit_object_type": object_type,
+        "audit_object_id": obj.pk,
+    }
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, PageScopedAdmin):
+    """Who changed what, through which door: append-only, never edited here.
+
+    Engineers see their pages' entries; superusers also see entries without a page (API keys).
+    """
+
+    list_display = ["created_at", "actor_name", "actor_type", "channel", "action", "object_link"]
+    list_filter = ["page", "channel", "actor_type", "action", "object_type"]
+    search_fields = ["actor_name", "object_repr", "object_id", "action"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    list_select_related = ["page"]
+    fields = [
+        "created_at",
+        "page",
+        "actor_type",
+        "actor_name",
+        "actor_user",
+        "actor_api_key",
+        "channel",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "changes_json",
+    ]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        # Reading the trail is part of managing a page: every engineer may, for their pages.
+        from incidents.permissions import can_manage
+
+        if obj is not None and obj.page_id is None:
+            return request.user.is_superuser
+        if obj is not None:
+            return can_manage(request.user, obj.page)
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The incident page links here filtered by object.
+        return lookup in {"object_type", "object_id"} or super().lookup_allowed(
+            lookup, value, request
+        )
+
+    @admin.display(description=_("object"))
+    def object_link(self, entry: AuditEntry) -> str:
+        return format_html("{} #{} {}", entry.object_type, entry.object_id, entry.object_repr)
+
+    @admin.display(description=_("changes"))
+    def changes_json(self, entry: AuditEntry) -> str:
+        return format_html(
+            "<pre style='white-space:pre-wrap'>{}</pre>",
+            json.dumps(entry.changes, indent=2, ensure_ascii=False, sort_keys=True),
+        )
