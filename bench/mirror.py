@@ -134,6 +134,9 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--serving-only", action="store_true", help="publish once, then only nginx vs the app"
+    )
     args = parser.parse_args()
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="bench-mirror-"))
@@ -169,64 +172,13 @@ def main() -> None:
         directory = f"file://{work}/mirror"
         bucket = f"s3://{BUCKET}/status"
 
-        print(f"change to visible, {args.changes} changes per target (debounce 0.2 s):")
-        for target, goal in [(directory, 2.0), (bucket, 5.0)]:
-            timings, cpu = change_to_visible(target, args.changes, s3)
-            p50, p99 = statistics.median(timings), percentile(timings, 0.99)
-            print(
-                f"  {target.split(':')[0]:5} p50 {p50:.2f} s  p99 {p99:.2f} s  max "
-                f"{max(timings):.2f} s  (target < {goal:.0f} s: "
-                f"{'met' if p99 < goal else 'NOT met'}); this process's CPU per change "
-                f"(service call + publish) p50 {statistics.median(cpu):.2f} s; load average "
-                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
-                flush=True,
-            )
+        if args.serving_only:
+            from statuspage.mirror.publish import publish_mirror
 
-        fresh = [f"file://{work}/mirror-sizes", f"s3://{BUCKET}/sizes"]
-        print("publish sizes (files in the copy / written / bytes written / seconds):")
-        for label, url, outcome in publish_sizes(fresh):
-            r = outcome.result
-            print(
-                f"  {label:26} {url.split(':')[0]:5} {r.files:5} files  {r.written:5} written "
-                f"{r.written_bytes:>11,} bytes  {outcome.seconds:.2f} s"
-            )
-
-        app_port = free_port()
-        gunicorn = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "statuspage.wsgi", "-w", "2"]
-            + ["-b", f"127.0.0.1:{app_port}", "--log-level", "warning"],
-            cwd=ROOT,
-        )
-        processes.append(gunicorn)
-        nginx_port = free_port()
-        server = (ROOT / "docs/nginx-mirror.conf").read_text()
-        server = server.replace("listen 80;", f"listen 127.0.0.1:{nginx_port};")
-        server = server.replace("/srv/statuspage-mirror/current", f"{work}/mirror/current")
-        user = "user root;" if os.geteuid() == 0 else ""
-        (work / "nginx.conf").write_text(
-            f"{user} worker_processes 2; daemon off; pid {work}/nginx.pid;\n"
-            f"error_log {work}/nginx-error.log;\n"
-            "events { worker_connections 4096; }\n"
-            "http { include /etc/nginx/mime.types; access_log off; sendfile on;\n"
-            f"  keepalive_requests 100000;\n{server}\n}}\n"
-        )
-        nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
-        processes.append(nginx)
-        app_url = f"http://127.0.0.1:{app_port}/p/it/"
-        mirror_url = f"http://127.0.0.1:{nginx_port}/p/it/"
-        wait_for(app_url, timeout=180)  # a loaded machine boots gunicorn slowly
-        wait_for(mirror_url)
-        gz = "Accept-Encoding: gzip"
-        run_wrk(app_url, 2, args.connections, gz)  # warm-up
-        print(f"/p/it/ with gzip, wrk {args.connections} connections, {args.seconds} s each:")
-        app = run_wrk(app_url, args.seconds, args.connections, gz)
-        mirror = run_wrk(mirror_url, args.seconds, args.connections, gz)
-        for name, r in [("app (gunicorn sync, 2)", app), ("mirror (nginx, 2)", mirror)]:
-            print(
-                f"  {name:24} {r['rps']:>10,.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}"
-                f"   non-2xx {r['non2xx']}"
-            )
-        print(f"  ratio mirror / app: {mirror['rps'] / app['rps']:.1f}x")
+            publish_mirror(targets=[directory])
+        else:
+            measure_publishing(args, directory, bucket, s3, work)
+        serve_side_by_side(args, work, processes)
     finally:
         for process in processes:
             process.terminate()
@@ -236,6 +188,69 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_publishing(args, directory: str, bucket: str, s3, work: Path) -> None:
+    print(f"change to visible, {args.changes} changes per target (debounce 0.2 s):")
+    for target, goal in [(directory, 2.0), (bucket, 5.0)]:
+        timings, cpu = change_to_visible(target, args.changes, s3)
+        p50, p99 = statistics.median(timings), percentile(timings, 0.99)
+        print(
+            f"  {target.split(':')[0]:5} p50 {p50:.2f} s  p99 {p99:.2f} s  max "
+            f"{max(timings):.2f} s  (target < {goal:.0f} s: "
+            f"{'met' if p99 < goal else 'NOT met'}); this process's CPU per change "
+            f"(service call + publish) p50 {statistics.median(cpu):.2f} s; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+            flush=True,
+        )
+
+    fresh = [f"file://{work}/mirror-sizes", f"s3://{BUCKET}/sizes"]
+    print("publish sizes (files in the copy / written / bytes written / seconds):")
+    for label, url, outcome in publish_sizes(fresh):
+        r = outcome.result
+        print(
+            f"  {label:26} {url.split(':')[0]:5} {r.files:5} files  {r.written:5} written "
+            f"{r.written_bytes:>11,} bytes  {outcome.seconds:.2f} s"
+        )
+
+
+def serve_side_by_side(args, work: Path, processes: list) -> None:
+    app_port = free_port()
+    gunicorn = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "statuspage.wsgi", "-w", "2"]
+        + ["-b", f"127.0.0.1:{app_port}", "--log-level", "warning"],
+        cwd=ROOT,
+    )
+    processes.append(gunicorn)
+    nginx_port = free_port()
+    server = (ROOT / "docs/nginx-mirror.conf").read_text()
+    server = server.replace("listen 80;", f"listen 127.0.0.1:{nginx_port};")
+    server = server.replace("/srv/statuspage-mirror/current", f"{work}/mirror/current")
+    user = "user root;" if os.geteuid() == 0 else ""
+    (work / "nginx.conf").write_text(
+        f"{user} worker_processes 2; daemon off; pid {work}/nginx.pid;\n"
+        f"error_log {work}/nginx-error.log;\n"
+        "events { worker_connections 4096; }\n"
+        "http { include /etc/nginx/mime.types; access_log off; sendfile on;\n"
+        f"  keepalive_requests 100000;\n{server}\n}}\n"
+    )
+    nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
+    processes.append(nginx)
+    app_url = f"http://127.0.0.1:{app_port}/p/it/"
+    mirror_url = f"http://127.0.0.1:{nginx_port}/p/it/"
+    wait_for(app_url, timeout=180)  # a loaded machine boots gunicorn slowly
+    wait_for(mirror_url)
+    gz = "Accept-Encoding: gzip"
+    run_wrk(app_url, 2, args.connections, gz)  # warm-up
+    print(f"/p/it/ with gzip, wrk {args.connections} connections, {args.seconds} s each:")
+    app = run_wrk(app_url, args.seconds, args.connections, gz)
+    mirror = run_wrk(mirror_url, args.seconds, args.connections, gz)
+    for name, r in [("app (gunicorn sync, 2)", app), ("mirror (nginx, 2)", mirror)]:
+        print(
+            f"  {name:24} {r['rps']:>10,.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}"
+            f"   non-2xx {r['non2xx']}"
+        )
+    print(f"  ratio mirror / app: {mirror['rps'] / app['rps']:.1f}x")
 
 
 if __name__ == "__main__":
