@@ -40,6 +40,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy statuspage incidents notifications
 
 format: install
 	$(BIN)/ruff check --fix .

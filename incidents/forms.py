@@ -5,6 +5,8 @@ They only validate input; the writes are `incidents.services` calls made by the 
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +25,7 @@ from .models import (
 NOT_AFFECTED = ""
 
 
-class ComponentStatusFieldsMixin:
+class ComponentStatusFieldsMixin(forms.Form):
     """One select per component of the page: not affected, or the status it gets."""
 
     def add_component_fields(self, page: Page, current: dict[int, str] | None = None):
@@ -93,11 +95,14 @@ class OpenIncidentForm(ComponentStatusFieldsMixin, forms.Form):
     def __init__(self, *args, page: Page, **kwargs):
         super().__init__(*args, **kwargs)
         self.page = page
-        self.fields["template"].queryset = IncidentTemplate.objects.filter(page=page)
+        cast(
+            forms.ModelChoiceField, self.fields["template"]
+        ).queryset = IncidentTemplate.objects.filter(page=page)
         self.add_component_fields(page)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         template = data.get("template")
         if not data.get("name") and not template:
             self.add_error("name", _("Give the incident a title, or start from a template."))
@@ -107,6 +112,7 @@ class OpenIncidentForm(ComponentStatusFieldsMixin, forms.Form):
 
 
 class PostUpdateForm(ComponentStatusFieldsMixin, forms.Form):
+    preview = ""  # the message rendered, when the engineer asked for a preview
     status = forms.ChoiceField(label=_("New status"))
     body = forms.CharField(
         label=_("Message"), widget=forms.Textarea(attrs={"rows": 4}), help_text=_("Markdown.")
@@ -127,7 +133,7 @@ class PostUpdateForm(ComponentStatusFieldsMixin, forms.Form):
         else:
             allowed = set(INCIDENT_STATUSES)
         choices = [(value, label) for value, label in IncidentStatus.choices if value in allowed]
-        self.fields["status"].choices = choices
+        cast(forms.ChoiceField, self.fields["status"]).choices = choices
         self.fields["status"].initial = incident.status
         current = {link.component_id: link.status for link in incident.affected.all()}
         self.add_component_fields(incident.page, current)

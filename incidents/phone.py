@@ -67,7 +67,7 @@ _NL_UNITS = [
 ]
 _NL_TENS = {20: "twintig", 30: "dertig", 40: "veertig", 50: "vijftig"}
 
-PHRASES = {
+PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "none": "There are no known disruptions of our services at the moment.",
         "incident": "We are aware of a disruption of {what} since {since}. "
@@ -88,21 +88,6 @@ PHRASES = {
         "on_day": "{day} at",
         "today": "today",
         "tomorrow": "tomorrow",
-        "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-        "months": [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
     },
     "nl": {
         "none": "Er zijn op dit moment geen storingen bekend.",
@@ -123,22 +108,44 @@ PHRASES = {
         "on_day": "{day} om",
         "today": "vandaag",
         "tomorrow": "morgen",
-        "days": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
-        "months": [
-            "januari",
-            "februari",
-            "maart",
-            "april",
-            "mei",
-            "juni",
-            "juli",
-            "augustus",
-            "september",
-            "oktober",
-            "november",
-            "december",
-        ],
     },
+}
+
+
+# Names of weekdays (Monday first) and months, per language.
+DAYS: dict[str, list[str]] = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "nl": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
+}
+MONTHS: dict[str, list[str]] = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "nl": [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
 }
 
 
@@ -191,8 +198,8 @@ def moment_words(moment: dt.datetime, now: dt.datetime, language: str) -> str:
     if days == 1:
         return f"{phrases['yesterday']} {time}"
     if 1 < days < 7:
-        return f"{phrases['on_day'].format(day=phrases['days'][moment.weekday()])} {time}"
-    month = phrases["months"][moment.month - 1]
+        return f"{phrases['on_day'].format(day=DAYS[language][moment.weekday()])} {time}"
+    month = MONTHS[language][moment.month - 1]
     return f"{moment.day} {month}" if language == "nl" else f"{month} {moment.day}"
 
 
@@ -203,7 +210,7 @@ def day_words(moment: dt.datetime, now: dt.datetime, language: str) -> str:
         return phrases["today"]
     if days == 1:
         return phrases["tomorrow"]
-    return ("on " if language == "en" else "op ") + phrases["days"][moment.weekday()]
+    return ("on " if language == "en" else "op ") + DAYS[language][moment.weekday()]
 
 
 def future_words(moment: dt.datetime, now: dt.datetime, language: str) -> str:
@@ -253,7 +260,8 @@ def incident_sentence(
         return phrases["maintenance"].format(
             what=what, until=future_words(until.astimezone(tz), now.astimezone(tz), language)
         )
-    since = _parse(incident.started_at or incident.created_at).astimezone(tz)
+    # Every incident has a creation time; "now" only keeps the sentence whole without one.
+    since = (_parse(incident.started_at or incident.created_at) or now).astimezone(tz)
     template = phrases["monitoring" if incident.status == "monitoring" else "incident"]
     return template.format(what=what, since=moment_words(since, now.astimezone(tz), language))
 
@@ -291,7 +299,9 @@ def phone_message(
     office = line_state(snapshot.page, "office", now)
     after_hours = line_state(snapshot.page, "after_hours", now)
     local_now = now.astimezone(tz)
-    if office is not None and office.is_open:
+    line: str | None
+    if office is not None and office.is_open and office.changes_at is not None:
+        # (an open desk always knows when it closes: desk_state sets changes_at)
         line, forward_to = "office", support.phone or None
         desk = phrases["desk_open"].format(
             time=time_words(office.changes_at.astimezone(tz), language)

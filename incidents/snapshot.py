@@ -122,7 +122,7 @@ def indicator_for(
         if rank[level] > rank[worst]:
             worst = level
 
-    by_status = {
+    by_status: dict[str, str] = {
         ComponentStatus.DEGRADED_PERFORMANCE: "minor",
         ComponentStatus.PARTIAL_OUTAGE: "major",
         ComponentStatus.MAJOR_OUTAGE: "critical",

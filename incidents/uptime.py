@@ -135,8 +135,10 @@ def uptime_for_snapshot(
     excludes = page.uptime_excludes_maintenance
     dates = [first_day + dt.timedelta(days=n) for n in range(days)]
     # Each day's [start, end) once for the page (the end of today is now).
-    bounds = [(day, *day_bounds(day, tz)) for day in dates]
-    bounds = [(day, start, min(end, now), day.isoformat()) for day, start, end in bounds]
+    bounds = [
+        (day, start, min(end, now), day.isoformat())
+        for day, (start, end) in ((day, day_bounds(day, tz)) for day in dates)
+    ]
     result = {}
     for cid in ids:
         component = components[cid]

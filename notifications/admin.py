@@ -7,6 +7,7 @@ personal data and appear nowhere else.
 from __future__ import annotations
 
 import csv
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incidents.admin.base import PageScopedAdmin, ReadOnlyAdminMixin
+from incidents.models import Page
 from incidents.permissions import pages_for
 
 from . import services
@@ -25,7 +27,7 @@ from .models import Delivery, Subscriber
 
 
 class ImportForm(forms.Form):
-    page = forms.ModelChoiceField(label=gettext_lazy("Page"), queryset=None)
+    page = forms.ModelChoiceField(label=gettext_lazy("Page"), queryset=Page.objects.none())
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy(
@@ -36,7 +38,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["page"].queryset = pages_for(user)
+        cast(forms.ModelChoiceField, self.fields["page"]).queryset = pages_for(user)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -46,6 +48,9 @@ class ImportForm(forms.Form):
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise forms.ValidationError(_("Save the file as UTF-8 text (CSV).")) from exc
+
+
+EDITABLE = ("language", "components")
 
 
 @admin.register(Subscriber)
@@ -66,7 +71,7 @@ class SubscriberAdmin(PageScopedAdmin):
     ]
     # Subscribers are added by themselves (double opt-in) or by the CSV import; here an engineer
     # changes language and components through the service, which checks the components' page.
-    readonly_fields = [f for f in fields if f not in ("language", "components")]
+    readonly_fields = [f for f in fields if isinstance(f, str) and f not in EDITABLE]
     filter_horizontal = ["components"]
     actions = ["export_csv", "delete_selected"]
     change_list_template = "admin/notifications/subscriber/change_list.html"

@@ -134,13 +134,16 @@ def render_notice(
         text = render_to_string("notifications/email/notice.txt", context)
         html = render_to_string("notifications/email/notice.html", context)
         subject = _("[%(page)s] %(title)s") % {"page": page.name, "title": content.incident_name}
-    root = thread_root_id(page, content.incident_id)
+    # Mails about one incident form a thread; a notice without one threads with nothing.
+    thread = []
+    if content.incident_id is not None:
+        root = thread_root_id(page, content.incident_id)
+        thread = [("In-Reply-To", root), ("References", root)]
     boundary = f"=_sp_{secrets.token_hex(12)}"
     headers = [
         ("From", from_header(page)),
         ("Subject", subject if subject.isascii() else Header(subject, "utf-8").encode()),
-        ("In-Reply-To", root),
-        ("References", root),
+        *thread,
         ("List-Id", formataddr((page.name, f"{page.slug}.status.{site_domain()}"), "utf-8")),
         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ("Auto-Submitted", "auto-generated"),

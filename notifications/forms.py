@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -40,7 +40,7 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args: Any, snapshot: PageSnapshot, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["components"].choices = component_choices(snapshot)
+        cast(forms.ChoiceField, self.fields["components"]).choices = component_choices(snapshot)
 
 
 class SubscribeForm(PreferencesForm):

@@ -15,17 +15,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 from psycopg import pq
 
 from incidents.events import NOTIFYING_EVENTS, DomainEvent
 
 from .models import Delivery, Notification, Subscriber
-from .transports import TransportError, transport_for
+from .transports import EmailTransport, TransportError, transport_for
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,9 @@ def record_notification(event: DomainEvent) -> Notification | None:
 def recipients(notification: Notification) -> QuerySet[Subscriber]:
     """Confirmed, active subscribers of the page who follow an affected component (or all)."""
     follows = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
-    matches = ~Exists(follows)
+    matches: Combinable | Q = ~Exists(follows)
     if notification.component_ids:
-        matches |= Exists(follows.filter(component_id__in=notification.component_ids))
+        matches = matches | Exists(follows.filter(component_id__in=notification.component_ids))
     return Subscriber.objects.filter(
         matches,
         page_id=notification.page_id,
@@ -166,7 +168,7 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
         deliveries = [d for d in deliveries if d.pk not in set(gone)]
     if not deliveries:
         return result
-    transport = transport_for("email")(notification)
+    transport = cast(EmailTransport, transport_for("email")(notification))
     transport.variants = _variants(notification, [d.subscriber_id for d in deliveries])
     retry: list[Delivery] = []
     last_error = ""
@@ -251,12 +253,13 @@ def _mark_sent(delivery: Delivery, token: str, message_id: str, duration: float)
         return lambda: bool(won)
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
+    # The prepared statement's connection, remembered on Django's wrapper (an attribute of ours).
     if getattr(connection, "_mark_sent_prepared", None) is not pgconn:
         # Prepared once per connection: PostgreSQL parses and plans it once, not per message.
         result = pgconn.prepare(_MARK_SENT_NAME, _MARK_SENT_SQL)
         if result.status != pq.ExecStatus.COMMAND_OK:
             raise DatabaseError(result.error_message.decode(errors="replace"))
-        connection._mark_sent_prepared = pgconn
+        setattr(connection, "_mark_sent_prepared", pgconn)  # noqa: B010  (not a declared attribute)
     pgconn.send_query_prepared(
         _MARK_SENT_NAME,
         [

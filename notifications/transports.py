@@ -19,6 +19,7 @@ from email.message import Message
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from . import emails
@@ -89,7 +90,8 @@ class RawEmailMessage(EmailMessage):
         self.extra_headers = {k: v for k, v in parsed.items() if k not in ("Subject", "From", "To")}
         for part in parsed.walk():
             if part.get_content_type() == "text/plain":
-                self.body = part.get_payload(decode=True).decode("utf-8")
+                payload = part.get_payload(decode=True)
+                self.body = payload.decode("utf-8") if isinstance(payload, bytes) else ""
 
     def message(self, *args, **kwargs):
         return _Prebuilt.of(self.raw)
@@ -125,7 +127,7 @@ class EmailTransport(Transport):
         super().__init__(notification)
         self.content = emails.NoticeContent.load(notification)
         self.from_addr = settings.DEFAULT_FROM_EMAIL
-        self.backend = None
+        self.backend: BaseEmailBackend | None = None
         self._rendered: dict[tuple, emails.RenderedNotice] = {}
         self.variants: dict[int, tuple[int, ...]] = {}
 
@@ -170,10 +172,10 @@ class EmailTransport(Transport):
         if smtp is not None:
             with contextlib.suppress(Exception):
                 smtp.sock.close()
-            self.backend.connection = None
+            self.backend.connection = None  # type: ignore[union-attr]  # (set: smtp came from it)
         self.backend = None
 
-    def notify(self, delivery: Delivery, *, mark_sent: Callable[[str], bool]) -> None:
+    def notify(self, delivery: Delivery, *, mark_sent: Callable[[str], Callable[[], bool]]) -> None:
         raw, message_id = self.message_for(delivery)
         if self.backend is None:
             self.open()
@@ -183,10 +185,16 @@ class EmailTransport(Transport):
         # Embedded backends (files, console, memory): mark, then write.
         if not mark_sent(message_id)():
             raise TransportError("claimed by another worker", connection_lost=False)
+        assert self.backend is not None  # opened above
         self.backend.send_messages([RawEmailMessage(raw, to=delivery.subscriber.email)])
 
-    def _send_smtp(self, to: str, raw: bytes, message_id: str, mark_sent) -> None:
-        smtp = self.backend.connection
+    def _send_smtp(
+        self, to: str, raw: bytes, message_id: str, mark_sent: Callable[[str], Callable[[], bool]]
+    ) -> None:
+        smtp = self.backend.connection if isinstance(self.backend, SMTPBackend) else None
+        if smtp is None:  # closed under us (a timeout, a failed send): reconnect next time
+            self.backend = None
+            raise TransportError("not connected", connection_lost=True)
         try:
             smtp.ehlo_or_helo_if_needed()
             if smtp.has_extn("pipelining"):

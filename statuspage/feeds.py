@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.contrib.syndication.views import Feed
 from django.utils import timezone
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -30,7 +30,7 @@ class PageFeed(Feed):
     """Made per request (it remembers the page's URL prefix and snapshot). The language is the
     one `page_view` chose for the request."""
 
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
 
     def __init__(self, request, page: Page):
         super().__init__()
@@ -74,10 +74,10 @@ class PageFeed(Feed):
     def item_guid(self, item: IncidentView) -> str:
         return self.absolute(self.item_link(item))
 
-    def item_pubdate(self, item: IncidentView) -> dt.datetime:
+    def item_pubdate(self, item: IncidentView) -> dt.datetime | None:
         return _when(item.created_at)
 
-    def item_updateddate(self, item: IncidentView) -> dt.datetime:
+    def item_updateddate(self, item: IncidentView) -> dt.datetime | None:
         return _when(item.updated_at)
 
     def item_categories(self, item: IncidentView) -> list[str]:
@@ -86,9 +86,9 @@ class PageFeed(Feed):
     def item_description(self, item: IncidentView) -> str:
         """Every update, newest first, as Statuspage writes them: when, status, message."""
         parts = []
-        if item.kind == "maintenance" and item.scheduled_for:
-            starts = timezone.localtime(_when(item.scheduled_for))
-            ends = timezone.localtime(_when(item.scheduled_until))
+        starts, ends = _when(item.scheduled_for), _when(item.scheduled_until)
+        if item.kind == "maintenance" and starts and ends:
+            starts, ends = timezone.localtime(starts), timezone.localtime(ends)
             parts.append(
                 format_html(
                     "<p><strong>{}</strong> {} – {}</p>",

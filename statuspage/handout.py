@@ -16,7 +16,7 @@ from incidents.models import Page
 from incidents.models.pages import public_page_url
 from incidents.snapshot_types import OpeningHours, PageInfo, PageSnapshot
 
-TEXT = {
+TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "What to do during an outage",
         "intro": "Keep this page at hand. When a service of {name} does not work, "
@@ -29,12 +29,6 @@ TEXT = {
         "step2": "2. Not listed? Email support with a clear description",
         "report": "Or report it on the status page:",
         "hints_intro": "Tell us, so we can help at once:",
-        "hints": [
-            "Does it affect one person, several people or the whole company?",
-            "Is there power? Is there internet?",
-            "Which service, and since when?",
-            "Your name, company and a phone number we can reach you on.",
-        ],
         "step3": "3. No answer, and nothing on the status page? Call us",
         "desk": "Support desk",
         "office_hours": "Opening hours ({tz})",
@@ -46,7 +40,6 @@ TEXT = {
         "resolved": "When an outage is solved and you still have problems, "
         "email or call us and we help you get started again.",
         "closed": "closed",
-        "days": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
         "footer": "Made from {address}. Check there for the latest version.",
     },
     "nl": {
@@ -61,12 +54,6 @@ TEXT = {
         "step2": "2. Staat het er niet bij? Mail support met een duidelijke omschrijving",
         "report": "Of meld het op de statuspagina:",
         "hints_intro": "Vertel ons, dan kunnen we meteen helpen:",
-        "hints": [
-            "Gaat het om één persoon, een paar mensen of het hele bedrijf?",
-            "Is er stroom? Is er internet?",
-            "Om welke dienst gaat het, en sinds wanneer?",
-            "Uw naam, bedrijf en een telefoonnummer waarop we u kunnen bereiken.",
-        ],
         "step3": "3. Geen antwoord, en niets op de statuspagina? Bel ons",
         "desk": "Servicedesk",
         "office_hours": "Openingstijden ({tz})",
@@ -78,9 +65,27 @@ TEXT = {
         "resolved": "Is een storing opgelost en heeft u nog problemen, "
         "mail of bel ons dan en we helpen u weer op weg.",
         "closed": "gesloten",
-        "days": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
         "footer": "Gemaakt van {address}. Kijk daar voor de nieuwste versie.",
     },
+}
+
+DAYS: dict[str, list[str]] = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "nl": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
+}
+HINTS: dict[str, list[str]] = {
+    "en": [
+        "Does it affect one person, several people or the whole company?",
+        "Is there power? Is there internet?",
+        "Which service, and since when?",
+        "Your name, company and a phone number we can reach you on.",
+    ],
+    "nl": [
+        "Gaat het om één persoon, een paar mensen of het hele bedrijf?",
+        "Is er stroom? Is er internet?",
+        "Om welke dienst gaat het, en sinds wanneer?",
+        "Uw naam, bedrijf en een telefoonnummer waarop we u kunnen bereiken.",
+    ],
 }
 
 
@@ -119,6 +124,7 @@ def handout(
     return {
         "language": language,
         "text": text,
+        "hints": HINTS[language],
         "name": page.name,
         "intro": text["intro"].format(name=page.name),
         "address": address,
@@ -129,13 +135,15 @@ def handout(
         ],
         "email": support.email,
         "phone": support.phone,
-        "office_hours": hours_lines(support.hours, "office", text["days"], text["closed"]),
+        "office_hours": hours_lines(support.hours, "office", DAYS[language], text["closed"]),
         "office_hours_title": text["office_hours"].format(tz=page.time_zone),
         "after_hours_phone": support.after_hours_phone,
         "after_hours_for": text["after_hours_for"].format(audience=support.after_hours_audience)
         if support.after_hours_audience
         else "",
-        "after_hours_hours": hours_lines(support.hours, "after_hours", text["days"], text["closed"])
+        "after_hours_hours": hours_lines(
+            support.hours, "after_hours", DAYS[language], text["closed"]
+        )
         if any(h.line == "after_hours" for h in support.hours)
         else [],
         "footer": text["footer"].format(address=address),
@@ -163,7 +171,7 @@ class _HandoutPDF(FPDF):
         self.set_text_color(20, 20, 20)
         self.ln(1)
 
-    def para(self, text: str, style: str = "", size: int = 10.5) -> None:
+    def para(self, text: str, style: str = "", size: float = 10.5) -> None:
         self.set_font("Helvetica", style, size)
         self.multi_cell(0, 5.2, text, new_x="LMARGIN", new_y="NEXT")
 
@@ -200,7 +208,7 @@ def handout_pdf(data: dict[str, Any], accent: str = "#0b5cad") -> bytes:
         pdf.para(data["email"], "B", 12)
     pdf.para(f"{text['report']} {data['report_address']}")
     pdf.para(text["hints_intro"])
-    for hint in text["hints"]:
+    for hint in data["hints"]:
         pdf.item(hint)
 
     pdf.heading(text["step3"])

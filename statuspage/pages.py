@@ -9,7 +9,7 @@ import time
 
 from django.db import connection
 from django.db.models import Case, Value, When
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import translation
 
 from incidents.models import Page
@@ -112,6 +112,14 @@ def client_ip(request) -> str:
         if forwarded:
             return forwarded[:64]
     return request.META.get("REMOTE_ADDR", "")
+
+
+class PageRequest(HttpRequest):
+    """What a view under `page_view` is given: a request with the page it is for (for typing;
+    `page_view` sets the attributes on Django's request)."""
+
+    status_page: Page
+    page_prefix: str  # "/p/<slug>/", or "/" when the page is served at the host's root
 
 
 def page_view(view):

@@ -8,7 +8,7 @@ redirect to the thank-you page).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import HttpResponse, HttpResponseRedirect, QueryDict
@@ -121,7 +121,10 @@ class ReportForm(forms.Form):
     def __init__(self, *args: Any, snapshot: PageSnapshot, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [c for _group, members in component_choices(snapshot) for c in members]
-        self.fields["component"].choices = [*choices, (OTHER, _("Something else"))]
+        cast(forms.ChoiceField, self.fields["component"]).choices = [
+            *choices,
+            (OTHER, _("Something else")),
+        ]
         for field in self.fields.values():
             field.error_messages["max_length"] = _(
                 "This is too long: at most %(limit_value)d characters."

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
     HttpResponseNotModified,
     HttpResponseRedirect,
@@ -35,7 +34,7 @@ from incidents.snapshot import (
 )
 
 from .live import live_etag, live_state, status_sections
-from .pages import SUPPORTED, page_view
+from .pages import SUPPORTED, PageRequest, page_view
 
 
 def hours_rows(snapshot: PageSnapshot) -> list[dict[str, Any]]:
@@ -66,7 +65,7 @@ def other_pages(page: Page) -> list[dict[str, str]]:
     return [p for p in pages if p["slug"] != page.slug]
 
 
-def page_context(request: HttpRequest, page: Page, snapshot: PageSnapshot) -> dict[str, Any]:
+def page_context(request: PageRequest, page: Page, snapshot: PageSnapshot) -> dict[str, Any]:
     """What every public page template gets: the snapshot and the pieces derived from it."""
     now = timezone.now()
     return {
@@ -100,6 +99,7 @@ def cached_html(view):
         digest = hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
         etag = f'"{digest}"'
         gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
+        response: HttpResponse
         if etag in request.headers.get("If-None-Match", ""):
             response = HttpResponseNotModified()
         else:
@@ -153,7 +153,7 @@ def incident_page(request, page: Page, pk: int):
 @cached_html
 def history_page(request, page: Page, year: int | None = None, month: int | None = None):
     local_now = timezone.now().astimezone(page.tz)
-    if year is None:  # /history/ itself; /history/2025/0/ is no month (a 404)
+    if year is None or month is None:  # /history/ itself; /history/2025/0/ is no month (a 404)
         year, month = local_now.year, local_now.month
     if not (1 <= month <= 12 and 2000 <= year <= 2100):
         raise Http404(_("No such month."))
@@ -202,6 +202,7 @@ def live_json(request, page: Page):
     """
     language = request.LANGUAGE_CODE
     etag = live_etag(page, language)
+    response: HttpResponse
     if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
         response = HttpResponseNotModified()
     else:

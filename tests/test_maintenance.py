@@ -597,6 +597,7 @@ def test_the_clock_command_ticks_once_without_celery(it_page, alice, at, capture
 def test_the_embedded_clock_process_starts_due_maintenance(it_page, alice):
     """`make run` starts `run_maintenance_clock` next to the server: a real process here."""
     import os
+    import select
     import subprocess
     import sys
     import time
@@ -631,10 +632,17 @@ def test_the_embedded_clock_process_starts_due_maintenance(it_page, alice):
             time.sleep(0.2)
         assert maintenance.status == "in_progress"
         assert maintenance.updates.filter(author_name="maintenance clock").count() == 1
+        # The clock prints its line just after the commit the loop above saw: read until it comes
+        # (terminating right away could lose it on a loaded machine).
+        output = ""
+        while time.monotonic() < deadline + 10 and "started=" not in output:
+            ready, _, _ = select.select([clock.stdout], [], [], 0.5)
+            if ready:
+                output += os.read(clock.stdout.fileno(), 4096).decode()
         assert clock.poll() is None  # still ticking, once a minute
     finally:
         clock.terminate()
-        output = clock.communicate(timeout=10)[0].decode()
+        clock.communicate(timeout=10)
     assert f"started=[{maintenance.pk}]" in output
 
 

@@ -6,6 +6,8 @@ with no pages may touch every page, so only a superuser may hold one).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
@@ -20,6 +22,9 @@ from incidents.permissions import pages_for
 from incidents.services import ServiceError
 
 from .base import report_service_error
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class APIKeyForm(forms.ModelForm):
@@ -39,7 +44,7 @@ class APIKeyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         if "pages" in self.fields and user is not None and not user.is_superuser:
-            self.fields["pages"].queryset = pages_for(user)
+            cast(forms.ModelChoiceField, self.fields["pages"]).queryset = pages_for(user)
             self.fields["pages"].required = True
             self.fields["pages"].help_text = _("The pages this key may touch.")
 
@@ -64,7 +69,7 @@ class APIKeyAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
 
-        class UserForm(form):
+        class UserForm(form):  # type: ignore[misc,valid-type]  # a class made at runtime
             def __init__(self, *args, **inner):
                 super().__init__(*args, user=request.user, **inner)
 
@@ -92,11 +97,11 @@ class APIKeyAdmin(admin.ModelAdmin):
         return keys.filter(pages__in=managed).exclude(pages__in=others).distinct()
 
     @admin.display(description=_("pages"))
-    def page_list(self, key: APIKey) -> str:
+    def page_list(self, key: APIKey) -> StrOrPromise:
         return ", ".join(p.slug for p in key.pages.all()) or _("all pages")
 
     @admin.display(description=_("state"))
-    def state(self, key: APIKey) -> str:
+    def state(self, key: APIKey) -> StrOrPromise:
         if key.revoked:
             return _("revoked")
         if key.expires_at and key.expires_at <= timezone.now():

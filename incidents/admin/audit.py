@@ -28,6 +28,22 @@ def audit_context(obj) -> dict:
     }
 
 
+AUDIT_FIELDS: tuple[str, ...] = (
+    "created_at",
+    "page",
+    "actor_type",
+    "actor_name",
+    "actor_user",
+    "actor_api_key",
+    "channel",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes_json",
+)
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, PageScopedAdmin):
     """Who changed what, through which door: append-only, never edited here.
@@ -41,21 +57,8 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, PageScopedAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
     list_select_related = ["page"]
-    fields = [
-        "created_at",
-        "page",
-        "actor_type",
-        "actor_name",
-        "actor_user",
-        "actor_api_key",
-        "channel",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "changes_json",
-    ]
-    readonly_fields = fields
+    fields = AUDIT_FIELDS
+    readonly_fields = AUDIT_FIELDS
 
     def has_view_permission(self, request, obj=None):
         # Reading the trail is part of managing a page: every engineer may, for their pages.

@@ -4,6 +4,7 @@ its own page with the timeline in view. Templates and the status history live he
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.forms import BaseForm
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -122,7 +123,7 @@ class IncidentAdmin(PageScopedAdmin):
             preview=preview,
             templates=[
                 {"id": t.pk, "title": t.title, "body": t.body, "impact": t.impact}
-                for t in form.fields["template"].queryset
+                for t in IncidentTemplate.objects.filter(page=page)
             ],
         )
         return TemplateResponse(request, "admin/incidents/incident/open.html", context)
@@ -136,7 +137,7 @@ class IncidentAdmin(PageScopedAdmin):
             raise Http404("No such incident.")
         if not self.has_change_permission(request, incident):
             return super().change_view(request, object_id, form_url, extra_context)
-        forms = {
+        forms: dict[str, BaseForm | None] = {
             "update_form": PostUpdateForm(incident=incident),
             "resolve_form": ResolveForm(),
             "reopen_form": ReopenForm(),
@@ -176,62 +177,68 @@ class IncidentAdmin(PageScopedAdmin):
         here = reverse("admin:incidents_incident_change", args=[incident.pk])
         try:
             if action == "update":
-                form = forms["update_form"] = PostUpdateForm(request.POST, incident=incident)
-                if form.is_valid():
+                update_form = forms["update_form"] = PostUpdateForm(request.POST, incident=incident)
+                if update_form.is_valid():
                     if "preview" in request.POST:
-                        form.preview = render_markdown(form.cleaned_data["body"])
+                        update_form.preview = render_markdown(update_form.cleaned_data["body"])
                         return None
                     services.post_update(
                         incident,
                         actor=request.user,
-                        status=form.cleaned_data["status"],
-                        body=form.cleaned_data["body"],
-                        components=form.component_statuses(),
-                        deliver_notifications=form.cleaned_data["deliver_notifications"],
+                        status=update_form.cleaned_data["status"],
+                        body=update_form.cleaned_data["body"],
+                        components=update_form.component_statuses(),
+                        deliver_notifications=update_form.cleaned_data["deliver_notifications"],
                     )
                     messages.success(request, _("Update posted."))
                     return HttpResponseRedirect(here)
             elif action == "resolve":
-                form = forms["resolve_form"] = ResolveForm(request.POST)
-                if form.is_valid():
+                resolve_form = forms["resolve_form"] = ResolveForm(request.POST)
+                if resolve_form.is_valid():
                     services.resolve_incident(
                         incident,
                         actor=request.user,
-                        body=form.cleaned_data["body"],
-                        deliver_notifications=form.cleaned_data["deliver_notifications"],
+                        body=resolve_form.cleaned_data["body"],
+                        deliver_notifications=resolve_form.cleaned_data["deliver_notifications"],
                     )
                     messages.success(request, _("Incident resolved."))
                     return HttpResponseRedirect(here)
             elif action == "reopen":
-                form = forms["reopen_form"] = ReopenForm(request.POST)
-                if form.is_valid():
+                reopen_form = forms["reopen_form"] = ReopenForm(request.POST)
+                if reopen_form.is_valid():
                     services.reopen_incident(
                         incident,
                         actor=request.user,
-                        status=form.cleaned_data["status"],
-                        body=form.cleaned_data["body"],
-                        deliver_notifications=form.cleaned_data["deliver_notifications"],
+                        status=reopen_form.cleaned_data["status"],
+                        body=reopen_form.cleaned_data["body"],
+                        deliver_notifications=reopen_form.cleaned_data["deliver_notifications"],
                     )
                     messages.success(request, _("Incident reopened."))
                     return HttpResponseRedirect(here)
             elif action == "details":
-                form = forms["details_form"] = IncidentDetailsForm(request.POST, instance=incident)
-                if form.is_valid():
+                details_form = forms["details_form"] = IncidentDetailsForm(
+                    request.POST, instance=incident
+                )
+                if details_form.is_valid():
                     services.change_incident(
                         Incident.objects.get(pk=incident.pk),
                         actor=request.user,
-                        name=form.cleaned_data["name"],
-                        impact=form.cleaned_data["impact"],
-                        postmortem=form.cleaned_data["postmortem"],
-                        phone_message=form.cleaned_data["phone_message"],
+                        name=details_form.cleaned_data["name"],
+                        impact=details_form.cleaned_data["impact"],
+                        postmortem=details_form.cleaned_data["postmortem"],
+                        phone_message=details_form.cleaned_data["phone_message"],
                     )
                     messages.success(request, _("Details saved (no notification sent)."))
                     return HttpResponseRedirect(here)
             elif action == "edit":
-                form = forms["edit_form"] = EditUpdateForm(request.POST)
-                if form.is_valid():
-                    update = get_object_or_404(incident.updates, pk=form.cleaned_data["update_id"])
-                    services.edit_update(update, actor=request.user, body=form.cleaned_data["body"])
+                edit_form = forms["edit_form"] = EditUpdateForm(request.POST)
+                if edit_form.is_valid():
+                    update = get_object_or_404(
+                        incident.updates, pk=edit_form.cleaned_data["update_id"]
+                    )
+                    services.edit_update(
+                        update, actor=request.user, body=edit_form.cleaned_data["body"]
+                    )
                     messages.success(request, _("Update corrected (no notification sent)."))
                     return HttpResponseRedirect(here)
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -113,11 +114,13 @@ class MaintenanceForm(forms.ModelForm):
             if self.instance.status != IncidentStatus.SCHEDULED:
                 self.fields["scheduled_for"].disabled = True
         else:
-            self.fields["affected"].queryset = components.order_by("page__name", "position")
-            self.fields["affected"].label_from_instance = lambda c: f"{c.page.name}: {c}"
+            affected = cast(forms.ModelMultipleChoiceField, self.fields["affected"])
+            affected.queryset = components.order_by("page__name", "position")
+            affected.label_from_instance = lambda obj: f"{obj.page.name}: {obj}"  # type: ignore[method-assign]  # Django documents this override
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         page = data.get("page") if "page" in self.fields else self.instance.page
         if page is None:
             return data

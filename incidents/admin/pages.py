@@ -143,7 +143,8 @@ class ComponentForm(forms.ModelForm):
         fields = ["page", "group", "name", "description", "position", "status", "is_visible"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         group, page = data.get("group"), data.get("page")
         page = page or (self.instance.page if self.instance.page_id else None)
         if group and page and group.page_id != page.pk:
@@ -170,8 +171,7 @@ def _status_action(status: ComponentStatus):
         )
 
     action.__name__ = f"set_{status.value}"
-    action.short_description = _("Set status: %(status)s") % {"status": status.label}
-    return action
+    return admin.action(description=_("Set status: %(status)s") % {"status": status.label})(action)
 
 
 @admin.register(Component)

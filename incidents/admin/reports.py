@@ -7,8 +7,11 @@ the admin index. Every change goes through incidents.services.reports.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -121,12 +124,11 @@ class ProblemReportAdmin(PageScopedAdmin):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
         if obj is not None and "incident" in form.base_fields:
-            form.base_fields["incident"].queryset = Incident.objects.filter(
-                page=obj.page, kind=Incident.Kind.INCIDENT
-            )
+            field = cast(forms.ModelChoiceField, form.base_fields["incident"])
+            field.queryset = Incident.objects.filter(page=obj.page, kind=Incident.Kind.INCIDENT)
         return form
 
     def save_model(self, request, obj, form, change):
@@ -191,7 +193,7 @@ class ProblemReportAdmin(PageScopedAdmin):
                 "reports": reports,
                 "action": "open_incident_action",
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 
@@ -243,7 +245,7 @@ class ProblemReportAdmin(PageScopedAdmin):
                 "reports": reports,
                 "action": "link_to_incident_action",
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 

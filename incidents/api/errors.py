@@ -75,9 +75,10 @@ def api_exception_handler(exc, context):
         response.data = error_body(text, code, field, errors=exc.detail)
         response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     elif isinstance(exc, exceptions.APIException):
-        detail = exc.detail
-        code = getattr(detail, "code", None) or exc.default_code
-        if isinstance(detail, dict | list):
-            _field, detail = _first_error(detail)
+        code = getattr(exc.detail, "code", None) or exc.default_code
+        if isinstance(exc.detail, dict | list):
+            _field, detail = _first_error(exc.detail)
+        else:
+            detail = exc.detail
         response.data = error_body(str(detail), str(code))
     return response

@@ -7,6 +7,8 @@ and accepted, then ignored, on input.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -87,7 +89,14 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="What went wrong, for a person.")
     code = serializers.CharField(help_text="What went wrong, for a program.")
     field = serializers.CharField(required=False, help_text="The input at fault.")
-    errors = serializers.JSONField(required=False, help_text="Every validation error, by field.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Added here: a class attribute named `errors` would hide `Serializer.errors`.
+        fields = super().get_fields()
+        fields["errors"] = serializers.JSONField(
+            required=False, help_text="Every validation error, by field."
+        )
+        return fields
 
 
 class ComponentSerializer(serializers.Serializer):
@@ -179,15 +188,18 @@ class IncidentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=IncidentStatus.choices, read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
-    def get_components(self, incident) -> list[ComponentSerializer]:
+    @extend_schema_field(ComponentSerializer(many=True))  # the nested type, for the schema
+    def get_components(self, incident) -> list[dict[str, Any]]:
         components = sorted(
             (link.component for link in incident.affected.all()),
             key=lambda c: (c.position, c.pk),
         )
         # One component serializer per response, not one per incident (DRF copies its fields).
-        if not hasattr(self.root, "_component_serializer"):
-            self.root._component_serializer = ComponentSerializer(context=self.context)
-        return [self.root._component_serializer.to_representation(c) for c in components]
+        serializer = getattr(self.root, "_component_serializer", None)
+        if serializer is None:
+            serializer = ComponentSerializer(context=self.context)
+            setattr(self.root, "_component_serializer", serializer)  # noqa: B010
+        return [serializer.to_representation(c) for c in components]
 
     def get_metadata(self, incident) -> dict:
         return {}
@@ -200,12 +212,6 @@ class IncidentSerializer(serializers.Serializer):
 
     def get_shortlink(self, incident) -> str:
         return self.context["page"].public_url(f"incidents/{incident.pk}/")
-
-
-# drf-spectacular reads the nested list type from this annotation.
-IncidentSerializer.get_components = extend_schema_field(ComponentSerializer(many=True))(
-    IncidentSerializer.get_components
-)
 
 
 class IncidentTemplateSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ write with the API key as the actor. Lists run a fixed number of queries whateve
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from incidents import services
 from incidents.models import (
     MAINTENANCE_STATUSES,
+    APIKey,
     Component,
     ComponentGroup,
     Incident,
@@ -107,7 +108,8 @@ class ManageView(APIView):
             slug = str(self.kwargs["page_id"])
             page = None
             if SLUG.match(slug):
-                page = pages_for_key(self.request.auth).filter(slug=slug).first()
+                key = cast(APIKey, self.request.auth)  # APIKeyAuthentication's
+                page = pages_for_key(key).filter(slug=slug).first()
             if page is None:
                 raise exceptions.NotFound(f"No page “{slug[:64]}”.")
             self._page = page
@@ -318,7 +320,7 @@ def groups_of(page: Page):
     )
 
 
-class GroupMixin:
+class GroupMixin(ManageView):
     def set_members(self, group: ComponentGroup, ids: list[int]) -> None:
         """Make exactly these components the group's members (each move is a service call)."""
         wanted = {c.pk: c for c in Component.objects.filter(page=self.page, pk__in=ids)}
@@ -432,7 +434,7 @@ class GroupDetail(GroupMixin, ManageView):
 # --- incidents --------------------------------------------------------------------------------
 
 
-class IncidentMixin:
+class IncidentMixin(ManageView):
     def component_statuses(self, data: dict, *, maintenance: bool) -> dict[int, str]:
         """`components` (id → status) plus `component_ids` (their current status, or under
         maintenance for maintenance); an unknown id is left for the service to refuse."""

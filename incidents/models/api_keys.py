@@ -26,7 +26,7 @@ class APIKey(models.Model):
     scope = models.CharField(
         _("scope"), max_length=16, choices=Scope.choices, default=Scope.READ_WRITE
     )
-    pages = models.ManyToManyField(
+    pages: models.ManyToManyField[Page, APIKeyPage] = models.ManyToManyField(
         Page,
         through="APIKeyPage",
         blank=True,

@@ -15,7 +15,7 @@ class ComponentStatus(models.TextChoices):
 
 
 # How bad each component status is, for "the worst current state".
-COMPONENT_SEVERITY = {
+COMPONENT_SEVERITY: dict[str, int] = {
     ComponentStatus.OPERATIONAL: 0,
     ComponentStatus.UNDER_MAINTENANCE: 1,
     ComponentStatus.DEGRADED_PERFORMANCE: 2,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -32,7 +34,7 @@ class Incident(models.Model):
     name = models.CharField(_("title"), max_length=200)
     status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices)
     impact = models.CharField(_("impact"), max_length=16, choices=Impact.choices)
-    components = models.ManyToManyField(
+    components: models.ManyToManyField[Component, IncidentComponent] = models.ManyToManyField(
         Component,
         through="IncidentComponent",
         related_name="incidents",
@@ -194,15 +196,15 @@ class IncidentTemplate(models.Model):
         return self.name
 
 
-class MaintenanceManager(models.Manager):
-    def get_queryset(self):
+class MaintenanceManager(models.Manager["Maintenance"]):
+    def get_queryset(self) -> models.QuerySet[Maintenance]:
         return super().get_queryset().filter(kind=Incident.Kind.MAINTENANCE)
 
 
 class Maintenance(Incident):
     """Scheduled maintenance: the incidents of kind "maintenance", with their own admin list."""
 
-    objects = MaintenanceManager()
+    objects: ClassVar[MaintenanceManager] = MaintenanceManager()
 
     class Meta:
         proxy = True

@@ -14,14 +14,17 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
 from incidents.models import APIKey, AuditEntry, Page
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ActorType = AuditEntry.ActorType
 Channel = AuditEntry.Channel
@@ -37,11 +40,11 @@ class Actor:
     type: str
     name: str
     channel: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     api_key: APIKey | None = None
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser, *, channel: str = Channel.ADMIN) -> Actor:
+    def for_user(cls, user: User, *, channel: str = Channel.ADMIN) -> Actor:
         return cls(ActorType.USER, user.get_username(), channel, user=user)
 
     @classmethod
@@ -66,12 +69,15 @@ def as_actor(actor: Any) -> Actor:
 
     if isinstance(actor, Actor):
         return actor
-    if isinstance(actor, AbstractBaseUser):
+    if isinstance(actor, get_user_model()):
         return Actor.for_user(actor)
     if isinstance(actor, APIKey):
         return Actor.for_api_key(actor)
     if isinstance(actor, System):
-        channel = {ActorType.CLOCK: Channel.CLOCK, ActorType.COMMAND: Channel.COMMAND}
+        channel: dict[str, str] = {
+            ActorType.CLOCK: Channel.CLOCK,
+            ActorType.COMMAND: Channel.COMMAND,
+        }
         return Actor(actor.kind, actor.name, channel.get(actor.kind, Channel.SYSTEM))
     if actor is None:
         return Actor(ActorType.SYSTEM, "system", Channel.SYSTEM)
@@ -145,7 +151,7 @@ def record(
         actor_api_key=who.api_key,
         channel=who.channel,
         action=action,
-        object_type=object_type or (obj._meta.concrete_model._meta.model_name if obj else ""),
+        object_type=object_type or _model_name(obj),
         object_id=str(object_id if object_id is not None else getattr(obj, "pk", "") or ""),
         object_repr=str(obj)[:200] if obj is not None else "",
         changes=changes or {},
@@ -208,3 +214,9 @@ def _reload(obj: models.Model | None) -> models.Model | None:
     if obj is None or obj.pk is None:
         return None
     return type(obj)._base_manager.filter(pk=obj.pk).first()
+
+
+def _model_name(obj: models.Model | None) -> str:
+    """The audited object's type: its concrete model's name (maintenance is an incident)."""
+    model = obj._meta.concrete_model if obj is not None else None
+    return (model._meta.model_name or "") if model is not None else ""

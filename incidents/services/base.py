@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 
 from incidents import events
 from incidents.events import DomainEvent, domain_event
 from incidents.models import Page
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class System:
         return self.name
 
 
-def actor_fields(actor: Any) -> tuple[AbstractBaseUser | None, str]:
+def actor_fields(actor: Any) -> tuple[User | None, str]:
     """The (user, name) pair stored in history for an actor of any kind."""
     from .audit import Actor
 
@@ -63,7 +66,7 @@ def actor_fields(actor: Any) -> tuple[AbstractBaseUser | None, str]:
         return None, "system"
     if isinstance(actor, Actor):
         return actor.user, actor.name[:150]
-    if isinstance(actor, AbstractBaseUser):
+    if isinstance(actor, get_user_model()):
         return actor, actor.get_username()
     return None, str(actor)[:150]
 

@@ -75,7 +75,9 @@ def update_incident(
         and status == IncidentStatus.IN_PROGRESS
         and incident.status == IncidentStatus.SCHEDULED
     ):
-        held = {link.component_id: "under_maintenance" for link in incident.affected.all()}
+        held: dict[Any, str] = {
+            link.component_id: "under_maintenance" for link in incident.affected.all()
+        }
         components = {**held, **components}
     post_update(
         incident,

@@ -44,7 +44,8 @@ __all__ = ["MAINTENANCE_TRANSITIONS", "impact_for"]  # re-exported for older imp
 MAX_TITLE = 200
 MAX_BODY = 20_000
 
-ComponentStatuses = Mapping[Component | int | str, str]
+# Components by model, id or id as text (mappings are invariant in their key: one per kind).
+ComponentStatuses = Mapping[Component, str] | Mapping[int, str] | Mapping[str, str]
 
 
 def incident_data(incident: Incident, update: IncidentUpdate | None = None) -> dict[str, Any]:

@@ -38,7 +38,10 @@ from .incidents import (
 from .rules import ACTIVE_MAINTENANCE_STATUSES, default_body, maintenance_path
 
 
-def _check_window(starts: dt.datetime | None, ends: dt.datetime | None) -> None:
+def _check_window(
+    starts: dt.datetime | None, ends: dt.datetime | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """A maintenance window's (start, end), checked: both given, aware, end after start."""
     if starts is None or ends is None:
         raise ServiceError(
             _("Maintenance needs a start and an end."), code="required", field="scheduled_for"
@@ -51,6 +54,7 @@ def _check_window(starts: dt.datetime | None, ends: dt.datetime | None) -> None:
             code="invalid",
             field="scheduled_until",
         )
+    return starts, ends
 
 
 @intent("schedule_maintenance")
@@ -196,7 +200,7 @@ def reschedule_maintenance(
         )
     starts = scheduled_for or maintenance.scheduled_for
     ends = scheduled_until or maintenance.scheduled_until
-    _check_window(starts, ends)
+    starts, ends = _check_window(starts, ends)
     if maintenance.status != IncidentStatus.SCHEDULED and scheduled_for is not None:
         raise ServiceError(
             _("Maintenance that has started cannot move its start; extend its end instead."),
@@ -370,6 +374,7 @@ def _start_if_due(pk: int, now: dt.datetime) -> bool:
         item is None
         or item.status != IncidentStatus.SCHEDULED
         or not item.scheduled_auto_in_progress
+        or item.scheduled_for is None
         or item.scheduled_for > now
     ):
         return False  # another tick, or an engineer, got there first
@@ -384,6 +389,7 @@ def _complete_if_due(pk: int, now: dt.datetime) -> bool:
         item is None
         or item.status not in ACTIVE_MAINTENANCE_STATUSES
         or not item.scheduled_auto_completed
+        or item.scheduled_until is None
         or item.scheduled_until > now
     ):
         return False
@@ -397,10 +403,13 @@ def due_reminders(item: Incident, now: dt.datetime) -> list[int]:
     A reminder whose moment passed before the maintenance was announced is never due: the
     announcement itself told subscribers.
     """
-    due = []
+    due: list[int] = []
+    starts = item.scheduled_for
+    if starts is None:
+        return due
     for hours in item.page.reminder_hours:
-        moment = item.scheduled_for - dt.timedelta(hours=hours)
-        if item.created_at <= moment <= now < item.scheduled_for:
+        moment = starts - dt.timedelta(hours=hours)
+        if item.created_at <= moment <= now < starts:
             due.append(hours)
     return due
 
@@ -408,7 +417,7 @@ def due_reminders(item: Incident, now: dt.datetime) -> list[int]:
 def _send_reminder_if_due(item: Incident, now: dt.datetime) -> int | None:
     """Claim and send the closest due reminder; older due ones are marked skipped, not sent."""
     due = due_reminders(item, now)
-    if not due:
+    if not due or item.scheduled_for is None:
         return None
     claimed = set(
         MaintenanceReminder.objects.filter(
@@ -423,14 +432,15 @@ def _send_reminder_if_due(item: Incident, now: dt.datetime) -> int | None:
             locked = _locked_maintenance(item.pk)
             if locked is None or locked.status != IncidentStatus.SCHEDULED:
                 return None
-            if locked.scheduled_for != item.scheduled_for:
+            starts, ends = locked.scheduled_for, locked.scheduled_until
+            if starts != item.scheduled_for or starts is None or ends is None:
                 return None  # moved meanwhile: the next tick decides again
             sent = None
             for hours in sorted(set(due) - claimed):
                 MaintenanceReminder.objects.create(
                     incident=locked,
                     hours=hours,
-                    scheduled_for=locked.scheduled_for,
+                    scheduled_for=starts,
                     sent=hours == closest and closest not in claimed,
                     created_at=now,
                 )
@@ -443,8 +453,8 @@ def _send_reminder_if_due(item: Incident, now: dt.datetime) -> int | None:
                     {
                         **incident_data(locked),
                         "reminder_hours": sent,
-                        "scheduled_for": locked.scheduled_for.isoformat(),
-                        "scheduled_until": locked.scheduled_until.isoformat(),
+                        "scheduled_for": starts.isoformat(),
+                        "scheduled_until": ends.isoformat(),
                     },
                 )
             return sent

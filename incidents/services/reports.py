@@ -4,6 +4,7 @@ open an incident from a group of reports, and raise the early warning once per b
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -259,8 +260,7 @@ def check_report_threshold(
             emailed_to=page.oncall_email,
         )
         raised.append(alert)
-        alert_id = alert.pk
-        transaction.on_commit(lambda alert_id=alert_id: _mail_alert(alert_id))
+        transaction.on_commit(functools.partial(_mail_alert, alert.pk))
     return raised
 
 

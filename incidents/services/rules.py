@@ -26,7 +26,7 @@ from .base import ServiceError, TransitionError
 INCIDENT_IMPACTS = (Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL)
 
 # The component status an impact stands for (the inverse of `impact_for`).
-STATUS_FOR_IMPACT = {
+STATUS_FOR_IMPACT: dict[str, str] = {
     Impact.MINOR: ComponentStatus.DEGRADED_PERFORMANCE,
     Impact.MAJOR: ComponentStatus.PARTIAL_OUTAGE,
     Impact.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
@@ -83,7 +83,7 @@ def validate_reopen_status(status: str) -> str:
 # --- The maintenance state machine -----------------------------------------------------------
 
 # Which maintenance status may follow which.
-MAINTENANCE_TRANSITIONS = {
+MAINTENANCE_TRANSITIONS: dict[str, set[str]] = {
     IncidentStatus.SCHEDULED: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
     IncidentStatus.IN_PROGRESS: {IncidentStatus.VERIFYING, IncidentStatus.COMPLETED},
     IncidentStatus.VERIFYING: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
@@ -95,7 +95,7 @@ ACTIVE_MAINTENANCE_STATUSES = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFY
 
 def maintenance_path(target: str) -> list[str]:
     """The steps new maintenance goes through to be created in `target` (scheduled first)."""
-    paths = {
+    paths: dict[str, list[str]] = {
         IncidentStatus.SCHEDULED: [],
         IncidentStatus.IN_PROGRESS: [IncidentStatus.IN_PROGRESS],
         IncidentStatus.VERIFYING: [IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING],
@@ -140,7 +140,7 @@ def validate_transition(incident: Incident, new_status: str) -> None:
 # --- Default texts -----------------------------------------------------------------------------
 
 # Statuspage's default messages, for a status change sent without a body.
-DEFAULT_BODIES = {
+DEFAULT_BODIES: dict[str, str] = {
     IncidentStatus.INVESTIGATING: gettext_noop("We are currently investigating this issue."),
     IncidentStatus.IDENTIFIED: gettext_noop(
         "The issue has been identified and a fix is being implemented."

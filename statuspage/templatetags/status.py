@@ -21,19 +21,19 @@ def when(value: str | None) -> dt.datetime | None:
 
 @register.filter
 def component_status_label(value: str) -> str:
-    return ComponentStatus(value).label if value in ComponentStatus.values else value
+    return str(ComponentStatus(value).label) if value in ComponentStatus.values else value
 
 
 @register.filter
 def incident_status_label(value: str) -> str:
-    return IncidentStatus(value).label if value in IncidentStatus.values else value
+    return str(IncidentStatus(value).label) if value in IncidentStatus.values else value
 
 
 @register.filter
 def impact_label(value: str) -> str:
-    return Impact(value).label if value in Impact.values else value
+    return str(Impact(value).label) if value in Impact.values else value
 
 
 @register.filter
 def indicator_label(value: str) -> str:
-    return Indicator(value).label if value in Indicator.values else value
+    return str(Indicator(value).label) if value in Indicator.values else value

@@ -60,6 +60,7 @@ def uptime_bars(uptime: ComponentUptime) -> SafeString:
     parts = []
     for day in uptime.days:
         level = day.level
+        summary: str
         if day.uptime is None:
             summary = no_data
         else:
