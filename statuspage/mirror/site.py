@@ -438,7 +438,7 @@ def _query(url: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(url).query)
 
 
-def _hours(snapshot: dict) -> list[dict]:
+def _hours(snapshot) -> list[dict]:
     from ..views import hours_rows
 
     return hours_rows(snapshot)

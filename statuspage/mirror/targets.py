@@ -168,8 +168,8 @@ class S3Target(Target):
         self.prefix = prefix
 
     def _client(self):
-        import boto3
-        from botocore.config import Config
+        import boto3  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]
 
         config = Config(
             connect_timeout=5,
@@ -192,7 +192,7 @@ class S3Target(Target):
         return found
 
     def publish(self, files, *, keep, default_slug):
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         client = self._client()
         try:
@@ -232,7 +232,7 @@ class S3Target(Target):
         return PublishResult(total, written, written_bytes, len(stale))
 
     def read(self, path):
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         try:
             return self._client().get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
@@ -244,7 +244,7 @@ class S3Target(Target):
             raise TargetError(f"{self.url}: {error}") from error
 
     def read_all(self):
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         client = self._client()
         try:

@@ -66,6 +66,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"{outcome.url}: FAILED {outcome.error}")
             else:
                 r = outcome.result
+                assert r is not None  # no error: a result
                 self.stdout.write(
                     f"{outcome.url}: {r.files} files, {r.written} written "
                     f"({r.written_bytes} bytes), {r.deleted} removed, {outcome.seconds:.2f} s"
