@@ -26,6 +26,18 @@ def push_domain_event(sender, event: DomainEvent, **kwargs):
     live.push_event(event)
 
 
+@receiver(domain_event, dispatch_uid="notifications.mirror_domain_event")
+def mirror_domain_event(sender, event: DomainEvent, **kwargs):
+    """Republish the static mirror (debounced: a burst of changes gives one publish)."""
+    from incidents.events import PAGE_UPDATED
+    from statuspage.mirror.publish import schedule_publish
+
+    # A page's own change touches only its files; a page's name or settings show on the others
+    # (a merged event lists its steps).
+    steps = {event.type, *(event.data.get("steps") or [])}
+    schedule_publish(None if PAGE_UPDATED in steps else event.page_slug)
+
+
 def _outbox(event: DomainEvent) -> None:
     """Record the notification once (its key makes a repeated event a no-op) and queue the
     fan-out to every channel (email, webhooks, chats); a notification already fanned out is

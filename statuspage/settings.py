@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "axes",
     "incidents",
     "notifications",
+    "statuspage.mirror",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "statuspage.health.degraded_parts",
+                "statuspage.mirror.context.mirror",
             ],
         },
     },
@@ -298,6 +300,32 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WIDGET_POLL_SECONDS = env.int("WIDGET_POLL_SECONDS", default=60)
 # Requests in flight at once per worker batch.
 WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=100)
+
+# --- The static mirror (issue 13): the standby copy on independent hosting ------------------
+# Comma-separated targets: file:///srv/statuspage-mirror (a directory nginx serves) and/or
+# s3://bucket/prefix (credentials and endpoint the boto3 way: AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL). Empty: no mirror.
+MIRROR_TARGETS = env.list("MIRROR_TARGETS", default=[])
+# Where visitors reach the mirror (its own host or CDN); the live page's script falls back to
+# its live.json when the app is unreachable.
+MIRROR_PUBLIC_URL = env.str("MIRROR_PUBLIC_URL", default="").rstrip("/")
+# A burst of changes within this many seconds gives one publish.
+MIRROR_DEBOUNCE_SECONDS = env.float("MIRROR_DEBOUNCE_SECONDS", default=0.5)
+# Republish this often even without changes: the mirror's heartbeat.
+MIRROR_HEARTBEAT_SECONDS = env.int("MIRROR_HEARTBEAT_SECONDS", default=120)
+# A mirror whose heartbeat is older than this tells visitors we may be having a larger outage.
+MIRROR_STALE_SECONDS = env.int("MIRROR_STALE_SECONDS", default=600)
+# A failing target is retried after 30 s, 60 s, ... up to this many seconds.
+MIRROR_RETRY_MAX_SECONDS = env.int("MIRROR_RETRY_MAX_SECONDS", default=900)
+CELERY_BEAT_SCHEDULE["mirror-heartbeat"] = {
+    "task": "mirror.publish",
+    "schedule": float(MIRROR_HEARTBEAT_SECONDS),
+    "options": {"expires": MIRROR_HEARTBEAT_SECONDS},
+}
+if MIRROR_PUBLIC_URL:  # live.js falls back to the mirror's live.json: allow that origin
+    _directives: dict[str, list] = CONTENT_SECURITY_POLICY["DIRECTIVES"]  # type: ignore[assignment]
+    _directives["connect-src"].append(MIRROR_PUBLIC_URL)
+# --- end of the static mirror ---------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
