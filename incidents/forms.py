@@ -174,6 +174,8 @@ class IncidentDetailsForm(forms.ModelForm):
 class PostmortemForm(forms.Form):
     """The postmortem draft; the buttons say what happens to it (save, preview, publish)."""
 
+    preview = ""  # the draft rendered, when the engineer asked for a preview
+
     body = forms.CharField(
         label=_("Postmortem draft"),
         required=False,

@@ -150,7 +150,7 @@ def _translate_json(label: str, fields: dict, ids: Ids) -> None:
         if isinstance(data.get("component_ids"), list):
             data["component_ids"] = [one("incidents.component", i) for i in data["component_ids"]]
     elif label == "incidents.importedobject":
-        target = IMPORTED_KINDS.get(fields.get("kind"))
+        target = IMPORTED_KINDS.get(fields.get("kind") or "")
         if target:
             fields["object_id"] = str(one(target, fields["object_id"]))
 
@@ -233,7 +233,7 @@ def dumps(document: dict) -> str:
 
 @dataclass
 class RestoreReport:
-    page: Page | None = None
+    page: Page = field(init=False)  # set by import_page once the page is written
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

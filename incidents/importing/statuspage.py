@@ -95,6 +95,14 @@ def _when(value: Any) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC)
 
 
+def _required_when(value: Any, what: str) -> dt.datetime:
+    """Like `_when`, for a timestamp the object cannot be imported without."""
+    when = _when(value)
+    if when is None:
+        raise ValueError(f"{what} is missing")
+    return when
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -149,6 +157,12 @@ class StatuspageImporter:
     def _list(self, resource: str, **kwargs) -> Iterable[dict]:
         return self.client.paginate(self.client.page_path(self.page_id, resource), **kwargs)
 
+    def _imported_page(self) -> Page:
+        """The page this import writes into; the steps after `_import_page` need it."""
+        if self.page is None:
+            raise RuntimeError("the page must be imported before what belongs to it")
+        return self.page
+
     def _guard(self, kind: str, source_id: Any, write: Callable[[], str]) -> None:
         """Run one object's write in a savepoint: a refused object is skipped with the
         service's reason; the others go on."""
@@ -202,7 +216,7 @@ class StatuspageImporter:
         return page
 
     def _import_groups(self, groups: list[dict]) -> None:
-        page = self.page
+        page = self._imported_page()
         for data in self.progress_over(groups, "component groups"):
 
             def write(data=data) -> str:
@@ -229,7 +243,7 @@ class StatuspageImporter:
             self._guard("component_group", data.get("id"), write)
 
     def _import_components(self, components: list[dict], groups: list[dict]) -> None:
-        page = self.page
+        page = self._imported_page()
         # Statuspage also lists each group as a component with "group": true (and the group's
         # id). Other sources number groups and components separately: only the flag counts.
         members = {str(c): str(g["id"]) for g in groups for c in (g.get("components") or [])}
@@ -271,7 +285,7 @@ class StatuspageImporter:
         from incidents.models import ImportedObject
 
         rows = ImportedObject.objects.filter(page=self.page, source=self.source, kind=kind)
-        by_pk = {str(c.pk): c for c in self.page.components.all()}
+        by_pk = {str(c.pk): c for c in self._imported_page().components.all()}
         return [(r.source_id, by_pk[r.object_id]) for r in rows if r.object_id in by_pk]
 
     # --- incidents and maintenance ----------------------------------------------------------
@@ -316,7 +330,7 @@ class StatuspageImporter:
                 )
                 if c.get("new_status") in ComponentStatus.values:
                     final[str(c.get("code"))] = c["new_status"]
-            created = _when(u.get("created_at"))
+            created = _required_when(u.get("created_at"), "an update's created_at")
             updates.append(
                 PastUpdate(
                     source_id=str(u["id"]),
@@ -338,7 +352,7 @@ class StatuspageImporter:
                 if status not in ComponentStatus.values:
                     status = ComponentStatus.OPERATIONAL
                 components[ours] = status
-        created = _when(data.get("created_at"))
+        created = _required_when(data.get("created_at"), "created_at")
         impact = _text(data.get("impact_override") or data.get("impact")) or Impact.NONE
         status = _text(data.get("status"))
         statuses = MAINTENANCE_STATUSES if maintenance else INCIDENT_STATUSES
@@ -388,13 +402,13 @@ class StatuspageImporter:
     # --- templates and subscribers ----------------------------------------------------------
 
     def _import_templates(self) -> None:
-        page = self.page
+        page = self._imported_page()
         for data in self.progress_over(self._list("incident_templates"), "templates"):
 
             def write(data=data) -> str:
                 sid = str(data["id"])
                 template = recall(
-                    self.source, "incident_template", sid, page.incident_templates, page=page
+                    self.source, "incident_template", sid, page.incident_templates.all(), page=page
                 )
                 name = _text(data.get("name")).strip()
                 template = template or page.incident_templates.filter(name=name).first()
@@ -429,7 +443,7 @@ class StatuspageImporter:
     def _import_subscribers(self) -> None:
         from notifications.services import import_subscriber
 
-        page = self.page
+        page = self._imported_page()
         for state in SUBSCRIBER_STATES:
             listed = self._list("subscribers", first=0, size_param="limit", params={"state": state})
             for data in self.progress_over(listed, f"subscribers ({state})"):
