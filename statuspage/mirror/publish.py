@@ -263,7 +263,10 @@ def add_notice(files: dict[str, MirrorFile], text: str, *, now: dt.datetime) -> 
             with translation.override(found.group(1) if found else "en"):
                 banner = render_to_string("mirror/notice.html", {"text": text, "at": now})
             block = f"<!-- mirror:notice -->{banner}<!-- /mirror:notice -->"
-            body = NOTICE.sub(lambda _m, b=block: b, page, count=1).encode()
+            previous = NOTICE.search(page)
+            if previous:  # replace the marked block (the banner's text is not a pattern)
+                page = page[: previous.start()] + block + page[previous.end() :]
+            body = page.encode()
         elif path.endswith("api/v2/summary.json") or path.endswith("api/v2/status.json"):
             document = json.loads(body)
             document["notice"] = {"body": text, "created_at": stamp}

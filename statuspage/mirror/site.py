@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import Resolver404, resolve
@@ -84,7 +85,12 @@ SEEDS = (
     "api/v2/scheduled-maintenances/upcoming.json",
     "api/v2/scheduled-maintenances/active.json",
 )
-COMPRESSIBLE = ("text/", "application/json", "application/javascript", "application/atom+xml")
+COMPRESSIBLE: tuple[str, ...] = (
+    "text/",
+    "application/json",
+    "application/javascript",
+    "application/atom+xml",
+)
 COMPRESSIBLE += ("application/rss+xml", "application/xml", "image/svg+xml")
 LINK = re.compile(r'\b(?P<attr>href|src|data-prefix)=(?P<q>\\?")(?P<url>/[^"\\]*)(?P=q)')
 HASHED = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
@@ -183,11 +189,13 @@ class _Builder:
     def __init__(self, only: Iterable[str] | None):
         self.pages = {p.slug: p for p in Page.objects.order_by("pk")}
         default = next((p for p in self.pages.values() if p.is_default), None)
-        self.default = default or next(iter(self.pages.values()), None)
+        # None only when there are no pages at all: build() then returns an empty copy.
+        self.default: Page | None = default or next(iter(self.pages.values()), None)
+        self.default_slug: str = self.default.slug if self.default is not None else ""
         self.only = frozenset(only) if only is not None else None
-        unknown = (self.only or set()) - set(self.pages)
+        unknown = sorted(set(self.only or ()) - set(self.pages))
         if unknown:
-            raise MirrorBuildError(f"No such page: {', '.join(sorted(unknown))}")
+            raise MirrorBuildError(f"No such page: {', '.join(unknown)}")
         self.snapshots = {slug: page_snapshot(page) for slug, page in self.pages.items()}
         self.host = self._host()
         self.now = timezone.now()
@@ -219,9 +227,9 @@ class _Builder:
         if language:
             client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         queue: list[str] = []
-        for slug in self.pages:
-            if self.wanted(slug) and self.in_tree(slug, language):
-                queue += [f"/p/{slug}/{suffix}" for suffix in SEEDS]
+        for page_slug in self.pages:
+            if self.wanted(page_slug) and self.in_tree(page_slug, language):
+                queue += [f"/p/{page_slug}/{suffix}" for suffix in SEEDS]
         seen: set[str] = set()
         fetched: dict[str, tuple[bytes, str]] = {}
         while queue:
@@ -229,7 +237,7 @@ class _Builder:
             if path in seen:
                 continue
             seen.add(path)
-            slug = owner(file_path(path), self.default.slug)
+            slug = owner(file_path(path), self.default_slug)
             if not (self.wanted(slug) and self.in_tree(slug, language)):
                 continue
             if not self._mirrored(path):
@@ -245,7 +253,7 @@ class _Builder:
                 raise MirrorBuildError(f"{path} answered {response.status_code}")
             body = (
                 b"".join(response.streaming_content)
-                if response.streaming
+                if isinstance(response, StreamingHttpResponse)
                 else bytes(response.content)
             )
             content_type = response.get("Content-Type", "application/octet-stream")
@@ -263,6 +271,8 @@ class _Builder:
 
     def default_language(self, slug: str | None) -> str:
         page = self.pages.get(slug or "") or self.default
+        if page is None:
+            raise MirrorBuildError("There are no pages to mirror.")
         return page.default_language if page.default_language in SUPPORTED else "en"
 
     def in_tree(self, slug: str | None, language: str | None) -> bool:
@@ -272,7 +282,7 @@ class _Builder:
 
     def in_language(self, path: str, language: str | None) -> str:
         """The mirror path of an app path in a language (None: the page's default)."""
-        slug = owner(file_path(path), self.default.slug)
+        slug = owner(file_path(path), self.default_slug)
         return f"/{language}{path}" if self.in_tree(slug, language) and language else path
 
     def _mirrored(self, path: str) -> bool:
@@ -358,7 +368,7 @@ class _Builder:
         page = self.pages[slug]
         lang = language or (page.default_language if page.default_language in SUPPORTED else "en")
         snapshot = self.snapshots[slug]
-        home = "/" if slug == self.default.slug and not path.startswith("/p/") else f"/p/{slug}/"
+        home = "/" if slug == self.default_slug and not path.startswith("/p/") else f"/p/{slug}/"
         home = self.in_language(home, language)
         with translation.override(lang), timezone.override(page.tz):
             html = render_to_string(
@@ -375,9 +385,9 @@ class _Builder:
     def copy_default_page_to_root(self) -> None:
         """The default page at `/` too (as the app serves it), as a copy of `/p/<slug>/`:
         rendering it twice cost as much again, and its links to `/p/<slug>/...` all work."""
-        if not self.wanted(self.default.slug):
+        if not self.wanted(self.default_slug):
             return
-        base = f"p/{self.default.slug}/"
+        base = f"p/{self.default_slug}/"
         for path, item in list(self.files.items()):
             for tree in ("", *(f"{code}/" for code in SUPPORTED)):
                 if path.startswith(tree + base):
@@ -390,15 +400,17 @@ class _Builder:
         trees: list[str | None] = [None, *SUPPORTED]
         for language in trees:
             for path, (body, content_type) in self.crawl(language).items():
-                slug = owner(file_path(path), self.default.slug)
+                slug = owner(file_path(path), self.default_slug)
                 if content_type.startswith("text/html"):
+                    if slug is None:  # crawled paths are all under /p/<slug>/
+                        raise MirrorBuildError(f"{path} belongs to no page")
                     body = self.finish_html(body.decode(), slug, language).encode()
                 elif path.endswith("/live.json") and language:
                     body = self.localize(body.decode(), language).encode()
                 target = file_path(f"/{language}{path}" if language else path)
                 self.files[target] = MirrorFile(body, content_type)
         for language, path in sorted(self.unavailable, key=lambda item: (item[0] or "", item[1])):
-            slug = owner(file_path(path), self.default.slug)
+            slug = owner(file_path(path), self.default_slug)
             target = file_path(f"/{language}{path}" if language else path)
             if slug in self.pages and self.in_tree(slug, language) and target not in self.files:
                 html = self.unavailable_page(slug, language, path)
@@ -407,7 +419,7 @@ class _Builder:
         with translation.override(self.default.default_language or "en"):
             not_found = render_to_string("404.html", {})
         self.files[NOT_FOUND_FILE] = MirrorFile(
-            self.finish_html(not_found, self.default.slug, None).encode(),
+            self.finish_html(not_found, self.default_slug, None).encode(),
             "text/html; charset=utf-8",
         )
         versions = {slug: snap.version for slug, snap in self.snapshots.items()}
@@ -415,7 +427,7 @@ class _Builder:
             published_at=self.now,
             versions=versions,
             only=self.only,
-            default_slug=self.default.slug,
+            default_slug=self.default_slug,
         )
         site.files = with_compressed(self.files)
         return site

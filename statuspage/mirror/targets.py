@@ -232,7 +232,7 @@ class S3Target(Target):
         return PublishResult(total, written, written_bytes, len(stale))
 
     def read(self, path):
-        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return self._client().get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
@@ -244,7 +244,7 @@ class S3Target(Target):
             raise TargetError(f"{self.url}: {error}") from error
 
     def read_all(self):
-        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+        from botocore.exceptions import BotoCoreError, ClientError
 
         client = self._client()
         try:
