@@ -103,11 +103,12 @@ def busy_page(django_capture_on_commit_callbacks):
         status_shown={"VPN": "partial_outage"},
     )  # fmt: skip
     report.components.set([vpn])
-    ReportAlert.objects.create(
-        page=page, component=vpn, last_report_at=timezone.now(), report_count=6,
+    alert = ReportAlert.objects.create(
+        page=page, last_report_at=timezone.now(), report_count=6,
         company_count=3, emailed_to="oncall@example.com", acknowledged_at=timezone.now(),
         acknowledged_by=alice,
     )  # fmt: skip
+    alert.components.set([vpn])
     ImportedObject.objects.create(
         page=page, source="https://api.statuspage.io/v1#abc", kind="component", source_id="x1",
         object_id=str(vpn.pk),

@@ -32,8 +32,14 @@ from incidents.services.base import publish_event
 FORMAT = "statuspage-page-archive"
 VERSION = 1
 PROJECT_APPS = ("incidents", "notifications", "statuspage")
-# Installation secrets and request bookkeeping: never part of a page's archive.
-LEFT_BEHIND = {"incidents.apikey", "incidents.apikeypage", "incidents.idempotencyrecord"}
+# Installation secrets and request bookkeeping, and the transactional outbox's rows (this
+# installation's pending pushes and fan-outs): never part of a page's archive.
+LEFT_BEHIND = {
+    "incidents.apikey",
+    "incidents.apikeypage",
+    "incidents.idempotencyrecord",
+    "incidents.outboxevent",
+}
 # Counters of this installation's caches, not data: a restored page starts its own.
 NOT_DATA = {"incidents.page": {"version"}}
 # Which model an ImportedObject's `object_id` points at, by its kind.
