@@ -26,9 +26,12 @@ demo: install
 
 run: demo
 	@echo "Status pages: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
-	@# No Celery beat in embedded mode: the maintenance clock ticks next to the server (issue 6).
+	@# No Celery beat in embedded mode: the maintenance clock ticks next to the server (issue 6),
+	@# and with MIRROR_TARGETS set the mirror's heartbeat too (issue 13).
 	$(BIN)/python manage.py run_maintenance_clock & clock=$$!; \
-	trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
+	heartbeat=; if [ -n "$$MIRROR_TARGETS" ]; then \
+	  $(BIN)/python manage.py publish_mirror --heartbeat & heartbeat=$$!; fi; \
+	trap 'kill $$clock $$heartbeat 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

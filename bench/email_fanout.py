@@ -134,6 +134,7 @@ def main() -> None:
     import redis
     from aiosmtpd.controller import Controller
     from django.db import connection
+    from django.db.models import Sum
     from django.utils import timezone
 
     from incidents import services
@@ -230,6 +231,8 @@ def main() -> None:
     t_deliver = time.perf_counter() - t0
     time.sleep(1)
     sent = Delivery.objects.filter(state="sent").count()
+    # Sent again with the same Message-ID: the server's reply after the final dot was lost.
+    resent = Delivery.objects.aggregate(n=Sum("uncertain_sends"))["n"] or 0
     peaks = [peak_rss_mb(w.pid) for w in workers]
     django_queries = int(r.get("bench:email:queries") or 0)
     with connection.cursor() as cursor:
@@ -268,6 +271,7 @@ def main() -> None:
     print(f"  time to deliver all          {t_deliver:.2f} s")
     print(f"  messages per second          {rate:,.0f}")
     print(f"  delivered / rows sent        {before:,} / {sent:,}")
+    print(f"  re-sent (unknown outcome)    {resent:,}")
     print(f"  worker peak RSS              {', '.join(f'{p:.0f} MB' for p in peaks)}")
     per_k = (django_queries + mark_updates) / total * 1000
     print(

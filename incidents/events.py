@@ -21,6 +21,10 @@ INCIDENT_REOPENED = "incident.reopened"
 INCIDENT_CHANGED = "incident.changed"  # details edited (title, impact, postmortem): no notice
 INCIDENT_DELETED = "incident.deleted"
 INCIDENT_UPDATE_EDITED = "incident_update.edited"
+POSTMORTEM_EDITED = "incident.postmortem_edited"  # the draft: nothing public changes
+POSTMORTEM_PUBLISHED = "incident.postmortem_published"  # notifies when asked to
+POSTMORTEM_REVERTED = "incident.postmortem_reverted"
+INCIDENT_IMPORTED = "incident.imported"  # a past incident copied in: never notifies
 COMPONENT_UPDATED = "component.updated"
 COMPONENT_DELETED = "component.deleted"
 PAGE_UPDATED = "page.updated"
@@ -42,6 +46,7 @@ NOTIFYING_EVENTS = frozenset(
         MAINTENANCE_UPDATED,
         MAINTENANCE_COMPLETED,
         MAINTENANCE_REMINDER,
+        POSTMORTEM_PUBLISHED,
     }
 )
 

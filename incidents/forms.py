@@ -164,12 +164,27 @@ class ReopenForm(forms.Form):
 class IncidentDetailsForm(forms.ModelForm):
     class Meta:
         model = Incident
-        fields = ["name", "impact", "postmortem", "phone_message"]
+        fields = ["name", "impact", "phone_message"]
         widgets = {
-            "postmortem": forms.Textarea(attrs={"rows": 4}),
             "phone_message": forms.Textarea(attrs={"rows": 2}),
             "name": forms.TextInput(attrs={"class": "vTextField"}),
         }
+
+
+class PostmortemForm(forms.Form):
+    """The postmortem draft; the buttons say what happens to it (save, preview, publish)."""
+
+    preview = ""  # the draft rendered, when the engineer asked for a preview
+
+    body = forms.CharField(
+        label=_("Postmortem draft"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Markdown. Only engineers see the draft until it is published."),
+    )
+    notify_subscribers = forms.BooleanField(
+        label=_("Notify subscribers when publishing"), required=False, initial=False
+    )
 
 
 class EditUpdateForm(forms.Form):

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from django.core.cache import cache
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .markdown import render_markdown
@@ -32,6 +32,7 @@ from .models import (
     Page,
     SupportHours,
 )
+from .models import IncidentComponent as AffectedComponentRow
 from .snapshot_types import (
     AffectedComponent,
     ComponentView,
@@ -179,6 +180,8 @@ def _update_view(update: IncidentUpdate, visible: Mapping[int, ComponentView]) -
 
 def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) -> IncidentView:
     affected = [link for link in incident.affected.all() if link.component_id in components]
+    # Only a published postmortem is public; the draft never leaves the admin and API.
+    published = incident.postmortem_published if incident.postmortem_published_at else ""
     return IncidentView(
         id=incident.pk,
         kind=incident.kind,
@@ -195,9 +198,9 @@ def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) 
         scheduled_until=_iso(incident.scheduled_until),
         scheduled_auto_in_progress=incident.scheduled_auto_in_progress,
         scheduled_auto_completed=incident.scheduled_auto_completed,
-        postmortem_body=incident.postmortem or None,
-        postmortem_html=render_markdown(incident.postmortem) if incident.postmortem else "",
-        postmortem_published_at=_iso(incident.postmortem_published_at),
+        postmortem_body=published or None,
+        postmortem_html=render_markdown(published) if published else "",
+        postmortem_published_at=_iso(incident.postmortem_published_at) if published else None,
         phone_message=incident.phone_message,
         components=tuple(
             _incident_component(components[link.component_id], link.status) for link in affected
@@ -220,8 +223,17 @@ def _incident_component(component: ComponentView, status: str) -> IncidentCompon
     )
 
 
-def _incidents_query():
-    return Incident.objects.prefetch_related(
+def public_incidents(page: Page) -> QuerySet[Incident]:
+    """The page's incidents the public may see: all but those whose every affected component
+    is hidden (an incident about internal components only is internal itself)."""
+    affected = AffectedComponentRow.objects.filter(incident=OuterRef("pk"))
+    return Incident.objects.filter(page=page).filter(
+        ~Exists(affected) | Exists(affected.filter(component__is_visible=True))
+    )
+
+
+def _incidents_query(page: Page):
+    return public_incidents(page).prefetch_related(
         Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
         "affected",
     )
@@ -321,7 +333,7 @@ def build_page_snapshot(page: Page) -> PageSnapshot:
             IncidentStatus.VERIFYING,
         ],
     )
-    base = Incident.objects.filter(page=page)
+    base = public_incidents(page)
     recent_ids = list(
         base.filter(kind=Incident.Kind.INCIDENT).values_list("pk", flat=True)[:RECENT_LIMIT]
     )  # 1
@@ -332,9 +344,7 @@ def build_page_snapshot(page: Page) -> PageSnapshot:
     )  # 1
     incidents = {
         i.pk: _incident_view(i, components)
-        for i in _incidents_query().filter(
-            Q(page=page) & (live | Q(pk__in=recent_ids + recent_maintenance_ids))
-        )
+        for i in _incidents_query(page).filter(live | Q(pk__in=recent_ids + recent_maintenance_ids))
     }  # 3: incidents, their updates, their affected components
     unresolved = [
         i for i in incidents.values() if i.kind == "incident" and i.status not in CLOSED_STATUSES
@@ -385,7 +395,7 @@ def incident_detail(page: Page, incident_id: int) -> IncidentView | None:
     key = _cache_key(page, f"incident:{incident_id}")
     found = _cached(key, IncidentView)
     if found is None:
-        incident = _incidents_query().filter(page=page, pk=incident_id).first()
+        incident = _incidents_query(page).filter(pk=incident_id).first()
         if incident is None:
             return None
         found = _incident_view(incident, snapshot.components)
@@ -406,8 +416,8 @@ def incident_history(page: Page, year: int, month: int) -> MonthHistory:
     start = dt.datetime(year, month, 1, tzinfo=tz)
     end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
     snapshot = page_snapshot(page)
-    base = Incident.objects.filter(page=page)
-    in_month = list(_incidents_query().filter(page=page, created_at__gte=start, created_at__lt=end))
+    base = public_incidents(page)
+    in_month = list(_incidents_query(page).filter(created_at__gte=start, created_at__lt=end))
     older = (
         base.filter(created_at__lt=start)
         .order_by("-created_at")

@@ -18,3 +18,18 @@ def run_maintenance_clock() -> dict:
 def roll_up_uptime() -> int:
     """Every quarter hour: rebuild yesterday's and today's uptime rows of every component."""
     return services.roll_up_uptime()
+
+
+@shared_task(name="incidents.relay_events", ignore_result=True)
+def relay_events() -> dict:
+    """Every few seconds: publish committed events that their process left unpublished."""
+    from incidents import relay
+
+    published, failing = relay.relay_pending(older_than=relay.ORPHAN_SECONDS)
+    return {"published": published, "failing": failing}
+
+
+@shared_task(name="incidents.restore_resolved_alerts", ignore_result=True)
+def restore_resolved_alerts() -> int:
+    """Every 15 s: put back components whose resolved alerts' hold-down ran out."""
+    return services.restore_resolved_alerts()

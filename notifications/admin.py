@@ -53,11 +53,36 @@ class ImportForm(forms.Form):
 EDITABLE = ("language", "components")
 
 
+class SubscriberForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        label=gettext_lazy("Events"),
+        choices=Subscriber.Event.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None selected means all."),
+    )
+
+    class Meta:
+        model = Subscriber
+        fields = ["page", "kind", "endpoint", "email", "events", "language", "components"]
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(PageScopedAdmin):
-    list_display = ["email", "page", "language", "confirmed_at", "unsubscribed_at", "flagged_at"]
-    list_filter = ["page", "language", ("confirmed_at", admin.EmptyFieldListFilter)]
-    search_fields = ["email"]
+    form = SubscriberForm
+    list_display = [
+        "__str__",
+        "kind",
+        "page",
+        "language",
+        "confirmed_at",
+        "unsubscribed_at",
+        "flagged_at",
+    ]
+    list_filter = ["page", "kind", "language", ("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "endpoint"]
+    # Adding here is for a page's own channels: the engineers' chat (Apprise URL) or a webhook.
+    add_fields = ["page", "kind", "endpoint", "email", "events", "language", "components"]
     fields = [
         "page",
         "email",
@@ -76,10 +101,41 @@ class SubscriberAdmin(PageScopedAdmin):
     actions = ["export_csv", "delete_selected"]
     change_list_template = "admin/notifications/subscriber/change_list.html"
 
-    def has_add_permission(self, request):
-        return False  # one by one only through the subscribe form; in bulk by the import
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "kind":  # email subscribers subscribe themselves (or the import)
+            kwargs["choices"] = [
+                c for c in Subscriber.Kind.choices if c[0] != Subscriber.Kind.EMAIL
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            self.check_page(request, obj.page)
+            subscriber, secret = services.add_endpoint(
+                obj.page,
+                kind=obj.kind,
+                endpoint=obj.endpoint,
+                email=obj.email,
+                components=form.cleaned_data["components"],
+                events=form.cleaned_data["events"],
+                language=obj.language,
+                skip_confirmation=True,  # an engineer of the page vouches for it
+            )
+            obj.pk = subscriber.pk
+            if secret:
+                self.message_user(
+                    request,
+                    _("The webhook's signing secret, shown only now: %(secret)s")
+                    % {"secret": secret},
+                    messages.WARNING,
+                )
+            return
         services.update_preferences(
             obj, components=form.cleaned_data["components"], language=obj.language
         )

@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from incidents import events
 from incidents.markdown import render_markdown
 from incidents.models import Component, Incident, IncidentUpdate, Page
 
@@ -90,6 +91,8 @@ class NoticeContent:
     components: list[Component]
     scheduled_for: dt.datetime | None = None
     scheduled_until: dt.datetime | None = None
+    # The published postmortem, when that is what the notification announces.
+    postmortem: str = ""
 
     @classmethod
     def load(cls, notification) -> NoticeContent:
@@ -113,6 +116,9 @@ class NoticeContent:
             components=components,
             scheduled_for=incident.scheduled_for if incident else None,
             scheduled_until=incident.scheduled_until if incident else None,
+            postmortem=incident.postmortem_published
+            if incident and notification.event_type == events.POSTMORTEM_PUBLISHED
+            else "",
         )
 
 
@@ -162,6 +168,8 @@ def render_notice(
     page = content.page
     with translation.override(language), timezone.override(page.tz):
         status_label = dict(_status_labels()).get(content.status, content.status)
+        if content.postmortem:
+            status_label = _("Postmortem")
         context = {
             "page": page,
             "kind": content.kind,
@@ -170,6 +178,8 @@ def render_notice(
             "status_label": status_label,
             "update": content.update,
             "body_html": render_markdown(content.update.body) if content.update else "",
+            "postmortem": content.postmortem,
+            "postmortem_html": render_markdown(content.postmortem) if content.postmortem else "",
             "components": content.components,
             "scheduled_for": content.scheduled_for,
             "scheduled_until": content.scheduled_until,

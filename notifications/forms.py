@@ -44,6 +44,24 @@ class PreferencesForm(forms.Form):
 
 
 class SubscribeForm(PreferencesForm):
+    KINDS = [
+        ("email", _("By email")),
+        ("webhook", _("By webhook (Statuspage-compatible JSON)")),
+        ("chat", _("In a chat (Slack, Teams, Mattermost… through an incoming-webhook URL)")),
+    ]
+    kind = forms.ChoiceField(
+        label=_("How"), choices=KINDS, initial="email", required=False, widget=forms.RadioSelect
+    )
+    endpoint = forms.CharField(
+        label=_("Webhook or chat URL"),
+        max_length=2000,
+        required=False,
+        help_text=_(
+            "For a webhook: https://… (we sign every request). For a chat: an Apprise URL, "
+            "for example slack://…, msteams://… or mmost://host/token."
+        ),
+        widget=forms.URLInput(attrs={"autocomplete": "off"}),
+    )
     email = forms.CharField(
         label=_("Email address"),
         max_length=254,
@@ -53,4 +71,4 @@ class SubscribeForm(PreferencesForm):
     # A field people never see: a bot that fills it in gets the usual answer and no mail.
     website = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    field_order = ["email", "components", "language", "website"]
+    field_order = ["kind", "email", "endpoint", "components", "language", "website"]

@@ -6,6 +6,7 @@ is serialized once per language; consumers forward that text as is (no per-clien
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -13,6 +14,8 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from circuitbreaker import CircuitBreakerError  # type: ignore[import-untyped]
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -21,6 +24,7 @@ from incidents.events import DomainEvent
 from incidents.models import ComponentStatus, IncidentStatus, Page
 from incidents.snapshot import page_snapshot
 from incidents.snapshot_types import PageSnapshot
+from statuspage import resilience
 from statuspage.live import live_state
 from statuspage.pages import SUPPORTED
 
@@ -43,7 +47,7 @@ def canonical_prefix(slug: str) -> str:
 
 INCIDENT_FIELDS = (
     "id", "kind", "name", "status", "impact", "created_at", "updated_at", "resolved_at",
-    "scheduled_for", "scheduled_until",
+    "scheduled_for", "scheduled_until", "postmortem_published_at",
 )  # fmt: skip
 
 
@@ -107,6 +111,10 @@ def announcement(event: DomainEvent, changed: dict[str, Any]) -> str:
         names = {"name": incident["name"], "status": _label(IncidentStatus, incident.get("status"))}
         if event.type == events.INCIDENT_DELETED:
             return _("Incident “%(name)s” was removed") % names
+        if event.type == events.POSTMORTEM_EDITED:
+            return ""  # a draft: nothing the public sees changed
+        if event.type == events.POSTMORTEM_PUBLISHED:
+            return _("Postmortem published for “%(name)s”") % names
         if incident.get("kind") == "maintenance":
             return _("Maintenance “%(name)s”: %(status)s") % names
         if event.type == events.INCIDENT_CREATED:
@@ -157,18 +165,32 @@ async def send_to_groups(page_id: int, version: int, messages: dict[str, str]) -
 def push_event(event: DomainEvent) -> None:
     """Push an event to every open status page of its page (call after commit).
 
-    A failure is logged, never raised: the write has committed, and a client that missed a
-    push catches up from the version gap when it reconnects.
+    Bounded: `LIVE_PUSH_TIMEOUT` seconds at most, and no wait at all while the channel layer's
+    circuit breaker is open. A failure is logged and raised, so the relay pushes again once
+    Redis is back (incidents/relay.py); a client also catches up from the version gap.
     """
     if get_channel_layer() is None:
         return
+    breaker = resilience.channel_layer
+    if breaker.opened:
+        raise CircuitBreakerError(breaker)
+    page = Page.objects.filter(pk=event.page_id).first()
+    if page is None:
+        return
+    messages = live_messages(page, event)
     try:
-        page = Page.objects.filter(pk=event.page_id).first()
-        if page is None:
-            return
-        async_to_sync(send_to_groups)(page.pk, event.version, live_messages(page, event))
-    except Exception:
-        logger.exception("Live push of %s (page %s, version %s) failed", *_ids(event))
+        async_to_sync(_send_within)(page.pk, event.version, messages)
+    except Exception as exc:
+        logger.warning("Live push of %s (page %s, version %s) failed: %r", *_ids(event), exc)
+        resilience.failed(breaker, exc)
+        raise
+    resilience.succeeded(breaker)
+
+
+async def _send_within(page_id: int, version: int, messages: dict[str, str]) -> None:
+    await asyncio.wait_for(
+        send_to_groups(page_id, version, messages), timeout=settings.LIVE_PUSH_TIMEOUT
+    )
 
 
 def _ids(event: DomainEvent) -> tuple:

@@ -18,17 +18,57 @@ from incidents.models import Component, Incident, Page
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
 
 
+def redact_endpoint(url: str) -> str:
+    """An endpoint without what may be a secret (path, query, credentials): for lists and logs."""
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}{sep}{host}/…" if sep else "…"
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
 class Subscriber(models.Model):
-    """An email address following a page (all components, or only those listed)."""
+    """Someone following a page (all components, or only those listed): by email, by webhook
+    (a Statuspage-compatible endpoint, signed per Standard Webhooks) or in a chat (an Apprise
+    URL: Slack, Teams, Mattermost, Discord, Telegram, ntfy...). A page's own engineers'
+    channels are chat subscribers too, added in the admin."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
+        CHAT = "chat", _("Chat")
+
+    class Event(models.TextChoices):
+        INCIDENT = "incident", _("Incidents")
+        MAINTENANCE = "maintenance", _("Maintenance")
+        COMPONENT = "component", _("Component status changes")
 
     page = models.ForeignKey(
         Page, on_delete=models.CASCADE, related_name="subscribers", verbose_name=_("page")
     )
-    email = models.EmailField(_("email address"), max_length=254)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.EMAIL)
+    email = models.EmailField(
+        _("email address"),
+        max_length=254,
+        blank=True,
+        help_text=_("For a webhook: where confirmation and failure notices go."),
+    )
+    endpoint = models.CharField(
+        _("endpoint"),
+        max_length=2000,
+        blank=True,
+        help_text=_("A webhook's URL, or a chat's Apprise URL (for example mmost://host/token)."),
+    )
+    # Standard Webhooks secret ("whsec_" + base64), shown once when the webhook is created.
+    secret = models.CharField(max_length=100, blank=True, editable=False)
+    events = models.JSONField(
+        _("events"),
+        default=list,
+        blank=True,
+        help_text=_("Which events a chat or webhook gets; none selected means all."),
+    )
     language = models.CharField(_("language"), max_length=8, choices=LANGUAGES, default="en")
     components = models.ManyToManyField(
         Component,
@@ -55,11 +95,29 @@ class Subscriber(models.Model):
         verbose_name = _("subscriber")
         verbose_name_plural = _("subscribers")
         constraints = [
-            models.UniqueConstraint(fields=["page", "email"], name="subscriber_email_unique")
+            models.UniqueConstraint(
+                fields=["page", "email"],
+                condition=Q(kind="email"),
+                name="subscriber_email_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["page", "kind", "endpoint"],
+                condition=~Q(kind="email"),
+                name="subscriber_endpoint_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="email", endpoint="") | (~Q(kind="email") & ~Q(endpoint="")),
+                name="subscriber_kind_has_its_address",
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.email
+        if self.kind == self.Kind.EMAIL:
+            return self.email
+        return f"{self.get_kind_display()}: {redact_endpoint(self.endpoint)}"
+
+    def wants(self, category: str) -> bool:
+        return not self.events or category in self.events
 
     @property
     def is_active(self) -> bool:
@@ -119,6 +177,11 @@ class Delivery(models.Model):
     duration = models.FloatField(null=True, blank=True, help_text="Seconds the last send took.")
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    uncertain_sends = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Sends whose outcome was unknown (connection lost at the final dot), "
+        "sent again with the same Message-ID.",
+    )
 
     class Meta:
         verbose_name = _("delivery")

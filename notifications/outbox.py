@@ -19,15 +19,17 @@ from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from psycopg import pq
 
-from incidents.events import NOTIFYING_EVENTS, DomainEvent
+from incidents.events import COMPONENT_UPDATED, NOTIFYING_EVENTS, DomainEvent
+from incidents.models import ComponentStatusChange
 
 from .models import Delivery, Notification, Subscriber
-from .transports import EmailTransport, TransportError, transport_for
+from .transports import BatchTransport, EmailTransport, TransportError, transport_for
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ def event_key(event: DomainEvent) -> str | None:
     """The idempotency key of a notifying event, or None when it must not notify."""
     if event.type not in NOTIFYING_EVENTS:
         return None
+    postmortem = event.data.get("postmortem")
+    if postmortem is not None and not postmortem.get("deliver_notifications"):
+        return None  # published without notifying
     update = event.data.get("update")
     if update is not None:
         if not update.get("deliver_notifications", True):
@@ -70,19 +75,71 @@ def record_notification(event: DomainEvent) -> Notification | None:
     return notification
 
 
+# A component's status change is news for webhooks and chats (Statuspage sends it to them);
+# a notice this old is not sent any more (an event that only renamed the component).
+COMPONENT_NOTICE_MAX_AGE = dt.timedelta(minutes=10)
+
+
+def record_component_notifications(event: DomainEvent) -> list[Notification]:
+    """One notification per component whose status this event changed, keyed on the status
+    history row (so a later event about the same change is a no-op)."""
+    if event.type != COMPONENT_UPDATED:
+        return []
+    data = event.data
+    listed = data.get("components") or ([data["component"]] if data.get("component") else [])
+    ids = [c["id"] for c in listed if c.get("id")]
+    if not ids:
+        return []
+    recent = timezone.now() - COMPONENT_NOTICE_MAX_AGE
+    latest: dict[int, ComponentStatusChange] = {}
+    for change in ComponentStatusChange.objects.filter(
+        component_id__in=ids, changed_at__gte=recent, component__is_visible=True
+    ).exclude(old_status=""):
+        known = latest.get(change.component_id)
+        if known is None or (change.changed_at, change.pk) > (known.changed_at, known.pk):
+            latest[change.component_id] = change
+    notifications = []
+    for component_id, change in latest.items():
+        notification, _created = Notification.objects.get_or_create(
+            key=f"{COMPONENT_UPDATED}:change-{change.pk}",
+            defaults={
+                "page_id": event.page_id,
+                "event_type": COMPONENT_UPDATED,
+                "data": {"change_id": change.pk, "component_id": component_id},
+                "component_ids": [component_id],
+            },
+        )
+        notifications.append(notification)
+    return notifications
+
+
+def category(notification: Notification) -> str:
+    """Which of a subscriber's event choices a notification falls under."""
+    if notification.event_type == COMPONENT_UPDATED:
+        return Subscriber.Event.COMPONENT
+    if notification.event_type.startswith("maintenance."):
+        return Subscriber.Event.MAINTENANCE
+    return Subscriber.Event.INCIDENT
+
+
 def recipients(notification: Notification) -> QuerySet[Subscriber]:
-    """Confirmed, active subscribers of the page who follow an affected component (or all)."""
+    """Confirmed, active subscribers of the page who follow an affected component (or all).
+
+    Component changes go to webhooks and chats only (email stays about incidents)."""
     follows = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
     matches: Combinable | Q = ~Exists(follows)
     if notification.component_ids:
         matches = matches | Exists(follows.filter(component_id__in=notification.component_ids))
-    return Subscriber.objects.filter(
+    found = Subscriber.objects.filter(
         matches,
         page_id=notification.page_id,
         confirmed_at__isnull=False,
         unsubscribed_at__isnull=True,
         flagged_at__isnull=True,
     )
+    if notification.event_type == COMPONENT_UPDATED:
+        found = found.exclude(kind=Subscriber.Kind.EMAIL)
+    return found
 
 
 def fan_out(notification: Notification, *, batch_size: int | None = None) -> Iterator[tuple]:
@@ -92,18 +149,25 @@ def fan_out(notification: Notification, *, batch_size: int | None = None) -> Ite
     kept as they are.
     """
     batch_size = batch_size or settings.NOTIFICATIONS_BATCH_SIZE
-    candidates = recipients(notification).order_by("pk").values_list("pk", flat=True)
+    candidates = recipients(notification).order_by("pk").values_list("pk", "kind", "events")
+    wanted = category(notification)
     last = 0
     while True:
-        ids = list(candidates.filter(pk__gt=last)[:batch_size])
-        if not ids:
+        rows = list(candidates.filter(pk__gt=last)[:batch_size])
+        if not rows:
             break
+        # Chats and webhooks may follow only some kinds of event (a JSON list: filtered here,
+        # SQLite has no JSON containment lookup).
         Delivery.objects.bulk_create(
-            [Delivery(notification=notification, subscriber_id=i, channel="email") for i in ids],
+            [
+                Delivery(notification=notification, subscriber_id=pk, channel=kind)
+                for pk, kind, events in rows
+                if not events or wanted in events
+            ],
             ignore_conflicts=True,
         )
-        last = ids[-1]
-        yield ids[0], ids[-1]
+        last = rows[-1][0]
+        yield rows[0][0], last
     Notification.objects.filter(pk=notification.pk).update(fanned_out_at=timezone.now())
 
 
@@ -151,6 +215,7 @@ class BatchResult:
     failed: int = 0
     retry: list[int] = field(default_factory=list)
     retry_in: float | None = None
+    uncertain: int = 0  # sent again: the connection dropped around the final dot
 
 
 def send_claimed(notification: Notification, token: str) -> BatchResult:
@@ -168,6 +233,82 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
         deliveries = [d for d in deliveries if d.pk not in set(gone)]
     if not deliveries:
         return result
+    by_channel: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_channel.setdefault(delivery.channel, []).append(delivery)
+    for channel, batch in by_channel.items():
+        if channel != "email":
+            _merge(result, _send_batch(notification, token, channel, batch))
+    deliveries = by_channel.get("email", [])
+    if not deliveries:
+        return result
+    _merge(result, _send_email(notification, token, deliveries))
+    return result
+
+
+def _merge(total: BatchResult, part: BatchResult) -> None:
+    total.sent += part.sent
+    total.failed += part.failed
+    total.retry += part.retry
+    total.uncertain += part.uncertain
+    if part.retry_in is not None:
+        total.retry_in = min(part.retry_in, total.retry_in or part.retry_in)
+
+
+def _send_batch(
+    notification: Notification, token: str, channel: str, deliveries: list[Delivery]
+) -> BatchResult:
+    """Webhooks and chats: every request of the batch at once, then each row marked."""
+    transport = transport_for(channel)(notification)
+    assert isinstance(transport, BatchTransport)
+    result = BatchResult()
+    outcomes = transport.send_batch(deliveries)
+    retry: list[Delivery] = []
+    errors = []
+    now = timezone.now()
+    sent: list[Delivery] = []
+    for delivery, outcome in zip(deliveries, outcomes, strict=True):
+        if outcome.ok:
+            delivery.duration = outcome.duration
+            sent.append(delivery)
+        elif outcome.permanent and not outcome.blame:
+            Delivery.objects.filter(pk=delivery.pk, claim=token).update(
+                state=State.FAILED, last_error=outcome.error[:2000], lease_until=None
+            )
+            result.failed += 1
+        elif outcome.permanent:
+            _fail(delivery, token, outcome.error)
+            result.failed += 1
+        else:
+            retry.append(delivery)
+            errors.append(outcome.error)
+    if sent:
+        # Two statements for the whole batch (one commit each, not one per row): mark the rows
+        # this worker still holds, then record how long each request took.
+        result.sent = Delivery.objects.filter(
+            pk__in=[d.pk for d in sent], claim=token, state=State.SENDING
+        ).update(
+            state=State.SENT,
+            sent_at=now,
+            message_id=Concat(
+                Value(f"msg_{notification.pk}_"), Cast("pk", CharField()), output_field=CharField()
+            ),
+            lease_until=None,
+            last_error="",
+        )
+        Delivery.objects.bulk_update(sent, ["duration"], batch_size=1000)
+    ok = [d.subscriber_id for d, o in zip(deliveries, outcomes, strict=True) if o.ok]
+    if ok:  # consecutive failures disable an endpoint; a success starts the count again
+        Subscriber.objects.filter(pk__in=ok, bounce_count__gt=0).update(bounce_count=0)
+    if retry:
+        _release(retry, token, errors[-1])
+        result.retry = [d.pk for d in retry]
+        result.retry_in = _retry_in(retry)
+    return result
+
+
+def _send_email(notification: Notification, token: str, deliveries: list[Delivery]) -> BatchResult:
+    result = BatchResult()
     transport = cast(EmailTransport, transport_for("email")(notification))
     transport.variants = _variants(notification, [d.subscriber_id for d in deliveries])
     retry: list[Delivery] = []
@@ -184,8 +325,10 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
     except TransportError as exc:
         _release(deliveries, token, exc.message)
         return BatchResult(retry=[d.pk for d in deliveries], retry_in=_retry_in(deliveries))
+    heartbeat = Heartbeat(token)
     try:
         for index, delivery in enumerate(deliveries):
+            heartbeat.beat()
             started = time.monotonic()
 
             def mark_sent(message_id: str, delivery=delivery, started=started):
@@ -195,9 +338,17 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
                 transport.notify(delivery, mark_sent=mark_sent)
                 result.sent += 1
             except TransportError as exc:
-                if exc.keep_sent:
-                    Delivery.objects.filter(pk=delivery.pk).update(last_error=exc.message[:2000])
-                    result.sent += 1
+                if exc.unknown_outcome:
+                    # Marked sent before the final dot; back to "sending" under our claim,
+                    # counted, and released below for another attempt (same Message-ID).
+                    Delivery.objects.filter(pk=delivery.pk, claim=token).update(
+                        state=State.SENDING,
+                        sent_at=None,
+                        uncertain_sends=F("uncertain_sends") + 1,
+                    )
+                    result.uncertain += 1
+                    retry.append(delivery)
+                    last_error = exc.message
                 elif exc.permanent:
                     _fail(delivery, token, exc.message)
                     result.failed += 1
@@ -222,6 +373,25 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
         result.retry = [d.pk for d in retry]
         result.retry_in = _retry_in(retry)
     return result
+
+
+class Heartbeat:
+    """Renews the lease of a batch while it is being sent: a short lease (a killed worker's
+    rows are free again within `NOTIFICATIONS_LEASE_SECONDS`) that a live worker never loses."""
+
+    def __init__(self, token: str):
+        self.token = token
+        self.every = settings.NOTIFICATIONS_LEASE_SECONDS / 4
+        self.last = time.monotonic()
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        Delivery.objects.filter(claim=self.token, state=State.SENDING).update(
+            lease_until=timezone.now() + dt.timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
+        )
 
 
 def _variants(notification: Notification, subscriber_ids: list[int]) -> dict[int, tuple]:
@@ -304,12 +474,25 @@ def _fail(delivery: Delivery, token: str, error: str) -> None:
     Delivery.objects.filter(pk=delivery.pk, claim=token).update(
         state=State.FAILED, last_error=error[:2000], lease_until=None
     )
+    _count_failure(delivery, error)
+
+
+def _count_failure(delivery: Delivery, error: str) -> None:
     Subscriber.objects.filter(pk=delivery.subscriber_id).update(bounce_count=F("bounce_count") + 1)
-    Subscriber.objects.filter(
+    disabled = Subscriber.objects.filter(
         pk=delivery.subscriber_id,
         bounce_count__gte=settings.NOTIFICATIONS_BOUNCE_LIMIT,
         flagged_at__isnull=True,
     ).update(flagged_at=timezone.now())
+    if disabled and delivery.channel != "email":
+        _tell_disabled(delivery.subscriber_id, error)
+
+
+def _tell_disabled(subscriber_id: int, error: str) -> None:
+    """Tell a webhook's or chat's owner (its email) that we stopped sending to it."""
+    from .tasks import send_disabled_notice
+
+    transaction.on_commit(lambda: send_disabled_notice.delay(subscriber_id, error[:500]))
 
 
 def _release(deliveries: list[Delivery], token: str, error: str) -> None:
@@ -322,7 +505,10 @@ def _release(deliveries: list[Delivery], token: str, error: str) -> None:
         # Only rows still under our claim (a row another worker took over is theirs).
         rows = Delivery.objects.filter(pk__in=ids, claim=token)
         if attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+            endpoints = [d for d in deliveries if d.pk in ids and d.channel != "email"]
             rows.update(state=State.FAILED, last_error=error[:2000], lease_until=None)
+            for delivery in endpoints:  # a webhook out of attempts counts as one failure
+                _count_failure(delivery, error)
         else:
             rows.update(
                 state=State.PENDING,
@@ -342,8 +528,16 @@ def stale_work(now: dt.datetime | None = None) -> dict[str, list[int]]:
     notifications whose fan-out never finished (a worker died during it)."""
     now = now or timezone.now()
     grace = now - dt.timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
+    # Rows a live worker would have taken by now: leases that ran out (a killed worker), and
+    # pending rows due for longer than a lease (their queued task was lost with a worker).
+    # Rows due just now are left to the tasks already queued for them.
+    forgotten = Q(state=State.SENDING, lease_until__lt=now) | Q(
+        Q(next_attempt_at__lte=grace)
+        | Q(next_attempt_at__isnull=True, notification__fanned_out_at__lt=grace),
+        state=State.PENDING,
+    )
     due = (
-        Delivery.objects.filter(_due(now))
+        Delivery.objects.filter(forgotten)
         .values_list("notification_id", flat=True)
         .distinct()
         .order_by()

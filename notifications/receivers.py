@@ -1,10 +1,11 @@
 """Listeners for domain events: each channel hooks in here, never inside `incidents`."""
 
 import logging
+from collections.abc import Sequence
 
 from django.dispatch import receiver
 
-from incidents.events import DomainEvent, domain_event
+from incidents.events import COMPONENT_UPDATED, DomainEvent, domain_event
 
 from . import live
 
@@ -13,26 +14,52 @@ log = logging.getLogger(__name__)
 
 @receiver(domain_event, dispatch_uid="notifications.on_domain_event")
 def on_domain_event(sender, event: DomainEvent, **kwargs):
-    """Fan an event out to the channels (websocket push, email outbox) as they land."""
+    """Record the notification of an event (email, webhooks, chats) and queue its fan-out.
+    Raises when it could not (the relay hands the event again; recording is idempotent)."""
+    _outbox(event)
+
+
+@receiver(domain_event, dispatch_uid="notifications.push_domain_event")
+def push_domain_event(sender, event: DomainEvent, **kwargs):
+    """Push an event to the page's open websocket clients (raises when Redis cannot take it:
+    the relay pushes again, clients ignore versions they already have)."""
     live.push_event(event)
-    _email(event)
 
 
-def _email(event: DomainEvent) -> None:
+@receiver(domain_event, dispatch_uid="notifications.mirror_domain_event")
+def mirror_domain_event(sender, event: DomainEvent, **kwargs):
+    """Republish the static mirror (debounced: a burst of changes gives one publish)."""
+    from incidents.events import PAGE_UPDATED
+    from statuspage.mirror.publish import schedule_publish
+
+    # A page's own change touches only its files; a page's name or settings show on the others
+    # (a merged event lists its steps).
+    steps = {event.type, *(event.data.get("steps") or [])}
+    schedule_publish(None if PAGE_UPDATED in steps else event.page_slug)
+
+
+def _outbox(event: DomainEvent) -> None:
     """Record the notification once (its key makes a repeated event a no-op) and queue the
-    fan-out. If the broker is unreachable the row stays unfanned and the periodic sweep
-    (`requeue_deliveries`) queues it later."""
+    fan-out to every channel (email, webhooks, chats); a notification already fanned out is
+    not queued again."""
     from . import outbox, tasks
-    from .models import Subscriber
+    from .models import Notification, Subscriber
 
-    if not outbox.event_key(event):
+    confirmed = Subscriber.objects.filter(page_id=event.page_id, confirmed_at__isnull=False)
+    if outbox.event_key(event):
+        if not confirmed.exists():
+            return  # nobody to tell: no outbox rows, no task
+        notifications: Sequence[Notification | None] = [outbox.record_notification(event)]
+    elif event.type == COMPONENT_UPDATED:
+        # Component changes are news for webhooks and chats only.
+        if not confirmed.exclude(kind=Subscriber.Kind.EMAIL).exists():
+            return
+        notifications = outbox.record_component_notifications(event)
+    else:
         return
-    if not Subscriber.objects.filter(page_id=event.page_id, confirmed_at__isnull=False).exists():
-        return  # nobody to tell: no outbox rows, no task
-    notification = outbox.record_notification(event)
-    if notification is None or notification.fanned_out_at is not None:
-        return
-    try:
+    for notification in notifications:
+        if notification is None or notification.fanned_out_at is not None:
+            continue
+        # Bounded by the broker's timeouts and publish retry policy (settings); a failure raises
+        # and the relay queues it again, the sweep (`requeue_deliveries`) being the last resort.
         tasks.fan_out_notification.delay(notification.pk)
-    except Exception:  # noqa: BLE001 - the publishing write has committed; never fail it
-        log.exception("could not queue the email fan-out of %s", notification.key)

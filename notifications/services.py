@@ -26,7 +26,8 @@ from incidents.models import Component, Page
 from incidents.services import ServiceError
 
 from . import emails
-from .models import LANGUAGES, Subscriber
+from .models import LANGUAGES, Subscriber, redact_endpoint
+from .ssrf import UnsafeURL, check_url
 
 CONFIRM_SALT = "notifications.confirm"
 
@@ -79,7 +80,10 @@ def subscribe(
     chosen = _components(page, components)
     with transaction.atomic():
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
-            page=page, email=email, defaults={"language": _language(language)}
+            page=page,
+            email=email,
+            kind=Subscriber.Kind.EMAIL,
+            defaults={"language": _language(language)},
         )
         if subscriber.is_active:
             kind = "already"
@@ -116,7 +120,15 @@ def send_subscription_mail(subscriber_id: int, kind: str) -> None:
         "unsubscribe_url": emails.unsubscribe_url(page, subscriber.token),
     }
     with translation.override(subscriber.language):
-        if kind == "already":
+        if subscriber.kind != Subscriber.Kind.EMAIL:
+            context["kind"] = subscriber.get_kind_display()
+            context["endpoint"] = redact_endpoint(subscriber.endpoint)
+            subject = _("Confirm the %(kind)s notifications from %(name)s") % {
+                "kind": subscriber.get_kind_display().lower(),
+                "name": emails.one_line(page.name),
+            }
+            text = render_to_string("notifications/email/confirm_endpoint.txt", context)
+        elif kind == "already":
             subject = _("Your subscription to %(name)s") % {"name": emails.one_line(page.name)}
             text = render_to_string("notifications/email/already.txt", context)
         else:
@@ -160,6 +172,130 @@ def confirm(page: Page, signed: str) -> Subscriber:
         subscriber.save(
             update_fields=["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"]
         )
+    return subscriber
+
+
+def add_endpoint(
+    page: Page,
+    *,
+    kind: str,
+    endpoint: str,
+    email: str = "",
+    components: Iterable[Any] = (),
+    events: Iterable[str] = (),
+    language: str = "en",
+    skip_confirmation: bool = False,
+) -> tuple[Subscriber, str]:
+    """Subscribe a webhook endpoint or a chat (Apprise URL) to the page.
+
+    The URL is checked (scheme, and against SSRF after DNS resolution). Unless
+    `skip_confirmation` (an engineer's API key or the admin), the owner confirms by email first.
+    Returns the subscriber and, for a webhook, its new signing secret (shown only now).
+    """
+    from .chat import check_apprise_url
+    from .webhooks import new_secret
+
+    if kind not in (Subscriber.Kind.WEBHOOK, Subscriber.Kind.CHAT):
+        raise ServiceError(_("Choose webhook or chat."), code="invalid", field="kind")
+    endpoint = (endpoint or "").strip()
+    if not endpoint:
+        raise ServiceError(_("Enter the URL to send to."), code="required", field="endpoint")
+    if len(endpoint) > 2000:
+        raise ServiceError(_("This URL is too long."), field="endpoint")
+    try:
+        if kind == Subscriber.Kind.WEBHOOK:
+            check_url(endpoint)
+        else:
+            check_apprise_url(endpoint)
+    except UnsafeURL as exc:
+        raise ServiceError(str(exc), code="invalid_endpoint", field="endpoint") from exc
+    email = normalize_email(email) if (email or "").strip() else ""
+    if not email and not skip_confirmation:
+        raise ServiceError(
+            _("Enter an email address: we send the confirmation and any failure notices there."),
+            code="required",
+            field="email",
+        )
+    chosen_events = sorted(set(events or ()))
+    unknown = set(chosen_events) - set(Subscriber.Event.values)
+    if unknown:
+        raise ServiceError(
+            _("Unknown events: %(events)s; use %(choices)s.")
+            % {"events": ", ".join(sorted(unknown)), "choices": ", ".join(Subscriber.Event.values)},
+            field="events",
+        )
+    chosen = _components(page, components)
+    now = timezone.now()
+    secret = new_secret() if kind == Subscriber.Kind.WEBHOOK else ""
+    with transaction.atomic():
+        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+            page=page, kind=kind, endpoint=endpoint, defaults={"email": email}
+        )
+        if not created and subscriber.is_active:
+            raise ServiceError(
+                _("This address is already subscribed to this page."),
+                code="duplicate",
+                field="endpoint",
+            )
+        subscriber.email = email
+        subscriber.language = _language(language)
+        subscriber.events = chosen_events
+        subscriber.secret = secret
+        subscriber.confirmed_at = now if skip_confirmation else None
+        subscriber.unsubscribed_at = None
+        subscriber.flagged_at = None
+        subscriber.bounce_count = 0
+        subscriber.save()
+        subscriber.components.set(chosen)
+    if not skip_confirmation:
+        transaction.on_commit(lambda: _queue_mail(subscriber.pk, "confirm"))
+    return subscriber, secret
+
+
+def renew_webhook_secret(subscriber: Subscriber) -> str:
+    """A new Standard Webhooks secret for a webhook subscriber; returns it (shown once)."""
+    from .webhooks import new_secret
+
+    secret = new_secret()
+    Subscriber.objects.filter(pk=subscriber.pk).update(secret=secret)
+    subscriber.secret = secret
+    return secret
+
+
+def send_disabled_notice(subscriber_id: int, error: str) -> None:
+    """Tell a webhook's or chat's owner that repeated failures stopped its notifications."""
+    subscriber = Subscriber.objects.select_related("page").filter(pk=subscriber_id).first()
+    if subscriber is None or not subscriber.email:
+        return
+    page = subscriber.page
+    context = {
+        "page": page,
+        "kind": subscriber.get_kind_display(),
+        "endpoint": redact_endpoint(subscriber.endpoint),
+        "error": error,
+        "subscribe_url": emails.page_url(page, "subscribe/"),
+    }
+    with translation.override(subscriber.language):
+        subject = _("We stopped sending notifications of %(name)s to your %(kind)s") % {
+            "name": page.name,
+            "kind": subscriber.get_kind_display().lower(),
+        }
+        text = render_to_string("notifications/email/endpoint_disabled.txt", context)
+    EmailMultiAlternatives(
+        subject,
+        text,
+        emails.from_header(page),
+        [subscriber.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    ).send()
+
+
+def confirm_now(subscriber: Subscriber) -> Subscriber:
+    """Confirm without the mail (Statuspage's `skip_confirmation_notification`, by an API key)."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(
+        confirmed_at=timezone.now(), unsubscribed_at=None, flagged_at=None, bounce_count=0
+    )
+    subscriber.refresh_from_db()
     return subscriber
 
 
@@ -220,7 +356,12 @@ def import_subscribers(
         wanted[email] = _language(lang or language or page.default_language)
     now = timezone.now()
     with transaction.atomic():
-        existing = {s.email: s for s in Subscriber.objects.filter(page=page, email__in=wanted)}
+        existing = {
+            s.email: s
+            for s in Subscriber.objects.filter(
+                page=page, kind=Subscriber.Kind.EMAIL, email__in=wanted
+            )
+        }
         Subscriber.objects.bulk_create(
             [
                 Subscriber(page=page, email=email, language=lang, confirmed_at=now)
@@ -254,3 +395,53 @@ def export_rows(subscribers) -> Iterable[list[str]]:
             s.unsubscribed_at.isoformat() if s.unsubscribed_at else "",
             "yes" if s.flagged_at else "",
         ]
+
+
+@transaction.atomic
+def import_subscriber(
+    page: Page,
+    *,
+    actor: Any,
+    email: str,
+    components: Iterable[Any] = (),
+    confirmed_at=None,
+    flagged_at=None,
+    language: str = "",
+) -> tuple[Subscriber, str]:
+    """Bring one subscriber of another status page over, as it is there: a confirmed address
+    stays confirmed (no confirmation mail, nothing sent), an unconfirmed one stays unconfirmed,
+    a quarantined one stays flagged. Components are the page's, by id (none: every component).
+    Returns the subscriber and "created", "updated" or "unchanged"."""
+    email = normalize_email(email)
+    ids = {int(getattr(c, "pk", c)) for c in components or []}
+    chosen = list(Component.objects.filter(page=page, pk__in=ids))
+    if len(chosen) != len(ids):
+        raise ServiceError(
+            _("Choose components of this page only."), code="invalid", field="components"
+        )
+    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+        page=page,
+        email=email,
+        defaults={
+            "language": _language(language or page.default_language),
+            "confirmed_at": confirmed_at,
+            "flagged_at": flagged_at,
+        },
+    )
+    changed = []
+    if not created:
+        wanted = {"confirmed_at": confirmed_at, "flagged_at": flagged_at}
+        if language:
+            wanted["language"] = _language(language)
+        # An address confirmed here stays confirmed, whatever the source says.
+        if subscriber.confirmed_at and not confirmed_at:
+            wanted.pop("confirmed_at")
+        changed = [name for name, value in wanted.items() if getattr(subscriber, name) != value]
+        for name in changed:
+            setattr(subscriber, name, wanted[name])
+        if changed:
+            subscriber.save(update_fields=changed)
+    if created or {c.pk for c in subscriber.components.all()} != ids:
+        subscriber.components.set(chosen)
+        changed.append("components")
+    return subscriber, "created" if created else ("updated" if changed else "unchanged")

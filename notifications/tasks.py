@@ -73,3 +73,8 @@ def requeue_deliveries() -> dict:
 @shared_task(ignore_result=True)
 def send_subscription_mail(subscriber_id: int, kind: str) -> None:
     services.send_subscription_mail(subscriber_id, kind)
+
+
+@shared_task(ignore_result=True)
+def send_disabled_notice(subscriber_id: int, error: str) -> None:
+    services.send_disabled_notice(subscriber_id, error)

@@ -1,4 +1,5 @@
-"""One class per channel, as healthchecks has them: `notify(delivery)` sends or raises.
+"""One class per channel, as healthchecks has them: `notify(delivery)` sends or raises
+(email), or `send_batch(deliveries)` reports an outcome per delivery (webhook, chat).
 
 A transport is used as a context manager around a batch, so the email transport opens ONE SMTP
 connection and reuses it for every delivery in the batch. `notify` gets `mark_sent`, a callable
@@ -9,11 +10,14 @@ worker that dies mid-send leaves a row that is sent again, not a message the ser
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import smtplib
 import socket
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes
 from email.message import Message
 
@@ -21,9 +25,11 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.utils import timezone
 
-from . import emails
+from . import chat, emails, webhooks
 from .models import Delivery, Notification
+from .ssrf import UnsafeURL
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +38,10 @@ class TransportError(Exception):
     """A send that failed: `permanent` gives up on the row, otherwise it is retried.
 
     `connection_lost` means the rest of the batch cannot go out over this connection either;
-    `after_commit` means the row was already marked sent when the failure came, and `keep_sent`
-    that the server may have accepted it (no reply): better one lost than one twice.
+    `after_commit` means the row was already marked sent when the failure came, and
+    `unknown_outcome` that the server may have accepted it (no reply after the final dot): the
+    row is sent again with the same Message-ID, which receivers use to drop a duplicate;
+    a subscriber never misses a notice for it.
     """
 
     def __init__(
@@ -43,14 +51,14 @@ class TransportError(Exception):
         *,
         connection_lost: bool = False,
         after_commit: bool = False,
-        keep_sent: bool = False,
+        unknown_outcome: bool = False,
     ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.connection_lost = connection_lost
         self.after_commit = after_commit
-        self.keep_sent = keep_sent
+        self.unknown_outcome = unknown_outcome
 
 
 class Transport:
@@ -233,17 +241,95 @@ class EmailTransport(Transport):
         try:
             code, reply = smtp.getreply()
         except (TimeoutError, OSError, smtplib.SMTPServerDisconnected) as exc:
-            # Unknown whether it was accepted: keep it sent rather than risk a duplicate.
+            # Unknown whether it was accepted: send it again (same Message-ID) rather than
+            # risk a subscriber never hearing of the incident.
             self._drop()
-            exc_text = f"no reply after the message (kept as sent): {exc}"
             raise TransportError(
-                exc_text, connection_lost=True, after_commit=True, keep_sent=True
+                f"no reply after the message, sending it again: {exc}",
+                connection_lost=True,
+                after_commit=True,
+                unknown_outcome=True,
             ) from exc
         if code != 250:
             raise _smtp_error(code, reply, after_commit=True)
 
 
-TRANSPORTS: dict[str, type[Transport]] = {"email": EmailTransport}
+class BatchTransport(Transport):
+    """A channel whose sends are independent requests (webhooks, chats): the whole claimed
+    batch goes out at once and `send_batch` reports one outcome per delivery; the outbox marks
+    each row after its answer (a 2xx is the receipt: a consumer that answered nothing gets the
+    same `webhook-id` again)."""
+
+    def send_batch(self, deliveries: list[Delivery]) -> list[webhooks.Outcome]:
+        raise NotImplementedError
+
+
+class WebhookTransport(BatchTransport):
+    """Statuspage-shaped JSON, signed per Standard Webhooks, posted concurrently."""
+
+    channel = "webhook"
+
+    def send_batch(self, deliveries: list[Delivery]) -> list[webhooks.Outcome]:
+        payload = webhooks.build_payload(self.notification)
+        if payload is None:
+            gone = webhooks.Outcome(False, "nothing public to send", permanent=True, blame=False)
+            return [gone] * len(deliveries)
+        page = self.notification.page
+        generated_at = webhooks._iso(timezone.now()) or ""
+        jobs = []
+        for delivery in deliveries:
+            subscriber = delivery.subscriber
+            body = payload.for_subscriber(
+                emails.unsubscribe_url(page, subscriber.token), generated_at
+            )
+            message_id = f"msg_{delivery.notification_id}_{delivery.pk}"
+            jobs.append(
+                (
+                    subscriber.endpoint,
+                    body,
+                    webhooks.headers_for(subscriber.secret, message_id, body),
+                )
+            )
+        return asyncio.run(webhooks.post_many(jobs))
+
+
+class ChatTransport(BatchTransport):
+    """A short localized message per chat through Apprise (a few threads: Apprise is blocking)."""
+
+    channel = "chat"
+
+    def send_batch(self, deliveries: list[Delivery]) -> list[webhooks.Outcome]:
+        messages: dict[str, tuple[str, str] | None] = {}
+
+        def one(delivery: Delivery) -> webhooks.Outcome:
+            language = delivery.subscriber.language
+            started = time.monotonic()
+            message = messages[language]
+            if message is None:
+                return webhooks.Outcome(
+                    False, "nothing public to send", permanent=True, blame=False
+                )
+            try:
+                chat.send(delivery.subscriber.endpoint, *message)
+            except UnsafeURL as exc:
+                return webhooks.Outcome(False, f"refused: {exc}", permanent=True)
+            except Exception as exc:  # noqa: BLE001 - any Apprise failure is a failed send
+                return webhooks.Outcome(False, str(exc)[:500])
+            return webhooks.Outcome(True, duration=time.monotonic() - started)
+
+        for delivery in deliveries:
+            language = delivery.subscriber.language
+            if language not in messages:
+                messages[language] = chat.message_for(self.notification, language)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(one, deliveries))
+
+
+TRANSPORTS: dict[str, type[Transport]] = {
+    "email": EmailTransport,
+    "webhook": WebhookTransport,
+    "chat": ChatTransport,
+}
 
 
 def transport_for(channel: str) -> type[Transport]:

@@ -66,13 +66,22 @@ def subscribe(request, page: Page):
         form.add_error(None, _("Too many attempts. Please wait an hour and try again."))
         return _render(request, page, "notifications/subscribe.html", {"form": form}, 429)
     if not form.cleaned_data["website"]:
+        language = form.cleaned_data["language"] or request.LANGUAGE_CODE
+        kind = form.cleaned_data["kind"] or "email"
         try:
-            services.subscribe(
-                page,
-                email=email,
-                components=form.cleaned_data["components"],
-                language=form.cleaned_data["language"] or request.LANGUAGE_CODE,
-            )
+            if kind == "email":
+                services.subscribe(
+                    page, email=email, components=form.cleaned_data["components"], language=language
+                )
+            else:  # confirmed by the owner's email first, like an email subscription
+                services.add_endpoint(
+                    page,
+                    kind=kind,
+                    endpoint=form.cleaned_data["endpoint"],
+                    email=email,
+                    components=form.cleaned_data["components"],
+                    language=language,
+                )
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return _render(request, page, "notifications/subscribe.html", {"form": form}, 400)
@@ -91,6 +100,11 @@ def confirm(request, page: Page, signed: str):
         subscriber = services.confirm(page, signed)
     except ServiceError as exc:
         return _render(request, page, "notifications/confirm.html", {"error": exc.message}, 400)
+    if subscriber.kind == Subscriber.Kind.WEBHOOK:
+        # The signing secret is shown here, once: confirming again gives a new one.
+        secret = services.renew_webhook_secret(subscriber)
+        context = {"subscriber": subscriber, "secret": secret}
+        return _render(request, page, "notifications/webhook_confirmed.html", context)
     return HttpResponseRedirect(
         f"{request.page_prefix}subscription/{subscriber.token}/?confirmed=1"
     )

@@ -7,6 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
 django_asgi_app = get_asgi_application()
 
+from statuspage.startup import refuse_unapplied_migrations  # noqa: E402
+
+refuse_unapplied_migrations()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 

@@ -78,7 +78,8 @@ class PageFeed(Feed):
         return _when(item.created_at)
 
     def item_updateddate(self, item: IncidentView) -> dt.datetime | None:
-        return _when(item.updated_at)
+        # Publishing a postmortem is news for a feed reader too.
+        return _when(max(item.updated_at or "", item.postmortem_published_at or ""))
 
     def item_categories(self, item: IncidentView) -> list[str]:
         return [item.kind]
@@ -95,6 +96,14 @@ class PageFeed(Feed):
                     _("Scheduled for"),
                     date_format(starts, "j M Y H:i"),
                     date_format(ends, "j M Y H:i T"),
+                )
+            )
+        if item.postmortem_html:  # only a published postmortem is in the snapshot
+            parts.append(
+                format_html(
+                    "<h3>{}</h3>{}",
+                    _("Postmortem"),
+                    mark_safe(item.postmortem_html),  # noqa: S308  (sanitised in the snapshot)
                 )
             )
         for update in item.incident_updates:

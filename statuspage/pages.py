@@ -92,6 +92,11 @@ def page_for_request(request, slug: str | None = None) -> Page:
 
 def public_language(request, page: Page) -> str:
     """The visitor's explicit choice (cookie) > Accept-Language > the page's default language."""
+    return visitor_language(request, page.default_language)
+
+
+def visitor_language(request, default: str) -> str:
+    """The visitor's explicit choice (cookie) > Accept-Language > `default` (no page needed)."""
     from django.conf import settings
     from django.utils.translation.trans_real import parse_accept_lang_header
 
@@ -103,7 +108,7 @@ def public_language(request, page: Page) -> str:
             break
         if code.split("-")[0] in SUPPORTED:
             return code.split("-")[0]
-    return page.default_language if page.default_language in SUPPORTED else "en"
+    return default if default in SUPPORTED else "en"
 
 
 def _is_trusted_proxy(address: str) -> bool:

@@ -31,6 +31,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
+    # Before the admin: its admin/base_site.html adds the "degraded" banner (statuspage/health.py).
+    "statuspage",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -44,9 +46,9 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
-    "statuspage",
     "incidents",
     "notifications",
+    "statuspage.mirror",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A database that is down answers 503 (JSON for the API), never an HTML 500.
+    "statuspage.middleware.PartUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -80,6 +84,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "statuspage.health.degraded_parts",
+                "statuspage.mirror.context.mirror",
             ],
         },
     },
@@ -94,6 +100,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Keep connections between requests: opening one (and SQLite's PRAGMAs) costs more than a page.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that is down or unreachable fails fast instead of hanging a worker: libpq's
+    # shortest connect timeout (2 s), keepalives, and a TCP user timeout that drops a
+    # connection whose packets go unanswered (a network partition) after 5 s.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    for _option, _value in {
+        "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=2),
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+        "tcp_user_timeout": 5000,
+    }.items():
+        DATABASES["default"]["OPTIONS"].setdefault(_option, _value)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
@@ -101,9 +121,15 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down or hanging is a cache miss after one short timeout, and no wait at
+            # all while its circuit breaker is open (statuspage/cache.py).
+            "BACKEND": "statuspage.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "statuspage",
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("REDIS_TIMEOUT", default=0.25),
+            },
         }
     }
     # Live updates: the pub/sub layer publishes one message per group send (fan-out happens in
@@ -117,7 +143,10 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "socket_connect_timeout": 5,
+                        # Short timeouts: a push that cannot reach Redis fails fast and
+                        # the relay sends it again (notifications/relay.py).
+                        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.25),
+                        "socket_timeout": env.float("CHANNEL_LAYER_TIMEOUT", default=1.0),
                         "socket_keepalive": True,
                         "health_check_interval": 30,
                     }
@@ -163,9 +192,21 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": crontab(minute="*/15"),
             "options": {"expires": 600},
         },
+        # Resolved alerts put their components back once their hold-down ran out (issue 15).
+        "alert-hold-down": {
+            "task": "incidents.restore_resolved_alerts",
+            "schedule": 15.0,
+            "options": {"expires": 14},
+        },
     }
 )
 # --- end maintenance clock ---
+# The outbox relay's backstop: events a process committed but could not publish (it died).
+CELERY_BEAT_SCHEDULE["incidents-relay-events"] = {
+    "task": "incidents.relay_events",
+    "schedule": env.float("EVENTS_RELAY_SECONDS", default=5.0),
+    "options": {"expires": 10},
+}
 
 # Mail: EMAIL_URL (smtp://user:pass@host:587/?tls=1); embedded default writes files to var/mail/.
 EMAIL_URL = env.str("EMAIL_URL", default="")
@@ -177,9 +218,11 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="status@example.com")
 
 # --- Email notifications (notifications app): the outbox and its periodic sweep -------------
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=500)
-NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=300)
+# A claimed batch is leased for this long and the lease is renewed (heartbeat) while it sends,
+# so a killed worker's rows are free again within a lease and picked up by the next sweep.
+NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=15)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
 NOTIFICATIONS_BOUNCE_LIMIT = env.int("NOTIFICATIONS_BOUNCE_LIMIT", default=3)
@@ -189,11 +232,22 @@ NOTIFICATIONS_SUBSCRIBE_RATE_IP = env.int("NOTIFICATIONS_SUBSCRIBE_RATE_IP", def
 NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL = env.int("NOTIFICATIONS_SUBSCRIBE_RATE_EMAIL", default=3)
 # A killed worker's unacknowledged tasks come back after this many seconds (Redis broker).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A broker that is down or hangs fails a publish within seconds (the relay retries it)
+    # instead of holding the thread that queues it.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
 }
 CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
     "task": "notifications.tasks.requeue_deliveries",
-    "schedule": env.float("NOTIFICATIONS_REQUEUE_SECONDS", default=60.0),
+    "schedule": env.float("NOTIFICATIONS_REQUEUE_SECONDS", default=5.0),
 }
 # --- end of email notifications -------------------------------------------------------------
 
@@ -233,6 +287,45 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 # --- end of security ---------------------------------------------------------------------------
+
+# --- Webhooks and chats (issue 15): outbound requests to subscribers' URLs -------------------
+# Private, loopback and link-local addresses are refused (after DNS resolution and on every
+# redirect) unless this is set: for tests and deployments whose subscribers are internal.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Or only these private networks (comma-separated CIDRs, e.g. 10.20.0.0/16).
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+# A 2xx within this many seconds counts as delivered; anything else is retried with backoff.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# How often the intranet widget (widget.js) asks summary.json again.
+WIDGET_POLL_SECONDS = env.int("WIDGET_POLL_SECONDS", default=60)
+# Requests in flight at once per worker batch.
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=100)
+
+# --- The static mirror (issue 13): the standby copy on independent hosting ------------------
+# Comma-separated targets: file:///srv/statuspage-mirror (a directory nginx serves) and/or
+# s3://bucket/prefix (credentials and endpoint the boto3 way: AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL). Empty: no mirror.
+MIRROR_TARGETS = env.list("MIRROR_TARGETS", default=[])
+# Where visitors reach the mirror (its own host or CDN); the live page's script falls back to
+# its live.json when the app is unreachable.
+MIRROR_PUBLIC_URL = env.str("MIRROR_PUBLIC_URL", default="").rstrip("/")
+# A burst of changes within this many seconds gives one publish.
+MIRROR_DEBOUNCE_SECONDS = env.float("MIRROR_DEBOUNCE_SECONDS", default=0.5)
+# Republish this often even without changes: the mirror's heartbeat.
+MIRROR_HEARTBEAT_SECONDS = env.int("MIRROR_HEARTBEAT_SECONDS", default=120)
+# A mirror whose heartbeat is older than this tells visitors we may be having a larger outage.
+MIRROR_STALE_SECONDS = env.int("MIRROR_STALE_SECONDS", default=600)
+# A failing target is retried after 30 s, 60 s, ... up to this many seconds.
+MIRROR_RETRY_MAX_SECONDS = env.int("MIRROR_RETRY_MAX_SECONDS", default=900)
+CELERY_BEAT_SCHEDULE["mirror-heartbeat"] = {
+    "task": "mirror.publish",
+    "schedule": float(MIRROR_HEARTBEAT_SECONDS),
+    "options": {"expires": MIRROR_HEARTBEAT_SECONDS},
+}
+if MIRROR_PUBLIC_URL:  # live.js falls back to the mirror's live.json: allow that origin
+    _directives: dict[str, list] = CONTENT_SECURITY_POLICY["DIRECTIVES"]  # type: ignore[assignment]
+    _directives["connect-src"].append(MIRROR_PUBLIC_URL)
+# --- end of the static mirror ---------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -284,6 +377,7 @@ SPECTACULAR_SETTINGS = {
         "ImpactEnum": "incidents.models.Impact",
         "IncidentUpdateStatusEnum": "incidents.api.serializers.INCIDENT_STATUS_CHOICES",
         "TemplateImpactEnum": "incidents.api.serializers.TEMPLATE_IMPACT_CHOICES",
+        "AlertStatusEnum": "incidents.api.alerts.ALERT_STATUSES",
     },
 }
 # The management API refuses request bodies larger than this (413).
@@ -318,9 +412,28 @@ LIVE_SEND_QUEUE_MESSAGES = env.int("LIVE_SEND_QUEUE_MESSAGES", default=32)
 
 # The most components one page may hold: past this a page is too heavy to read or load.
 MAX_COMPONENTS_PER_PAGE = env.int("MAX_COMPONENTS_PER_PAGE", default=100)
+# At most this long for one websocket push through the channel layer (seconds).
+LIVE_PUSH_TIMEOUT = env.float("LIVE_PUSH_TIMEOUT", default=2.0)
 
 # How long a public snapshot may be served from a shared cache before revalidating (seconds).
 PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=10)
+
+# --- When parts fail (issue 12) ---
+# A public read that is not built within this many seconds (a part hangs) is answered from the
+# last good copy instead; 0 builds inline with no limit.
+PUBLIC_READ_SECONDS = env.float("PUBLIC_READ_SECONDS", default=0.7)
+# With no copy to fall back on (a process that just started), wait this long for the build.
+PUBLIC_READ_PATIENCE_SECONDS = env.float("PUBLIC_READ_PATIENCE_SECONDS", default=10.0)
+# Threads per process that build public reads under that limit.
+PUBLIC_READ_THREADS = env.int("PUBLIC_READ_THREADS", default=8)
+# Where each process keeps the last good rendering of every public read, for a restart while
+# the database is down.
+LAST_GOOD_DIR = env.str("LAST_GOOD_DIR", default=str(BASE_DIR / "var" / "last-good"))
+# The WSGI/ASGI entry points refuse to start while migrations are unapplied (a test process
+# turns this off: it imports them before its test database exists).
+CHECK_MIGRATIONS_AT_START = env.bool("CHECK_MIGRATIONS_AT_START", default=True)
+# What shared caches and CDNs may serve when we answer errors (RFC 5861), in seconds.
+STALE_IF_ERROR_SECONDS = env.int("STALE_IF_ERROR_SECONDS", default=86400)
 
 
 def _is_local_host(host: str) -> bool:

@@ -3,12 +3,28 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from notifications.api import views as subscriber_api
+
+from . import health, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # For load balancers and monitoring: the process is up / each part can serve.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("language/<str:code>/", views.choose_language, name="choose-language"),
-    # The management API (Statuspage v1 compatible) with its schema and docs.
+    # The management API (Statuspage v1 compatible) with its schema and docs; subscribers
+    # belong to the notifications app.
+    path(
+        "api/v1/pages/<str:page_id>/subscribers",
+        subscriber_api.SubscriberList.as_view(),
+        name="api-subscribers",
+    ),
+    path(
+        "api/v1/pages/<str:page_id>/subscribers/<str:subscriber_id>",
+        subscriber_api.SubscriberDetail.as_view(),
+        name="api-subscriber",
+    ),
     path("api/v1/", include("incidents.api.urls")),
     # One page by slug, and the same routes at the root for a custom host or the default page.
     path("p/<slug:slug>/", include(("statuspage.page_urls", "page"), namespace="by-slug")),

@@ -4,14 +4,30 @@ stranger), pages with components, and settings every test runs under."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 
 from incidents.models import Page
 
 from .factories import make_component, make_group, make_page
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Modules import statuspage.wsgi/asgi before the test database exists; servers that tests
+    # start as processes check their migrations as usual (tests/test_health.py).
+    settings.CHECK_MIGRATIONS_AT_START = False
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +42,19 @@ def _test_settings(settings, tmp_path):
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
     from django.core.cache import cache
 
+    from statuspage import lastgood, resilience
     from statuspage.pages import forget_pages
 
     cache.clear()
     forget_pages()
+    # Each test starts with every part healthy and no remembered public copies.
+    settings.LAST_GOOD_DIR = str(tmp_path / "last-good")
+    resilience.reset_all()
+    lastgood.forget()
+    yield
+    from incidents.relay import stop_relay
+
+    stop_relay()
 
 
 class CapturedEvents(list):
@@ -136,3 +161,85 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, r
     ):
         folder = request.getfixturevalue("tmp_path_factory").mktemp("db")
         database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class OtherInstallation:
+    url: str  # its management API, .../api/v1
+    key: str
+    manage: object  # runs one of its management commands, returns stdout
+
+
+@pytest.fixture(scope="session")
+def other_installation(tmp_path_factory):
+    """This project in its own process and SQLite database, with the demo data, two
+    subscribers and an API key, serving HTTP on a free port."""
+    home = tmp_path_factory.mktemp("source")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{home / 'db.sqlite3'}",
+        SECRET_KEY="source-instance-secret-key-0123456789abcdefghijklmnop",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DEBUG="1",
+    )
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    manage("migrate", "--noinput")
+    manage("load_demo")
+    manage(
+        "shell",
+        "-c",
+        "from django.utils import timezone\n"
+        "from incidents.models import Component, Page\n"
+        "from notifications.models import Subscriber\n"
+        "it = Page.objects.get(slug='it')\n"
+        "s = Subscriber.objects.create(page=it, email='ann@example.com', language='nl',"
+        " confirmed_at=timezone.now())\n"
+        "s.components.set(Component.objects.filter(page=it, name='VPN'))\n"
+        "Subscriber.objects.create(page=it, email='ben@example.com')\n",
+    )
+    key = manage("create_api_key", "migration").strip()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1"
+    installation = OtherInstallation(url=url, key=key, manage=manage)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/pages", timeout=2)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield installation
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -94,7 +94,9 @@ def test_summary_has_statuspages_shape_field_by_field(client, busy_it_page):
     assert isinstance(internet["id"], str) and internet["page_id"] == "it"
 
     (incident,) = doc["incidents"]
-    assert set(incident) == INCIDENT_FIELDS
+    # Ours: the published postmortem (null until then), as the management API names it.
+    assert set(incident) == INCIDENT_FIELDS | {"postmortem_body", "postmortem_published_at"}
+    assert incident["postmortem_body"] is None
     assert incident["name"] == "Internet down" and incident["impact"] == "major"
     (update,) = incident["incident_updates"]
     assert set(update) == UPDATE_FIELDS
@@ -165,9 +167,18 @@ def test_hidden_components_never_appear(client, it_page):
     )  # fmt: skip
     doc = get(client, "/api/v2/summary.json").json()
     assert "Secret backend" not in {c["name"] for c in doc["components"]}
+    # An incident about hidden components only is internal: it is not public at all (issue 13).
+    assert doc["incidents"] == []
+    # One that also affects a visible component shows, with the visible one only.
+    vpn = it_page.components.get(name="VPN")
+    services.open_incident(
+        it_page, actor=None, name="Backend and VPN trouble", body="x",
+        components={secret.pk: "major_outage", vpn.pk: "partial_outage"},
+    )  # fmt: skip
+    doc = get(client, "/api/v2/summary.json").json()
     (incident,) = doc["incidents"]
-    assert incident["components"] == []
-    assert incident["incident_updates"][0]["affected_components"] is None
+    assert [c["name"] for c in incident["components"]] == ["VPN"]
+    assert [c["name"] for c in incident["incident_updates"][0]["affected_components"]] == ["VPN"]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)

@@ -16,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connection
 
 from incidents import services
-from incidents.models import Component, Page
+from incidents.models import Component, OutboxEvent, Page
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -231,7 +231,16 @@ async def test_a_write_still_succeeds_when_redis_is_unreachable(it_page, setting
     await database_sync_to_async(services.set_component_status)(vpn, "major_outage", actor=None)
     await database_sync_to_async(vpn.refresh_from_db)()
     assert vpn.status == "major_outage"
-    assert "Live push of component.updated" in caplog.text
+    # The push failed after commit, off the write's path: the outbox row stays unpublished,
+    # with the error, for the relay to push again once Redis is back.
+    row = await database_sync_to_async(OutboxEvent.objects.latest)("pk")
+    for _ in range(50):
+        if row.attempts:
+            break
+        await asyncio.sleep(0.1)
+        await database_sync_to_async(row.refresh_from_db)()
+    assert row.type == "component.updated" and row.published_at is None
+    assert "push_domain_event" in row.last_error
 
 
 def _writes_from_a_plain_thread(page, count, errors):

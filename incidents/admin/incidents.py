@@ -18,6 +18,7 @@ from incidents.forms import (
     EditUpdateForm,
     IncidentDetailsForm,
     OpenIncidentForm,
+    PostmortemForm,
     PostUpdateForm,
     ReopenForm,
     ResolveForm,
@@ -142,6 +143,7 @@ class IncidentAdmin(PageScopedAdmin):
             "resolve_form": ResolveForm(),
             "reopen_form": ReopenForm(),
             "details_form": IncidentDetailsForm(instance=incident),
+            "postmortem_form": PostmortemForm(initial={"body": incident.postmortem}),
             "edit_form": None,
         }
         if request.method == "POST":
@@ -168,6 +170,9 @@ class IncidentAdmin(PageScopedAdmin):
             "affected": incident.affected.select_related("component"),
             "public_url": f"/p/{incident.page.slug}/incidents/{incident.pk}/",
             "has_delete_permission": self.has_delete_permission(request, incident),
+            "postmortem_revisions": incident.postmortem_revisions.order_by("-created_at", "-id")[
+                :20
+            ],
             **audit_context(incident),
         }
         return TemplateResponse(request, "admin/incidents/incident/manage.html", context)
@@ -225,11 +230,16 @@ class IncidentAdmin(PageScopedAdmin):
                         actor=request.user,
                         name=details_form.cleaned_data["name"],
                         impact=details_form.cleaned_data["impact"],
-                        postmortem=details_form.cleaned_data["postmortem"],
                         phone_message=details_form.cleaned_data["phone_message"],
                     )
                     messages.success(request, _("Details saved (no notification sent)."))
                     return HttpResponseRedirect(here)
+            elif action == "postmortem":
+                return self._postmortem_action(request, incident, forms, here)
+            elif action == "postmortem_revert":
+                services.revert_postmortem(incident, actor=request.user)
+                messages.success(request, _("Postmortem taken back to draft."))
+                return HttpResponseRedirect(here)
             elif action == "edit":
                 edit_form = forms["edit_form"] = EditUpdateForm(request.POST)
                 if edit_form.is_valid():
@@ -248,6 +258,28 @@ class IncidentAdmin(PageScopedAdmin):
             messages.error(request, error.message)
         incident.refresh_from_db()
         return None
+
+    def _postmortem_action(self, request, incident, forms, here):
+        """Save the draft; then preview it, or publish it (one service call per intent)."""
+        form = forms["postmortem_form"] = PostmortemForm(request.POST)
+        if not form.is_valid():
+            return None
+        body = form.cleaned_data["body"]
+        if "preview" in request.POST:
+            form.preview = render_markdown(body)
+            return None
+        if "publish" in request.POST:
+            services.publish_postmortem(
+                incident,
+                actor=request.user,
+                body=body,
+                notify_subscribers=form.cleaned_data["notify_subscribers"],
+            )
+            messages.success(request, _("Postmortem published."))
+        else:
+            services.save_postmortem_draft(incident, actor=request.user, body=body)
+            messages.success(request, _("Postmortem draft saved (not public)."))
+        return HttpResponseRedirect(here)
 
     def delete_model(self, request, obj):
         services.delete_incident(obj, actor=request.user)

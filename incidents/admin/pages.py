@@ -33,7 +33,7 @@ class PageAdmin(PageScopedAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "headline", "is_default", "custom_host"]}),
         (_("Language and time"), {"fields": ["default_language", "time_zone"]}),
-        (_("Branding"), {"fields": ["logo_url", "accent_colour"]}),
+        (_("Branding"), {"fields": ["logo_url", "accent_colour", "embed_frame_ancestors"]}),
         (
             _("Support desk"),
             {

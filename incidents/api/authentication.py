@@ -8,15 +8,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Iterable
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from incidents.models import APIKey, Page
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX_LENGTH = 12
 # Record `last_used_at` at most this often per key, so reads do not all write.
@@ -74,6 +78,18 @@ def key_for(raw: str) -> APIKey | None:
     return key
 
 
+def record_last_use(key: APIKey, now: dt.datetime) -> None:
+    """Note when the key was used, if the database takes writes: a read-only database (a
+    replica during a failover) must not turn every API call into an error."""
+    try:
+        with transaction.atomic():
+            APIKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    except DatabaseError as exc:
+        log.warning("could not record the use of API key %s: %s", key.prefix, exc)
+        return
+    key.last_used_at = now
+
+
 class APIKeyAuthentication(authentication.BaseAuthentication):
     """DRF authentication by API key; a missing, unknown, revoked or expired key is a 401."""
 
@@ -89,8 +105,7 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
             )
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            APIKey.objects.filter(pk=key.pk).update(last_used_at=now)
-            key.last_used_at = now
+            record_last_use(key, now)
         return key, key
 
     def authenticate_header(self, request) -> str:

@@ -2,7 +2,7 @@
 
 `message` is for a person, `code` for a program, `field` names the input at fault. Service
 refusals keep their own status (422, or 409 for a lifecycle step that is not allowed); nothing a
-client sends may turn into a 500.
+client sends may turn into a 500, and a database that is down is a 503 that says so.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from incidents.services import ServiceError
+from statuspage import resilience
+from statuspage.middleware import database_unavailable_message
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -56,6 +58,14 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return Response(
             error_body(exc.message, exc.code, exc.field), status=getattr(exc, "status_code", 422)
+        )
+    if resilience.cannot_write(exc):
+        if isinstance(exc, resilience.DATABASE_DOWN):
+            resilience.failed(resilience.database, exc)
+        return Response(
+            error_body(database_unavailable_message(), "database_unavailable"),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "30", "Cache-Control": "no-store"},
         )
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()

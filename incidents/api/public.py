@@ -144,6 +144,10 @@ def _incident(incident: IncidentView, slug: str, custom_host: str = "") -> dict[
         "incident_updates": [_update(u) for u in incident.incident_updates],
         "components": [_component(c, slug) for c in incident.components],
     }
+    if incident.kind == "incident":
+        # Only a published postmortem is in the snapshot (null until then).
+        out["postmortem_body"] = incident.postmortem_body
+        out["postmortem_published_at"] = incident.postmortem_published_at
     if incident.kind == "maintenance":
         out["scheduled_for"] = incident.scheduled_for
         out["scheduled_until"] = incident.scheduled_until

@@ -164,12 +164,14 @@ class IncidentSerializer(serializers.Serializer):
     monitoring_at = serializers.DateTimeField(read_only=True, allow_null=True)
     name = serializers.CharField(read_only=True)
     page_id = PageSlugField()
-    postmortem_body = serializers.CharField(source="postmortem", read_only=True)
+    postmortem_body = serializers.CharField(
+        source="postmortem", read_only=True, help_text="The draft (private until published)."
+    )
     postmortem_body_last_updated_at = serializers.DateTimeField(
-        source="postmortem_published_at", read_only=True, allow_null=True
+        source="postmortem_updated_at", read_only=True, allow_null=True
     )
     postmortem_ignored = FalseField()
-    postmortem_notified_subscribers = FalseField()
+    postmortem_notified_subscribers = serializers.BooleanField(read_only=True)
     postmortem_notified_twitter = FalseField()
     postmortem_published_at = serializers.DateTimeField(read_only=True, allow_null=True)
     resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -212,6 +214,65 @@ class IncidentSerializer(serializers.Serializer):
 
     def get_shortlink(self, incident) -> str:
         return self.context["page"].public_url(f"incidents/{incident.pk}/")
+
+
+class PostmortemSerializer(serializers.Serializer):
+    """An incident's postmortem as Statuspage's `/postmortem` answers it."""
+
+    preview_key = serializers.SerializerMethodField()
+    body = serializers.CharField(
+        source="postmortem_published", read_only=True, help_text="The published text."
+    )
+    body_updated_at = serializers.DateTimeField(
+        source="postmortem_published_at", read_only=True, allow_null=True
+    )
+    body_draft = serializers.CharField(source="postmortem", read_only=True)
+    body_draft_updated_at = serializers.DateTimeField(
+        source="postmortem_updated_at", read_only=True, allow_null=True
+    )
+    published_at = serializers.DateTimeField(
+        source="postmortem_published_at", read_only=True, allow_null=True
+    )
+    notify_subscribers = serializers.BooleanField(
+        source="postmortem_notified_subscribers", read_only=True
+    )
+    notify_twitter = FalseField()
+    custom_tweet = NullField()
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def get_preview_key(self, incident) -> str | None:
+        return None
+
+
+class SubscriberSerializer(serializers.Serializer):
+    """An email subscriber, as Statuspage's `/subscribers` lists it."""
+
+    id = serializers.CharField(read_only=True)
+    mode = serializers.SerializerMethodField()
+    email = serializers.EmailField(read_only=True)
+    endpoint = NullField()
+    phone_number = NullField()
+    phone_country = NullField()
+    display_phone_number = NullField()
+    obfuscated_channel_name = NullField()
+    workspace_name = NullField()
+    skip_confirmation_notification = FalseField()
+    quarantined_at = serializers.DateTimeField(source="flagged_at", read_only=True, allow_null=True)
+    purge_at = NullField()
+    components = serializers.SerializerMethodField()
+    page_access_user_id = NullField()
+    created_at = serializers.DateTimeField(read_only=True)
+    # Ours: Statuspage answers these through its `state` filter instead.
+    confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    unsubscribed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    language = serializers.CharField(read_only=True)
+
+    def get_mode(self, subscriber) -> str:
+        return "email"
+
+    def get_components(self, subscriber) -> list[str]:
+        return [str(c.pk) for c in subscriber.components.all()]
 
 
 class IncidentTemplateSerializer(serializers.Serializer):
@@ -389,6 +450,26 @@ class IncidentTemplateInput(serializers.Serializer):
 
 class IncidentTemplateBody(serializers.Serializer):
     template = IncidentTemplateInput()
+
+
+class PostmortemInput(serializers.Serializer):
+    body_draft = serializers.CharField(max_length=100_000, allow_blank=True, trim_whitespace=True)
+
+
+class PostmortemBody(serializers.Serializer):
+    postmortem = PostmortemInput()
+
+
+class PostmortemPublishInput(serializers.Serializer):
+    notify_subscribers = serializers.BooleanField(required=False, default=False)
+    notify_twitter = serializers.BooleanField(required=False, help_text="Accepted, ignored.")
+    custom_tweet = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Accepted, ignored."
+    )
+
+
+class PostmortemPublishBody(serializers.Serializer):
+    postmortem = PostmortemPublishInput(required=False)
 
 
 class PageInput(serializers.Serializer):

@@ -7,7 +7,7 @@ from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import audit, views
+from . import alerts, audit, views
 from .errors import error_body
 
 app_name = "api"
@@ -63,7 +63,25 @@ urlpatterns = [
         views.IncidentUpdateDetail.as_view(),
         name="incident-update",
     ),
+    re_path(
+        rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})/postmortem$",
+        views.PostmortemDetail.as_view(),
+        name="postmortem",
+    ),
+    re_path(
+        rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})/postmortem/publish$",
+        views.PostmortemPublish.as_view(),
+        name="postmortem-publish",
+    ),
+    re_path(
+        rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})/postmortem/revert$",
+        views.PostmortemRevert.as_view(),
+        name="postmortem-revert",
+    ),
+    path(f"{P}/subscribers", views.SubscriberList.as_view(), name="subscribers"),
     path(f"{P}/incident_templates", views.TemplateList.as_view(), name="templates"),
+    path(f"{P}/alertmanager", alerts.AlertmanagerWebhook.as_view(), name="alertmanager"),
+    path(f"{P}/grafana", alerts.GrafanaWebhook.as_view(), name="grafana"),
     path(f"{P}/audit-log", audit.AuditLog.as_view(), name="audit-log"),
     re_path(r"^.*$", not_found),
 ]

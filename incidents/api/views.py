@@ -141,11 +141,11 @@ class ManageView(APIView):
         return queryset[(number - 1) * per_page : number * per_page]
 
     @staticmethod
-    def _positive(value, name: str, *, default: int, most: int) -> int:
+    def _positive(value, name: str, *, default: int, most: int, low: int = 1) -> int:
         if value in (None, ""):
             return default
-        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= most:
-            raise exceptions.ValidationError({name: [f"Use a whole number from 1 to {most}."]})
+        if not value.isascii() or not value.isdigit() or not low <= int(value) <= most:
+            raise exceptions.ValidationError({name: [f"Use a whole number from {low} to {most}."]})
         return int(value)
 
     def group_or_error(self, group_id: int | None) -> ComponentGroup | None:
@@ -723,3 +723,124 @@ class TemplateList(ManageView):
             s.IncidentTemplateSerializer(template, context=self.context()).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+# --- postmortems ------------------------------------------------------------------------------
+
+
+class PostmortemView(ManageView):
+    """An incident's postmortem: the draft, and its publish workflow (Statuspage's paths)."""
+
+    def incident(self, incident_id) -> Incident:
+        return self.object_or_404(
+            Incident.objects.filter(page=self.page, kind=Incident.Kind.INCIDENT), incident_id
+        )
+
+    def respond(self, incident: Incident) -> Response:
+        return Response(s.PostmortemSerializer(incident, context=self.context()).data)
+
+
+class PostmortemDetail(PostmortemView):
+    @extend_schema(
+        operation_id="getPostmortem",
+        responses={200: s.PostmortemSerializer, **READ_ERRORS},
+        tags=["Incident postmortem"],
+    )
+    def get(self, request, page_id, incident_id):
+        return self.respond(self.incident(incident_id))
+
+    @extend_schema(
+        operation_id="putPostmortem",
+        description="Replace the draft. The public keeps seeing the published text, if any, "
+        "until the draft is published.",
+        request=s.PostmortemBody,
+        responses={200: s.PostmortemSerializer, **WRITE_ERRORS},
+        tags=["Incident postmortem"],
+    )
+    def put(self, request, page_id, incident_id):
+        incident = self.incident(incident_id)
+        data = self.read(s.PostmortemBody)["postmortem"]
+        incident = services.save_postmortem_draft(
+            incident, actor=request.auth, body=data["body_draft"]
+        )
+        return self.respond(incident)
+
+
+class PostmortemPublish(PostmortemView):
+    @extend_schema(
+        operation_id="putPostmortemPublish",
+        description="Publish the draft of a resolved incident: it appears on the incident page, "
+        "in the public JSON and the feeds; `notify_subscribers` also tells subscribers.",
+        request=s.PostmortemPublishBody,
+        responses={200: s.PostmortemSerializer, **WRITE_ERRORS},
+        tags=["Incident postmortem"],
+    )
+    def put(self, request, page_id, incident_id):
+        incident = self.incident(incident_id)
+        data = self.read(s.PostmortemPublishBody).get("postmortem") or {}
+        incident = services.publish_postmortem(
+            incident, actor=request.auth, notify_subscribers=data.get("notify_subscribers", False)
+        )
+        return self.respond(incident)
+
+
+class PostmortemRevert(PostmortemView):
+    @extend_schema(
+        operation_id="putPostmortemRevert",
+        description="Take a published postmortem back to draft: it leaves every public channel.",
+        request=None,
+        responses={200: s.PostmortemSerializer, **WRITE_ERRORS},
+        tags=["Incident postmortem"],
+    )
+    def put(self, request, page_id, incident_id):
+        incident = services.revert_postmortem(self.incident(incident_id), actor=request.auth)
+        return self.respond(incident)
+
+
+# --- subscribers ------------------------------------------------------------------------------
+
+
+class SubscriberList(ManageView):
+    """Email subscribers, read-only here (people subscribe on the page; the admin imports)."""
+
+    STATES = ("active", "unconfirmed", "quarantined", "unsubscribed", "all")
+
+    @extend_schema(
+        operation_id="getSubscribers",
+        description="As Statuspage: `page` counts from 0 here, `limit` is at most 100.",
+        parameters=[
+            OpenApiParameter("state", str, enum=STATES, description="Default: active."),
+            OpenApiParameter("type", str, description="Only `email` exists here."),
+            OpenApiParameter("limit", int, description=f"1 to {MAX_PER_PAGE}."),
+            OpenApiParameter("page", int, description="Page offset, from 0."),
+        ],
+        responses={200: s.SubscriberSerializer(many=True), **READ_ERRORS},
+        tags=["Subscribers"],
+    )
+    def get(self, request, page_id):
+        from notifications.models import Subscriber
+
+        params = request.query_params
+        state = params.get("state") or "active"
+        if state not in self.STATES:
+            raise exceptions.ValidationError({"state": [f"Use one of: {', '.join(self.STATES)}."]})
+        kind = params.get("type")
+        subscribers = Subscriber.objects.filter(page=self.page).prefetch_related(
+            Prefetch("components", queryset=Component.objects.order_by("position", "id"))
+        )
+        if kind not in (None, "", "email"):
+            subscribers = subscribers.none()
+        live = Q(unsubscribed_at__isnull=True, flagged_at__isnull=True)
+        subscribers = {
+            "active": subscribers.filter(live, confirmed_at__isnull=False),
+            "unconfirmed": subscribers.filter(live, confirmed_at__isnull=True),
+            "quarantined": subscribers.filter(flagged_at__isnull=False),
+            "unsubscribed": subscribers.filter(unsubscribed_at__isnull=False),
+            "all": subscribers,
+        }[state].order_by("created_at", "id")
+        number = self._positive(params.get("page") or "0", "page", default=0, most=1_000_000, low=0)
+        limit = self._positive(
+            params.get("limit"), "limit", default=MAX_PER_PAGE, most=MAX_PER_PAGE
+        )
+        subscribers = subscribers[number * limit : (number + 1) * limit]
+        return Response(s.SubscriberSerializer(subscribers, many=True, context=self.context()).data)

@@ -5,6 +5,12 @@ Models hold data, constraints and small derived properties. Every write goes thr
 from here.
 """
 
+from .alerts import (
+    AlertDraft,
+    AlertRule,
+    AlertState,
+    status_for_severity,
+)
 from .api_keys import (
     APIKey,
     APIKeyPage,
@@ -22,6 +28,7 @@ from .choices import (
     IncidentStatus,
     Indicator,
 )
+from .imports import ImportedObject
 from .incidents import (
     ComponentStatusChange,
     Incident,
@@ -31,7 +38,9 @@ from .incidents import (
     Maintenance,
     MaintenanceManager,
     MaintenanceReminder,
+    PostmortemRevision,
 )
+from .outbox import OutboxEvent
 from .pages import (
     Component,
     ComponentGroup,
@@ -50,6 +59,10 @@ from .uptime import (
 )
 
 __all__ = [
+    "AlertDraft",
+    "AlertRule",
+    "AlertState",
+    "OutboxEvent",
     "APIKey",
     "APIKeyPage",
     "Answer",
@@ -65,6 +78,7 @@ __all__ = [
     "INCIDENT_STATUSES",
     "IdempotencyRecord",
     "Impact",
+    "ImportedObject",
     "Incident",
     "IncidentComponent",
     "IncidentStatus",
@@ -76,9 +90,11 @@ __all__ = [
     "MaintenanceManager",
     "MaintenanceReminder",
     "Page",
+    "PostmortemRevision",
     "ProblemReport",
     "ReportAlert",
     "SupportHours",
     "hex_colour",
+    "status_for_severity",
     "validate_time_zone",
 ]

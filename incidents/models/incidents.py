@@ -41,8 +41,13 @@ class Incident(models.Model):
         verbose_name=_("affected components"),
         blank=True,
     )
-    postmortem = models.TextField(_("postmortem"), blank=True)
-    postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    # The postmortem, as Statuspage has it: a draft the engineers edit (`postmortem`) and the
+    # text the public reads, copied from the draft when it is published (and cleared on revert).
+    postmortem = models.TextField(_("postmortem draft"), blank=True, help_text=_("Markdown."))
+    postmortem_updated_at = models.DateTimeField(_("postmortem edited"), null=True, blank=True)
+    postmortem_published = models.TextField(_("published postmortem"), blank=True, editable=False)
+    postmortem_published_at = models.DateTimeField(_("postmortem published"), null=True, blank=True)
+    postmortem_notified_subscribers = models.BooleanField(default=False)
     # What the phone line says about this incident instead of the generated sentence.
     phone_message = models.TextField(
         _("phone message"),
@@ -90,6 +95,42 @@ class Incident(models.Model):
     @property
     def is_resolved(self) -> bool:
         return self.status in CLOSED_STATUSES
+
+    @property
+    def postmortem_is_published(self) -> bool:
+        return self.postmortem_published_at is not None
+
+
+class PostmortemRevision(models.Model):
+    """The audit trail of a postmortem: every edit, publish and revert, who did it, the text.
+
+    Appended by `incidents.services.postmortems`, never changed.
+    """
+
+    class Action(models.TextChoices):
+        EDITED = "edited", _("Edited")
+        PUBLISHED = "published", _("Published")
+        REVERTED = "reverted", _("Reverted to draft")
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="postmortem_revisions"
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    body = models.TextField(_("text"), blank=True)
+    notified_subscribers = models.BooleanField(_("subscribers notified"), default=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(_("by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("when"), db_index=True)
+
+    class Meta:
+        ordering = ["incident", "created_at", "id"]
+        verbose_name = _("postmortem revision")
+        verbose_name_plural = _("postmortem revisions")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}: {self.action} by {self.actor_name}"
 
 
 class IncidentComponent(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 
 from django.conf import settings
@@ -20,6 +21,23 @@ def validate_time_zone(value: str) -> None:
             _("“%(value)s” is not a known time zone; use a name like Europe/Amsterdam."),
             params={"value": value},
         )
+
+
+# A CSP source expression a page may name in frame-ancestors: *, 'self', or a scheme://host[:port]
+# (the host may start with "*."). Nothing that could end the directive or add another.
+FRAME_SOURCE = re.compile(r"^(\*|'self'|https?://(\*\.)?[a-z0-9.-]+(:[0-9]{1,5})?)$", re.IGNORECASE)
+
+
+def validate_frame_ancestors(value: str) -> None:
+    for source in value.split():
+        if not FRAME_SOURCE.match(source):
+            raise ValidationError(
+                _(
+                    "“%(source)s” is not a site; write origins like https://intranet.example.com "
+                    "separated by spaces, or *."
+                ),
+                params={"source": source[:80]},
+            )
 
 
 hex_colour = RegexValidator(
@@ -128,6 +146,18 @@ class Page(models.Model):
         default=True,
         help_text=_("Time under maintenance does not count against a component's uptime."),
     )
+    # Badges, the embeddable page and the widget (issue 15).
+    embed_frame_ancestors = models.CharField(
+        _("sites that may embed the page"),
+        max_length=500,
+        blank=True,
+        default="*",
+        validators=[validate_frame_ancestors],
+        help_text=_(
+            "Origins allowed to show /embed/ in a frame, separated by spaces, for example "
+            "https://intranet.example.com. * allows every site; empty allows none."
+        ),
+    )
     # Bumped by every change; the public snapshot is cached under (page, version).
     version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -163,6 +193,11 @@ class Page(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def frame_ancestors(self) -> str:
+        """The CSP `frame-ancestors` value for the embeddable page ('none' when empty)."""
+        return " ".join(self.embed_frame_ancestors.split()) or "'none'"
 
     @property
     def cache_key(self) -> str:

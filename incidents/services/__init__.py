@@ -5,6 +5,13 @@ publishes one domain event after commit. Split by concept; import from here.
 """
 
 from . import rules
+from .alerts import (
+    dismiss_alert_draft,
+    publish_alert_draft,
+    receive_alerts,
+    restore_resolved_alerts,
+    save_alert_rule,
+)
 from .api_keys import change_api_key, create_api_key, revoke_api_key
 from .audit import Actor, as_actor
 from .base import ServiceError, System, TransitionError, publish_event
@@ -20,6 +27,7 @@ from .components import (
     touch_page,
     update_component,
 )
+from .imports import PastIncident, PastUpdate, import_incident
 from .incident_changes import update_incident
 from .incidents import (
     change_incident,
@@ -40,10 +48,13 @@ from .maintenance import (
     schedule_maintenance,
     start_maintenance,
 )
+from .postmortems import publish_postmortem, revert_postmortem, save_postmortem_draft
 from .templates import save_incident_template
 from .uptime import roll_up_component, roll_up_uptime
 
 __all__ = [
+    "PastIncident",
+    "PastUpdate",
     "Actor",
     "as_actor",
     "change_api_key",
@@ -56,6 +67,10 @@ __all__ = [
     "bulk_set_component_status",
     "cancel_maintenance",
     "change_maintenance",
+    "dismiss_alert_draft",
+    "publish_alert_draft",
+    "receive_alerts",
+    "restore_resolved_alerts",
     "change_incident",
     "complete_maintenance",
     "create_component",
@@ -64,20 +79,25 @@ __all__ = [
     "delete_incident",
     "edit_update",
     "extend_maintenance",
+    "import_incident",
     "open_incident",
     "post_update",
     "publish_event",
+    "publish_postmortem",
     "reopen_incident",
     "replace_support_hours",
     "reschedule_maintenance",
+    "revert_postmortem",
     "schedule_maintenance",
     "start_maintenance",
     "resolve_incident",
     "roll_up_component",
     "roll_up_uptime",
     "run_maintenance_clock",
+    "save_alert_rule",
     "save_group",
     "save_incident_template",
+    "save_postmortem_draft",
     "save_page",
     "set_component_status",
     "touch_page",

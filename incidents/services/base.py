@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 
-from incidents import events
-from incidents.events import DomainEvent, domain_event
+from incidents import events, relay
+from incidents.events import DomainEvent
 from incidents.models import Page
 
 if TYPE_CHECKING:
@@ -94,7 +94,8 @@ def publish_event(page: Page, event_type: str, data: dict[str, Any]) -> None:
     loaded object); later ones in the same transaction join it (see `merge_events`), so one
     intent is one version bump and one event, however many steps it took. Every channel
     (websocket push, notifications, caches) listens to `domain_event`; nothing is sent for a
-    transaction that rolls back.
+    transaction that rolls back, and nothing committed is lost when a channel fails: the merged
+    event is written to the outbox in the same transaction (`_Batch.record`).
     """
     connection = transaction.get_connection()
     batches: dict[int, _Batch] = connection.__dict__.setdefault("_statuspage_events", {})
@@ -102,10 +103,12 @@ def publish_event(page: Page, event_type: str, data: dict[str, Any]) -> None:
     batch = batches.get(page.pk)
     if batch is not None and batch.is_open(connection, scope):
         batch.events.append((event_type, data))
+        batch.record()
         page.version = batch.version
         return
     batch = _Batch(page_id=page.pk, page_slug=page.slug, version=bump_version(page), scope=scope)
     batch.events.append((event_type, data))
+    batch.record()
     batches[page.pk] = batch
     transaction.on_commit(batch.deliver)
 
@@ -175,6 +178,7 @@ class _Batch:
     scope: Any
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     delivered: bool = False
+    row_id: int | None = None  # its outbox row
 
     def is_open(self, connection, scope) -> bool:
         """Still collecting: same transaction, not delivered, its commit hook not rolled back."""
@@ -185,31 +189,28 @@ class _Batch:
             and any(hook == self.deliver for _ids, hook, _robust in connection.run_on_commit)
         )
 
-    def deliver(self) -> None:
-        self.delivered = True
+    def event(self) -> DomainEvent:
+        """The one event this transaction's steps make (merged)."""
         event_type, data = merge_events(self.events)
-        _deliver(
-            DomainEvent(
-                page_id=self.page_id,
-                page_slug=self.page_slug,
-                version=self.version,
-                type=event_type,
-                data=data,
-            )
+        return DomainEvent(
+            page_id=self.page_id,
+            page_slug=self.page_slug,
+            version=self.version,
+            type=event_type,
+            data=data,
         )
 
+    def record(self) -> None:
+        """Write (or rewrite) the merged event into the outbox, inside the transaction: the
+        transactional outbox, one row per page per transaction (incidents/relay.py)."""
+        if self.row_id is None:
+            self.row_id = relay.record(self.event()).pk
+        else:
+            relay.rewrite(self.row_id, self.event())
 
-def _deliver(event: DomainEvent) -> None:
-    """Hand a committed event to every listener. One listener failing (Redis down, a mail
-    queue error) is logged and does not stop the others, nor turn the write the engineer
-    already made into an error page that invites them to make it twice."""
-    for receiver, result in domain_event.send_robust(sender=DomainEvent, event=event):
-        if isinstance(result, Exception):
-            logger.error(
-                "Listener %r failed on %s (page %s, version %s)",
-                receiver,
-                event.type,
-                event.page_slug,
-                event.version,
-                exc_info=result,
-            )
+    def deliver(self) -> None:
+        """On commit: the relay publishes the row off the response's path, and again until
+        every listener took it."""
+        self.delivered = True
+        assert self.row_id is not None  # recorded with the first step
+        relay.after_commit(self.row_id)

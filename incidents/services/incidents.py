@@ -480,10 +480,11 @@ def change_incident(
     actor: Any,
     name: str | None = None,
     impact: str | None = None,
-    postmortem: str | None = None,
     phone_message: str | None = None,
 ) -> Incident:
-    """Edit an incident's details without posting an update (no notification)."""
+    """Edit an incident's details without posting an update (no notification).
+
+    The postmortem has its own workflow (`incidents.services.postmortems`)."""
     incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
     if name is not None:
         incident.name = validators.one_line_text(
@@ -491,9 +492,6 @@ def change_incident(
         )
     if impact is not None:
         incident.impact = validate_impact(impact, maintenance=incident.is_maintenance)
-    if postmortem is not None:
-        incident.postmortem = postmortem.strip()
-        incident.postmortem_published_at = timezone.now() if incident.postmortem else None
     if phone_message is not None:
         incident.phone_message = phone_message.strip()
     incident.updated_at = timezone.now()

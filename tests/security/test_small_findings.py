@@ -22,6 +22,9 @@ from tests.factories import make_component
 
 
 @pytest.mark.asyncio
+# Channels' consumers close stale database connections on every message: the database must be
+# reachable, as it is in a server.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", ["/ws/nothing/", "/ws/pages/", "/favicon.ico", "/ws/pages/a/b/"])
 async def test_an_unknown_websocket_path_is_closed_with_4404_not_a_500(path):
     # Imported here, not at collection: building the ASGI app early upsets other modules' tests.

@@ -205,6 +205,15 @@ class Command(BaseCommand):
                 body="This incident has been resolved.",
                 deliver_notifications=False,
             )
+            if title == "VPN connections dropping":
+                services.publish_postmortem(
+                    incident,
+                    actor=DEMO,
+                    body="## What happened\n\nA firmware update of one VPN concentrator reset "
+                    "its session limit to the default.\n\n## What we changed\n\n"
+                    "- The limit is now part of the configuration we deploy.\n"
+                    "- Firmware updates go to one concentrator first.",
+                )
             incident.refresh_from_db()
             _backdate(
                 incident, now - dt.timedelta(days=days_ago, hours=3), dt.timedelta(minutes=25)

@@ -28,6 +28,7 @@ class Command(BaseCommand):
                     f"{timezone.now():%Y-%m-%d %H:%M:%S}Z started={run.started} "
                     f"completed={run.completed} reminded={run.reminded}"
                 )
+            services.restore_resolved_alerts()  # hold-downs are minutes; a minute's tick will do
             if tick % ROLLUP_EVERY == 0:
                 services.roll_up_uptime()
             if once:

@@ -3,7 +3,9 @@
  * Connects to /ws/pages/<slug>/, replaces the [data-live] sections and the title with what the
  * server pushes, announces each change in #live-announcer, reconnects with jittered exponential
  * backoff, catches up from <prefix>live.json when its version is behind, and polls that URL
- * (with If-None-Match) while websockets do not get through.
+ * (with If-None-Match) while websockets do not get through. When the app's live.json cannot be
+ * reached either, it polls the static mirror's copy (data-mirror-url, MIRROR_PUBLIC_URL); on the
+ * mirror itself (a [data-standby] note) it only polls the mirror's own live.json.
  */
 (function () {
   "use strict";
@@ -21,6 +23,9 @@
   var BASE_DELAY = 1000, MAX_DELAY = 30000, POLL_EVERY = 30000, FAILURES_BEFORE_POLLING = 3;
   var CHECK_EVERY = 120000;
   var attempt = 0, failures = 0, pollTimer = null, fetching = false, greeted = false;
+  var standby = document.querySelector("[data-standby]") !== null;
+  var mirrorUrl = standby ? "" : (body.getAttribute("data-mirror-url") || "");
+  var defaultLanguage = body.getAttribute("data-default-language") || "en";
 
   function setVersion(v) {
     version = v;
@@ -75,13 +80,35 @@
       cache: "no-store",
       credentials: "same-origin"
     }).then(function (response) {
+      if (response.status >= 500) throw new Error("app unavailable");
       if (response.status === 304 || !response.ok) return null;
       etag = response.headers.get("ETag") || etag;
       return response.json();
     }).then(function (state) {
       if (state && state.version > version) apply(state);
-    }).catch(function () { /* offline: the next poll or reconnect tries again */ })
-      .then(function () { fetching = false; });
+    }).catch(function () {
+      // The app is unreachable: its websocket failed too unless we were greeted.
+      if (mirrorUrl && !greeted) return fetchMirror();
+    }).then(function () { fetching = false; });
+  }
+
+  function fetchMirror() {
+    // The standby copy keeps each language at /<lang>/... (and its default at /...); its
+    // links go to the mirror too. A plain GET (no extra headers): no CORS preflight.
+    var path = lang === defaultLanguage ? canonical : "/" + lang + canonical;
+    return window.fetch(mirrorUrl + path + "live.json", {
+      cache: "no-store",
+      mode: "cors",
+      credentials: "omit"
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (state) {
+      if (!state || !(state.version > version)) return;
+      Object.keys(state.html || {}).forEach(function (name) {
+        state.html[name] = state.html[name].split('href="/').join('href="' + mirrorUrl + "/");
+      });
+      apply(state);
+    }).catch(function () { /* the mirror is unreachable too: try again at the next poll */ });
   }
 
   function startPolling() {
@@ -141,5 +168,6 @@
     if (document.visibilityState === "visible") fetchState();
   });
 
-  connect();
+  if (standby) startPolling(); // a static copy: no websocket to open
+  else connect();
 })();

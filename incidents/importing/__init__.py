@@ -1,0 +1,1 @@
+"""Moving pages in and out: the Statuspage importer and the lossless page archive."""

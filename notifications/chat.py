@@ -1,0 +1,90 @@
+"""Chat notifications through Apprise (Slack, Microsoft Teams, Mattermost, Discord, Telegram,
+ntfy and many more): one short, localized message per event, linking to the incident.
+
+Apprise URLs of self-hosted services (JSON/form webhooks, Mattermost, ntfy, Gotify, Rocket.Chat,
+Matrix...) are checked against SSRF like webhooks; the cloud services' URLs name fixed public
+hosts.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import apprise
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from incidents.events import COMPONENT_UPDATED
+from incidents.models import ComponentStatus, ComponentStatusChange, Incident, IncidentStatus
+
+from . import emails
+from .ssrf import UnsafeURL, check_host
+
+# Apprise schemes whose host is whatever the user wrote (so it may be one of ours).
+SELF_HOSTED = {
+    base + suffix
+    for base in (
+        "json", "xml", "form", "mmost", "ntfy", "gotify", "rocket", "matrix", "apprise",
+        "nctalk", "ncloud", "mqtt", "misskey", "mastodon", "toot", "signal", "ses", "rsyslog",
+    )
+    for suffix in ("", "s")
+}  # fmt: skip
+
+
+def check_apprise_url(url: str) -> str:
+    """A usable Apprise URL that does not point into our own network; raises UnsafeURL."""
+    url = (url or "").strip()
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True) if url else None
+    if not plugin:
+        raise UnsafeURL(
+            _("This is not a chat URL Apprise understands, for example mmost://host/token.")
+        )
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in SELF_HOSTED:
+        check_host(getattr(plugin, "host", None), getattr(plugin, "port", None))
+    return url
+
+
+def message_for(notification, language: str) -> tuple[str, str] | None:
+    """(title, body) in the subscriber's language; None when nothing public remains."""
+    page = notification.page
+    with translation.override(language):
+        if notification.event_type == COMPONENT_UPDATED:
+            change = (
+                ComponentStatusChange.objects.select_related("component")
+                .filter(pk=notification.data.get("change_id"), component__page=page)
+                .first()
+            )
+            if change is None or not change.component.is_visible:
+                return None
+            title = f"{page.name}: {change.component.name}"
+            body = _("%(component)s is now %(new)s (was %(old)s).") % {
+                "component": change.component.name,
+                "new": ComponentStatus(change.new_status).label,
+                "old": ComponentStatus(change.old_status).label if change.old_status else "—",
+            }
+            return title, f"{body}\n{emails.page_url(page)}"
+        incident_id = (notification.data.get("incident") or {}).get("id")
+        if incident_id is None:
+            return None
+        incident = Incident.objects.filter(pk=incident_id, page=page).first()
+        if incident is None:
+            return None
+        update = incident.updates.order_by("-display_at", "-id").first()
+        status = IncidentStatus(incident.status).label
+        title = f"{page.name}: {incident.name} ({status})"
+        text = (update.body if update else "").strip()
+        if len(text) > 400:
+            text = text[:399].rstrip() + "…"
+        link = emails.page_url(page, f"incidents/{incident.pk}/")
+        return title, f"{text}\n{link}" if text else link
+
+
+def send(url: str, title: str, body: str) -> None:
+    """Send one chat message; raises RuntimeError when Apprise reports a failure."""
+    check_apprise_url(url)
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        raise UnsafeURL("Apprise does not understand this URL")
+    if not notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT):
+        raise RuntimeError("the chat service did not accept the message")
