@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import format_datetime, formataddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,6 +131,7 @@ class RenderedNotice:
     text: str
     html: str
     list_unsubscribe: str
+    skeleton: _Skeleton | None = None  # serialized on first use by `build_message`
 
 
 def one_line(value: str) -> str:
@@ -245,9 +246,12 @@ def _body_part(kind: str, text: str) -> EmailMessage:
     return part
 
 
-def build_message(rendered: RenderedNotice, *, to: str, token: str, message_id: str) -> bytes:
-    """The complete message for one recipient, built by the standard library's EmailMessage
-    (every header parsed and folded by it, never joined by hand), CRLF line ends."""
+def build_message_reference(
+    rendered: RenderedNotice, *, to: str, token: str, message_id: str, date=None
+) -> bytes:
+    """One recipient's message built whole by the standard library's EmailMessage (every
+    header parsed and folded by it, never joined by hand), CRLF line ends. `build_message`
+    gives the same bytes faster; this is its fallback and the reference its tests compare to."""
     message = EmailMessage(policy=POLICY)
     # Header objects the email package parsed (and checked) once per rendering: stored as they
     # are (`set_raw`, no second parse); the recipient's own headers are parsed here.
@@ -255,9 +259,9 @@ def build_message(rendered: RenderedNotice, *, to: str, token: str, message_id: 
         message.set_raw(header.name, header)
     # Objects, not text: no parse (Address refuses CR/LF in the address all the same).
     message["To"] = Address(addr_spec=to)
-    message["Date"] = timezone.now()
+    message["Date"] = date or timezone.now()
     message["Message-ID"] = message_id
-    message["List-Unsubscribe"] = rendered.list_unsubscribe.replace(TOKEN, token)
+    message.set_raw("List-Unsubscribe", _list_unsubscribe(rendered, token))
     message.set_raw(_MIME_VERSION.name, _MIME_VERSION)
     message.set_raw(rendered.content_type.name, rendered.content_type)
     message.set_payload(
@@ -267,6 +271,181 @@ def build_message(rendered: RenderedNotice, *, to: str, token: str, message_id: 
         ]
     )
     return message.as_bytes()
+
+
+class _Unfolded(str):
+    """A header value written on one line as it is (our policy's `fold_binary` uses
+    `_sp_folded`)."""
+
+    _sp_folded: bytes
+
+
+_LIST_UNSUBSCRIBE = re.compile(r"<[!-;=?-~]+>\Z")
+
+
+def _list_unsubscribe(rendered: RenderedNotice, token: str) -> _Unfolded:
+    """`<https://…/unsubscribe/TOKEN/>` on one line: RFC 2369 wants the bracketed URL itself,
+    and the email package would fold a long one into RFC 2047 encoded words, which mail
+    clients do not read as a URL (no one-click unsubscribe). Printable ASCII without spaces
+    only, so no CR/LF; refused otherwise, like any header value with a line break."""
+    value = rendered.list_unsubscribe.replace(TOKEN, token)
+    if not _LIST_UNSUBSCRIBE.match(value) or len(value) > 998 - len("List-Unsubscribe: "):
+        raise ValueError(f"List-Unsubscribe must be one bracketed ASCII URL: {value!r}")
+    unfolded = _Unfolded(value)
+    unfolded._sp_folded = f"List-Unsubscribe: {value}\r\n".encode("ascii")
+    return unfolded
+
+
+# What a recipient's own values may be on the fast path: printable ASCII without spaces (so no
+# CR/LF, nothing the email package would quote, encode or fold) and short enough that the header
+# line stays within 78 columns. Anything else goes through `build_message_reference`.
+_SAFE_ADDRESS = re.compile(r"[!-~]{1,64}@[A-Za-z0-9.-]{1,200}\Z")
+_SAFE_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,120}@[!-;=?-~]{1,200}>\Z")
+_SAFE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}\Z")
+_ADDRESS_SPECIALS = re.compile(r'[()<>\[\]:;,\\"]')
+
+
+@dataclass
+class _Skeleton:
+    """One rendering serialized once by the standard library, cut where recipients differ."""
+
+    segments: list[bytes]  # len(slots) + 1 pieces of the EmailMessage's own bytes
+    slots: list[str]  # which value goes between segments[i] and segments[i + 1]
+
+
+def _skeleton(rendered: RenderedNotice) -> _Skeleton:
+    """Serialize the rendering with EmailMessage, every per-recipient value a random marker
+    (unguessable, so no incident text can contain one), and cut the bytes at the markers. Each
+    marker must come out exactly once and unaltered, or this raises: the cut is checked, not
+    assumed."""
+    mark = secrets.token_hex(8)
+    markers = {
+        "to": f"spto{mark}@example.invalid",
+        "date": f"spdate{mark}",
+        "message_id": f"<spmid{mark}@example.invalid>",
+        "list_unsubscribe": f"spunsub{mark}",
+        "plain": f"spplain{mark}",
+        "html": f"sphtml{mark}",
+    }
+    message = EmailMessage(policy=POLICY)
+    for header in rendered.headers:
+        message.set_raw(header.name, header)
+    message["To"] = Address(addr_spec=markers["to"])
+    message.set_raw("Date", markers["date"])  # raw text, written as is: a marker, not a date
+    message["Message-ID"] = markers["message_id"]
+    message["List-Unsubscribe"] = markers["list_unsubscribe"]
+    message.set_raw(_MIME_VERSION.name, _MIME_VERSION)
+    message.set_raw(rendered.content_type.name, rendered.content_type)
+    plain = EmailMessage(policy=POLICY)
+    html = EmailMessage(policy=POLICY)
+    for part, kind in ((plain, "plain"), (html, "html")):
+        for header in _PART_HEADERS[kind]:
+            part.set_raw(header.name, header)
+        part.set_payload(markers[kind])
+    message.set_payload([plain, html])
+    raw = message.as_bytes()
+    # A header marker must be a whole header value on one line: "Name: marker\r\n".
+    lines = {
+        "to": b"To: ",
+        "date": b"Date: ",
+        "message_id": b"Message-ID: ",
+        "list_unsubscribe": b"List-Unsubscribe: ",
+    }
+    found = []
+    for slot, marker in markers.items():
+        encoded = marker.encode("ascii")
+        if raw.count(encoded) != 1:
+            raise ValueError(f"mail skeleton: marker for {slot} not found exactly once")
+        start = raw.index(encoded)
+        if slot in lines:
+            prefix = b"\r\n" + lines[slot]
+            if (
+                raw[start - len(prefix) : start] != prefix
+                or raw[start + len(encoded) :][:2] != b"\r\n"
+            ):
+                raise ValueError(f"mail skeleton: {slot} is not a one-line header")
+        found.append((start, start + len(encoded), slot))
+    found.sort()
+    segments, slots, at = [], [], 0
+    for start, end, slot in found:
+        segments.append(raw[at:start])
+        slots.append(slot)
+        at = end
+    segments.append(raw[at:])
+    return _Skeleton(segments, slots)
+
+
+def _safe_address(to: str) -> bool:
+    return (
+        len(to) <= 70  # "To: " + address within 78 columns: the email package would not fold
+        and _SAFE_ADDRESS.match(to) is not None
+        and not _ADDRESS_SPECIALS.search(to)
+        and to.count("@") == 1
+        and not to.startswith(".")
+        and not to.endswith((".", "-", "@"))
+        and ".@" not in to
+        and "@." not in to
+        and "@-" not in to
+        and ".." not in to
+    )
+
+
+def build_message(
+    rendered: RenderedNotice, *, to: str, token: str, message_id: str, date=None
+) -> bytes:
+    """The complete message for one recipient, CRLF line ends.
+
+    The MIME structure and every shared header were serialized once per rendering by the
+    standard library (`_skeleton`); here only what differs is put in its place: the address
+    and Message-ID (checked above to be printable ASCII without spaces, so no CR/LF and nothing
+    the email package would have written differently), the date, the List-Unsubscribe URL with
+    the URL-safe token (`_list_unsubscribe`, the same one line as the reference), and both
+    bodies quoted-printable encoded whole (binascii) with the token
+    in them. QP output never contains the multipart boundary (which starts with "=_", and QP
+    writes every "=" as "=3D"). A value outside those rules takes `build_message_reference`,
+    the per-recipient EmailMessage: same bytes, slower."""
+    if not (
+        _safe_address(to)
+        and _SAFE_TOKEN.match(token)
+        and _SAFE_MESSAGE_ID.match(message_id)
+        and len(message_id) <= 78 - len("Message-ID: ")
+    ):
+        return build_message_reference(
+            rendered, to=to, token=token, message_id=message_id, date=date
+        )
+    skeleton = rendered.skeleton
+    if skeleton is None:
+        skeleton = rendered.skeleton = _skeleton(rendered)
+    unsubscribe = _list_unsubscribe(rendered, token).encode("ascii")
+    values = {
+        "to": to.encode("ascii"),
+        "date": _date_header(date),
+        "message_id": message_id.encode("ascii"),
+        "list_unsubscribe": unsubscribe,
+        "plain": _qp(rendered.text.replace(TOKEN, token)).encode("ascii"),
+        "html": _qp(rendered.html.replace(TOKEN, token)).encode("ascii"),
+    }
+    segments = skeleton.segments
+    out = [segments[0]]
+    for index, slot in enumerate(skeleton.slots):
+        out.append(values[slot])
+        out.append(segments[index + 1])
+    return b"".join(out)
+
+
+_date_cache: tuple[int, bytes] = (-1, b"")
+
+
+def _date_header(date=None) -> bytes:
+    """The Date value as the email package writes it (RFC 5322), formatted once a second."""
+    global _date_cache
+    if date is not None:
+        return format_datetime(date).encode("ascii")
+    now = timezone.now()
+    second = int(now.timestamp())
+    if _date_cache[0] != second:
+        _date_cache = (second, format_datetime(now.replace(microsecond=0)).encode("ascii"))
+    return _date_cache[1]
 
 
 def dot_stuff(message: bytes) -> bytes:
