@@ -78,7 +78,6 @@ urlpatterns = [
         views.PostmortemRevert.as_view(),
         name="postmortem-revert",
     ),
-    path(f"{P}/subscribers", views.SubscriberList.as_view(), name="subscribers"),
     path(f"{P}/incident_templates", views.TemplateList.as_view(), name="templates"),
     path(f"{P}/alertmanager", alerts.AlertmanagerWebhook.as_view(), name="alertmanager"),
     path(f"{P}/grafana", alerts.GrafanaWebhook.as_view(), name="grafana"),

@@ -26,6 +26,9 @@ class SubscriberSerializer(serializers.Serializer):
     purge_at = NullField()
     components = serializers.SerializerMethodField()
     events = serializers.ListField(child=serializers.CharField(), read_only=True)
+    # Not Statuspage's: the language notices are written in (another installation of ours
+    # importing this list keeps it).
+    language = serializers.CharField(read_only=True)
     page_access_user_id = NullField()
     created_at = serializers.DateTimeField(read_only=True)
     confirmed_at = serializers.DateTimeField(read_only=True)

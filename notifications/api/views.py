@@ -11,7 +11,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from incidents.api.views import PAGING, READ_ERRORS, WRITE_ERRORS, ManageView, parse_id
+from incidents.api.views import (
+    MAX_PER_PAGE,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ManageView,
+    parse_id,
+)
 from notifications import services
 from notifications.models import Subscriber
 
@@ -26,8 +32,10 @@ class SubscriberList(ManageView):
         parameters=[
             OpenApiParameter("type", str, enum=["email", "webhook", "chat"]),
             OpenApiParameter("state", str, enum=list(STATES), description="Default: active."),
-            *PAGING,
+            OpenApiParameter("page", int, description="Page offset, from 0 (as Statuspage)."),
+            OpenApiParameter("limit", int, description=f"Results per page, 1 to {MAX_PER_PAGE}."),
         ],
+        description="As Statuspage: `page` counts from 0 here, `limit` is at most 100.",
         responses={200: s.SubscriberSerializer(many=True), **READ_ERRORS},
         tags=["Subscribers"],
     )
@@ -53,7 +61,17 @@ class SubscriberList(ManageView):
             subscribers = subscribers.filter(flagged_at__isnull=False)
         elif state == "unsubscribed":
             subscribers = subscribers.filter(unsubscribed_at__isnull=False)
-        subscribers = self.paginate(subscribers.order_by("created_at", "id"))
+        # Statuspage counts this list's pages from 0 (its importers and clients rely on it).
+        params = request.query_params
+        offset = self._positive(params.get("page"), "page", default=0, most=1_000_000, low=0)
+        limit = self._positive(
+            params.get("limit", params.get("per_page")),
+            "limit",
+            default=MAX_PER_PAGE,
+            most=MAX_PER_PAGE,
+        )
+        ordered = subscribers.order_by("created_at", "id")
+        subscribers = ordered[offset * limit : (offset + 1) * limit]
         return Response(s.SubscriberSerializer(subscribers, many=True).data)
 
     @extend_schema(
