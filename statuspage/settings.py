@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After CSP: lets live.js reach the mirror's live.json (MIRROR_PUBLIC_URL) in connect-src.
+    "statuspage.mirror.middleware.AllowMirrorOrigin",
     # A database that is down answers 503 (JSON for the API), never an HTML 500.
     "statuspage.middleware.PartUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout page.
@@ -94,8 +96,15 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the public page read while an engineer writes; a busy timeout instead of "locked".
+    # IMMEDIATE transactions take the write lock when they begin: a transaction that read first
+    # and then writes would otherwise fail at once with "database is locked" when another
+    # thread (the outbox relay, the maintenance clock) writes at the same time.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 # Keep connections between requests: opening one (and SQLite's PRAGMAs) costs more than a page.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
@@ -322,9 +331,6 @@ CELERY_BEAT_SCHEDULE["mirror-heartbeat"] = {
     "schedule": float(MIRROR_HEARTBEAT_SECONDS),
     "options": {"expires": MIRROR_HEARTBEAT_SECONDS},
 }
-if MIRROR_PUBLIC_URL:  # live.js falls back to the mirror's live.json: allow that origin
-    _directives: dict[str, list] = CONTENT_SECURITY_POLICY["DIRECTIVES"]  # type: ignore[assignment]
-    _directives["connect-src"].append(MIRROR_PUBLIC_URL)
 # --- end of the static mirror ---------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
