@@ -16,6 +16,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def worker_pool(broker, tmp_path):  # noqa: F811 - broker is the imported fixture
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # The worker renders pages with production's static storage, which reads the manifest
+    # collectstatic writes (as a deployment runs it before starting workers).
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        timeout=300,
+    )
     pool = Workers(tmp_path)
     yield pool
     pool.stop_all()
