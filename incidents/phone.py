@@ -331,7 +331,7 @@ def phone_message(
         "summary": " ".join(spoken),
         "incidents": [
             {
-                "id": i.id,
+                "id": i.public_id,
                 "kind": i.kind,
                 "name": i.name,
                 "status": i.status,

@@ -152,27 +152,40 @@ def indicator_for(
     return worst
 
 
-def _affected(entry: dict[str, Any]) -> AffectedComponent:
+def _code(entry: dict[str, Any]) -> int:
+    try:
+        return int(entry.get("code", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _affected(entry: dict[str, Any], component: ComponentView) -> AffectedComponent:
     return AffectedComponent(
-        code=int(entry.get("code", 0)),
+        code=component.public_id,
         name=entry.get("name", ""),
         old_status=entry.get("old_status", ""),
         new_status=entry.get("new_status", ""),
     )
 
 
-def _update_view(update: IncidentUpdate, visible: Mapping[int, ComponentView]) -> UpdateView:
+def _update_view(
+    update: IncidentUpdate, incident_public_id: str, visible: Mapping[int, ComponentView]
+) -> UpdateView:
     return UpdateView(
         id=update.pk,
+        public_id=update.public_id,
         status=update.status,
         body=update.body,
         body_html=render_markdown(update.body),
         incident_id=update.incident_id,
+        incident_public_id=incident_public_id,
         created_at=_iso(update.created_at),
         updated_at=_iso(update.updated_at),
         display_at=_iso(update.display_at),
         affected_components=tuple(
-            _affected(c) for c in update.affected_components if int(c.get("code", 0)) in visible
+            _affected(c, visible[_code(c)])
+            for c in update.affected_components
+            if _code(c) in visible
         ),
         deliver_notifications=update.deliver_notifications,
     )
@@ -184,6 +197,7 @@ def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) 
     published = incident.postmortem_published if incident.postmortem_published_at else ""
     return IncidentView(
         id=incident.pk,
+        public_id=incident.public_id,
         kind=incident.kind,
         name=incident.name,
         status=incident.status,
@@ -205,18 +219,22 @@ def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) 
         components=tuple(
             _incident_component(components[link.component_id], link.status) for link in affected
         ),
-        incident_updates=tuple(_update_view(u, components) for u in incident.updates.all()),
+        incident_updates=tuple(
+            _update_view(u, incident.public_id, components) for u in incident.updates.all()
+        ),
     )
 
 
 def _incident_component(component: ComponentView, status: str) -> IncidentComponent:
     return IncidentComponent(
         id=component.id,
+        public_id=component.public_id,
         name=component.name,
         description=component.description,
         status=component.status,
         position=component.position,
         group_id=component.group_id,
+        group_public_id=component.group_public_id,
         created_at=component.created_at,
         updated_at=component.updated_at,
         incident_status=status,
@@ -246,15 +264,19 @@ def _components(
     components = {
         c.pk: ComponentView(
             id=c.pk,
+            public_id=c.public_id,
             name=c.name,
             description=c.description,
             status=c.status,
             position=c.position,
             group_id=c.group_id,
+            group_public_id=c.group.public_id if c.group else None,
             created_at=_iso(c.created_at),
             updated_at=_iso(c.updated_at),
         )
-        for c in Component.objects.filter(page=page, is_visible=True).order_by("position", "id")
+        for c in Component.objects.filter(page=page, is_visible=True)
+        .select_related("group")
+        .order_by("position", "id")
     }
     members: dict[int | None, list[int]] = defaultdict(list)
     for component in components.values():
@@ -269,6 +291,7 @@ def _components(
             groups.append(
                 GroupView(
                     id=group.pk,
+                    public_id=group.public_id,
                     name=group.name,
                     description=group.description,
                     position=group.position,

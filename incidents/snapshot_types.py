@@ -2,7 +2,9 @@
 
 Built by `incidents.snapshot`, cached under the page version, never changed after.
 Timestamps stay ISO 8601 strings in UTC ("2025-03-01T10:00:00Z"), exactly as the public JSON
-shows them; ids are ints. Field order is the order of the public JSON objects made from them.
+shows them; ids are the database's ints (for links between the parts and the HTML's
+permalinks), `public_id`s the 12-character ids every public JSON document shows. Field order
+is the order of the public JSON objects made from them.
 
 The cache holds a snapshot as MessagePack (`incidents.snapshot.encode_snapshot`), not pickled:
 msgspec decodes the typed tree in C about as fast as pickle loads the old nested dicts, where
@@ -55,11 +57,13 @@ class ComponentView:
     """A visible component as the public sees it."""
 
     id: int
+    public_id: str
     name: str
     description: str
     status: str
     position: int
     group_id: int | None
+    group_public_id: str | None
     created_at: str | None
     updated_at: str | None
 
@@ -76,6 +80,7 @@ class GroupView:
     """A component group that has visible components; `status` is its worst member's."""
 
     id: int
+    public_id: str
     name: str
     description: str
     position: int
@@ -98,7 +103,7 @@ class LayoutItem:
 class AffectedComponent:
     """A component status change an update recorded (Statuspage's `affected_components`)."""
 
-    code: int
+    code: str  # the component's public id
     name: str
     old_status: str
     new_status: str
@@ -107,10 +112,12 @@ class AffectedComponent:
 @dataclass(frozen=True, slots=True)
 class UpdateView:
     id: int
+    public_id: str
     status: str
     body: str
     body_html: str
     incident_id: int
+    incident_public_id: str
     created_at: str | None
     updated_at: str | None
     display_at: str | None
@@ -123,6 +130,7 @@ class IncidentView:
     """An incident or a maintenance as the public sees it (visible components only)."""
 
     id: int
+    public_id: str
     kind: str  # "incident" or "maintenance"
     name: str
     status: str
@@ -209,12 +217,16 @@ class PageSnapshot:
         return {g.id: g for g in self.groups}
 
     def component_id(self, value: object) -> int | None:
-        """A visible component's id from user input ("12", 12), or None when it is none."""
-        try:
-            pk = int(str(value))
-        except ValueError:
-            return None
-        return pk if pk in self.components else None
+        """A visible component's id from user input (its public id, or the database id "12"
+        links made before public ids hold), or None when it is none."""
+        text = str(value)
+        if text.isascii() and text.isdigit() and len(text) < 19:
+            pk = int(text)
+            return pk if pk in self.components else None
+        for component in self.components.values():
+            if component.public_id == text:
+                return component.id
+        return None
 
 
 @dataclass(frozen=True, slots=True)

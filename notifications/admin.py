@@ -126,6 +126,7 @@ class SubscriberAdmin(PageScopedAdmin):
                 events=form.cleaned_data["events"],
                 language=obj.language,
                 skip_confirmation=True,  # an engineer of the page vouches for it
+                actor=request.user,
             )
             obj.pk = subscriber.pk
             if secret:
@@ -137,7 +138,10 @@ class SubscriberAdmin(PageScopedAdmin):
                 )
             return
         services.update_preferences(
-            obj, components=form.cleaned_data["components"], language=obj.language
+            obj,
+            components=form.cleaned_data["components"],
+            language=obj.language,
+            actor=request.user,
         )
 
     def save_related(self, request, form, formsets, change):

@@ -23,7 +23,7 @@ from incidents import events
 from incidents.events import DomainEvent
 from incidents.models import ComponentStatus, IncidentStatus, Page
 from incidents.snapshot import page_snapshot
-from incidents.snapshot_types import PageSnapshot
+from incidents.snapshot_types import ComponentView, PageSnapshot
 from statuspage import resilience
 from statuspage.live import live_state
 from statuspage.pages import SUPPORTED
@@ -51,8 +51,17 @@ INCIDENT_FIELDS = (
 )  # fmt: skip
 
 
+def _public_component(component: ComponentView) -> dict[str, Any]:
+    """A component as public JSON names it: by its public id (the v2 API's)."""
+    data = dataclasses.asdict(component)
+    data["id"] = data.pop("public_id")
+    data["group_id"] = data.pop("group_public_id")
+    return data
+
+
 def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any]:
-    """The changed object as the public may see it, taken from the snapshot.
+    """The changed object as the public may see it, taken from the snapshot, with the ids the
+    public JSON API shows (public ids, never database ids).
 
     The event's own data is for internal listeners: it can name hidden components. Here a
     hidden component is left out, and an incident is the snapshot's (visible components only).
@@ -63,27 +72,34 @@ def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any]:
         changed = data.get("components") or [data["component"]]
         if event.type == events.COMPONENT_DELETED:
             gone = [c for c in changed if c.get("is_visible")]
-            return {"components": [{"id": c["id"], "name": c["name"]} for c in gone]}
+            return {"components": [{"id": c.get("public_id"), "name": c["name"]} for c in gone]}
         return {
             "components": [
-                dataclasses.asdict(visible[int(c["id"])])
-                for c in changed
-                if int(c["id"]) in visible
+                _public_component(visible[int(c["id"])]) for c in changed if int(c["id"]) in visible
             ]
         }
     if "incident" in data:
         incident = snapshot.incidents.get(int(data["incident"]["id"]))
         if incident is None:  # deleted, or older than the snapshot holds
-            return {"incident": {k: data["incident"].get(k) for k in ("id", "kind", "name")}}
+            said = data["incident"]
+            return {
+                "incident": {
+                    "id": said.get("public_id"),
+                    "kind": said.get("kind"),
+                    "name": said.get("name"),
+                }
+            }
         latest = incident.incident_updates[:1]
         return {
             "incident": {
                 **{k: getattr(incident, k) for k in INCIDENT_FIELDS},
+                "id": incident.public_id,
                 "components": [
-                    {"id": c.id, "name": c.name, "status": c.status} for c in incident.components
+                    {"id": c.public_id, "name": c.name, "status": c.status}
+                    for c in incident.components
                 ],
                 "latest_update": {
-                    "id": latest[0].id,
+                    "id": latest[0].public_id,
                     "status": latest[0].status,
                     "body": latest[0].body,
                     "display_at": latest[0].display_at,

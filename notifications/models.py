@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Component, Incident, Page
+from incidents.models.public_ids import PublicIdField
 
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
 
@@ -45,6 +46,7 @@ class Subscriber(models.Model):
         MAINTENANCE = "maintenance", _("Maintenance")
         COMPONENT = "component", _("Component status changes")
 
+    public_id = PublicIdField()
     page = models.ForeignKey(
         Page, on_delete=models.CASCADE, related_name="subscribers", verbose_name=_("page")
     )

@@ -1,7 +1,9 @@
 """Writes to subscriptions: subscribe (double opt-in), confirm, preferences, unsubscribe, import.
 
 Nothing here says whether an address was already subscribed: `subscribe` behaves the same for
-every address and tells the owner of the mailbox, by mail, what happened.
+every address and tells the owner of the mailbox, by mail, what happened. Each write is one
+audited intent (`incidents.services.audit.intent`): public ones name a visitor or the
+subscriber as the actor, channel "public"; the API and admin pass their key or user.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incidents.models import Component, Page
-from incidents.services import ServiceError
+from incidents.services import ServiceError, audit
+from incidents.services.audit import intent
 
 from . import emails
 from .models import LANGUAGES, Subscriber, redact_endpoint
@@ -68,13 +71,21 @@ def confirmation_token(subscriber: Subscriber) -> str:
     )
 
 
+@intent("subscribe")
 def subscribe(
-    page: Page, *, email: str, components: Iterable[Any] = (), language: str = "en"
+    page: Page,
+    *,
+    email: str,
+    components: Iterable[Any] = (),
+    language: str = "en",
+    skip_confirmation: bool = False,
+    actor: Any = None,
 ) -> Subscriber:
     """Start a subscription: a confirmation mail goes out; nothing else before confirmation.
 
     A confirmed address keeps its preferences (a stranger must not change them) and gets a
-    mail with its manage link instead.
+    mail with its manage link instead. `skip_confirmation` (Statuspage's
+    `skip_confirmation_notification`, by a page's API key) confirms at once and mails nothing.
     """
     email = normalize_email(email)
     chosen = _components(page, components)
@@ -93,8 +104,20 @@ def subscribe(
                 subscriber.language = _language(language)
                 subscriber.save(update_fields=["language"])
             subscriber.components.set(chosen)
-    transaction.on_commit(lambda: _queue_mail(subscriber.pk, kind))
+            audit.note("components", [c.public_id for c in chosen])
+            if skip_confirmation:
+                _activate(subscriber)
+    if not skip_confirmation:
+        transaction.on_commit(lambda: _queue_mail(subscriber.pk, kind))
     return subscriber
+
+
+def _activate(subscriber: Subscriber) -> None:
+    subscriber.confirmed_at = timezone.now()
+    subscriber.unsubscribed_at = None
+    subscriber.flagged_at = None
+    subscriber.bounce_count = 0
+    subscriber.save(update_fields=["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"])
 
 
 def _queue_mail(subscriber_id: int, kind: str) -> None:
@@ -146,8 +169,13 @@ def send_subscription_mail(subscriber_id: int, kind: str) -> None:
     message.send()
 
 
-def confirm(page: Page, signed: str) -> Subscriber:
-    """Confirm by the signed link; raises ServiceError when it is invalid or expired."""
+@intent("confirm_subscription")
+def confirm(page: Page, signed: str, *, actor: Any = None) -> Subscriber:
+    """Confirm by the signed link; raises ServiceError when it is invalid or expired.
+
+    A webhook gets a new signing secret (on `subscriber.secret`), shown once on the page that
+    answers: confirming again gives another. `actor` defaults to the subscriber (public).
+    """
     signer = signing.TimestampSigner(salt=CONFIRM_SALT)
     try:
         data = signer.unsign_object(signed, max_age=settings.NOTIFICATIONS_CONFIRM_MAX_AGE)
@@ -163,18 +191,26 @@ def confirm(page: Page, signed: str) -> Subscriber:
     ).first()
     if subscriber is None:
         raise ServiceError(_("This confirmation link is not valid."), code="invalid")
-    now = timezone.now()
+    _own_actor(actor, subscriber)
     if not subscriber.is_active:
-        subscriber.confirmed_at = now
-        subscriber.unsubscribed_at = None
-        subscriber.flagged_at = None
-        subscriber.bounce_count = 0
-        subscriber.save(
-            update_fields=["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"]
-        )
+        _activate(subscriber)
+    if subscriber.kind == Subscriber.Kind.WEBHOOK:
+        from .webhooks import new_secret
+
+        subscriber.secret = new_secret()
+        subscriber.save(update_fields=["secret"])
+        audit.note("secret", "renewed")
     return subscriber
 
 
+def _own_actor(actor: Any, subscriber: Subscriber) -> None:
+    """A public write whose subscriber is only known inside the service: the audit row names
+    them (an explicit actor, e.g. an API key, is kept)."""
+    if actor is None:
+        audit.set_actor(audit.Actor.subscriber(subscriber))
+
+
+@intent("subscribe_endpoint")
 def add_endpoint(
     page: Page,
     *,
@@ -185,6 +221,7 @@ def add_endpoint(
     events: Iterable[str] = (),
     language: str = "en",
     skip_confirmation: bool = False,
+    actor: Any = None,
 ) -> tuple[Subscriber, str]:
     """Subscribe a webhook endpoint or a chat (Apprise URL) to the page.
 
@@ -247,19 +284,10 @@ def add_endpoint(
         subscriber.bounce_count = 0
         subscriber.save()
         subscriber.components.set(chosen)
+        audit.note("components", [c.public_id for c in chosen])
     if not skip_confirmation:
         transaction.on_commit(lambda: _queue_mail(subscriber.pk, "confirm"))
     return subscriber, secret
-
-
-def renew_webhook_secret(subscriber: Subscriber) -> str:
-    """A new Standard Webhooks secret for a webhook subscriber; returns it (shown once)."""
-    from .webhooks import new_secret
-
-    secret = new_secret()
-    Subscriber.objects.filter(pk=subscriber.pk).update(secret=secret)
-    subscriber.secret = secret
-    return secret
 
 
 def send_disabled_notice(subscriber_id: int, error: str) -> None:
@@ -290,16 +318,8 @@ def send_disabled_notice(subscriber_id: int, error: str) -> None:
     ).send()
 
 
-def confirm_now(subscriber: Subscriber) -> Subscriber:
-    """Confirm without the mail (Statuspage's `skip_confirmation_notification`, by an API key)."""
-    Subscriber.objects.filter(pk=subscriber.pk).update(
-        confirmed_at=timezone.now(), unsubscribed_at=None, flagged_at=None, bounce_count=0
-    )
-    subscriber.refresh_from_db()
-    return subscriber
-
-
-def unsubscribe(subscriber: Subscriber) -> Subscriber:
+@intent("unsubscribe")
+def unsubscribe(subscriber: Subscriber, *, actor: Any = None) -> Subscriber:
     """Stop all mail to this subscriber (idempotent)."""
     if subscriber.unsubscribed_at is None:
         subscriber.unsubscribed_at = timezone.now()
@@ -307,8 +327,9 @@ def unsubscribe(subscriber: Subscriber) -> Subscriber:
     return subscriber
 
 
+@intent("update_subscription")
 def update_preferences(
-    subscriber: Subscriber, *, components: Iterable[Any], language: str
+    subscriber: Subscriber, *, components: Iterable[Any], language: str, actor: Any = None
 ) -> Subscriber:
     """Change which components (none = all) and which language the mails use."""
     chosen = _components(subscriber.page, components)
@@ -316,6 +337,7 @@ def update_preferences(
         subscriber.language = _language(language)
         subscriber.save(update_fields=["language"])
         subscriber.components.set(chosen)
+        audit.note("components", [c.public_id for c in chosen])
     return subscriber
 
 

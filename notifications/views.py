@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from incidents.models import Page
 from incidents.ratelimit import take_attempt
 from incidents.services import ServiceError
+from incidents.services.audit import Actor
 from incidents.snapshot import page_snapshot
 from statuspage.pages import client_ip, page_view
 from statuspage.views import page_context
@@ -71,7 +72,11 @@ def subscribe(request, page: Page):
         try:
             if kind == "email":
                 services.subscribe(
-                    page, email=email, components=form.cleaned_data["components"], language=language
+                    page,
+                    email=email,
+                    components=form.cleaned_data["components"],
+                    language=language,
+                    actor=Actor.visitor(),
                 )
             else:  # confirmed by the owner's email first, like an email subscription
                 services.add_endpoint(
@@ -81,6 +86,7 @@ def subscribe(request, page: Page):
                     email=email,
                     components=form.cleaned_data["components"],
                     language=language,
+                    actor=Actor.visitor(),
                 )
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -97,13 +103,12 @@ def confirm(request, page: Page, signed: str):
         # Link scanners open links: confirming takes a deliberate POST.
         return _render(request, page, "notifications/confirm.html", {"signed": signed})
     try:
-        subscriber = services.confirm(page, signed)
+        subscriber = services.confirm(page, signed)  # the subscriber is the actor
     except ServiceError as exc:
         return _render(request, page, "notifications/confirm.html", {"error": exc.message}, 400)
     if subscriber.kind == Subscriber.Kind.WEBHOOK:
         # The signing secret is shown here, once: confirming again gives a new one.
-        secret = services.renew_webhook_secret(subscriber)
-        context = {"subscriber": subscriber, "secret": secret}
+        context = {"subscriber": subscriber, "secret": subscriber.secret}
         return _render(request, page, "notifications/webhook_confirmed.html", context)
     return HttpResponseRedirect(
         f"{request.page_prefix}subscription/{subscriber.token}/?confirmed=1"
@@ -131,6 +136,7 @@ def manage(request, page: Page, token: str):
                     subscriber,
                     components=form.cleaned_data["components"],
                     language=form.cleaned_data["language"] or subscriber.language,
+                    actor=Actor.subscriber(subscriber),
                 )
             except ServiceError as exc:
                 form.add_error("components", exc.message)
@@ -159,6 +165,6 @@ def manage(request, page: Page, token: str):
 def unsubscribe(request, page: Page, token: str):
     subscriber = _subscriber(page, token)
     if request.method == "POST":
-        services.unsubscribe(subscriber)
+        services.unsubscribe(subscriber, actor=Actor.subscriber(subscriber))
     context = {"subscriber": subscriber, "done": subscriber.unsubscribed_at is not None}
     return _render(request, page, "notifications/unsubscribe.html", context)

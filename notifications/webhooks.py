@@ -2,7 +2,8 @@
 
 Payloads are exactly Statuspage's (`meta`, `page`, then `incident` or `component` +
 `component_update`), so consumers written for Statuspage work unchanged; incidents and
-components are shaped by the management API's serializers (ids as the API shows them).
+components are shaped by the management API's serializers (ids are the public ids the APIs
+show; a status change has its own, as Statuspage's `component_update.id`).
 Each request carries `webhook-id` (the same on every retry of one delivery, so a consumer can
 drop a repeat), `webhook-timestamp` and `webhook-signature` made with the `standardwebhooks`
 library from the subscriber's `whsec_` secret.
@@ -75,7 +76,7 @@ def component_blocks(page: Page, change_id: int) -> dict | None:
     from incidents.api.serializers import ComponentSerializer
 
     change = (
-        ComponentStatusChange.objects.select_related("component")
+        ComponentStatusChange.objects.select_related("component__group")
         .filter(pk=change_id, component__page=page)
         .first()
     )
@@ -89,7 +90,7 @@ def component_blocks(page: Page, change_id: int) -> dict | None:
             "created_at": _iso(change.changed_at),
             "new_status": change.new_status,
             "old_status": change.old_status,
-            "id": str(change.pk),
+            "id": change.public_id,
             "component_id": component["id"],
         },
         "component": {

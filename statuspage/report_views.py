@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Answer, Page, ProblemReport
 from incidents.services import ServiceError
+from incidents.services.audit import Actor
 from incidents.services.reports import LIMITS, submit_report
 from incidents.snapshot import page_snapshot
 from incidents.snapshot_types import IncidentView, PageSnapshot
@@ -245,6 +246,7 @@ def report_form(request, page: Page):
                     language=request.LANGUAGE_CODE,
                     ip=client_ip(request),
                     snapshot=snapshot,
+                    actor=Actor.visitor(),
                 )
             except ServiceError as error:
                 field = error.field if error.field in form.fields else None

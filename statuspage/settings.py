@@ -377,6 +377,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Object ids in paths: public ids, or database ids in digits for a transition.
+    "PATH_CONVERTER_OVERRIDES": {
+        "apiid": {
+            "type": "string",
+            "pattern": "^(?:[a-z0-9]{12}|[0-9]+)$",
+            "example": "2xb9kq3c8bvf",
+        }
+    },
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "incidents.models.ComponentStatus",
         "IncidentStatusEnum": "incidents.models.IncidentStatus",

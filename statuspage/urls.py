@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from incidents.api import converters  # noqa: F401  (registers the `apiid` path converter)
 from notifications.api import views as subscriber_api
 
 from . import health, views
@@ -21,7 +22,7 @@ urlpatterns = [
         name="api-subscribers",
     ),
     path(
-        "api/v1/pages/<str:page_id>/subscribers/<str:subscriber_id>",
+        "api/v1/pages/<str:page_id>/subscribers/<apiid:subscriber_id>",
         subscriber_api.SubscriberDetail.as_view(),
         name="api-subscriber",
     ),

@@ -133,9 +133,9 @@ def test_components_list_in_statuspage_shape(api, it_page):
     first = components[0]
     assert set(first) == COMPONENT_FIELDS
     network = ComponentGroup.objects.get(page=it_page, name="Network")
-    assert first["id"] == str(comp(it_page, "Internet access").pk)
+    assert first["id"] == comp(it_page, "Internet access").public_id
     assert first["page_id"] == "it"
-    assert first["group_id"] == str(network.pk)
+    assert first["group_id"] == network.public_id
     assert first["status"] == "operational"
     assert first["group"] is False and first["showcase"] is True
     assert components[2]["group_id"] is None
@@ -148,7 +148,7 @@ def test_creating_a_component_records_history_with_the_key_as_actor(api, it_page
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    printing = Component.objects.get(pk=int(body["id"]))
+    printing = Component.objects.get(public_id=body["id"])
     assert (printing.name, printing.status, printing.is_visible) == (
         "Printing",
         "degraded_performance",
@@ -177,7 +177,7 @@ def test_put_moves_a_component_between_groups_and_accepts_int_ids(api, it_page):
     assert response.status_code == 200, response.content
     email.refresh_from_db()
     assert email.group == network and email.description == "Mailboxes"
-    assert response.json()["group_id"] == str(network.pk)
+    assert response.json()["group_id"] == network.public_id
 
 
 def test_deleting_a_component(api, it_page):
@@ -219,7 +219,7 @@ def test_component_input_errors_are_one_json_shape(api, body, status, code, fiel
 def test_a_duplicate_component_name_is_a_422_from_the_service(api, it_page):
     network = ComponentGroup.objects.get(page=it_page, name="Network")
     response = api.post(
-        "pages/it/components", {"component": {"name": "VPN", "group_id": str(network.pk)}}
+        "pages/it/components", {"component": {"name": "VPN", "group_id": network.public_id}}
     )
     assert_error(response, 422, "duplicate", "name")
 
@@ -242,28 +242,28 @@ def test_component_groups_list_create_patch_delete(api, it_page):
     listed = api.get("pages/it/component-groups").json()
     assert len(listed) == 1 and set(listed[0]) == GROUP_FIELDS
     internet, vpn, email = (comp(it_page, n) for n in ("Internet access", "VPN", "Email hosting"))
-    assert listed[0]["components"] == [str(internet.pk), str(vpn.pk)]
+    assert listed[0]["components"] == [internet.public_id, vpn.public_id]
 
     response = api.post(
         "pages/it/component-groups",
         {
             "description": "Office things",
-            "component_group": {"name": "Office", "components": [str(email.pk)]},
+            "component_group": {"name": "Office", "components": [email.public_id]},
         },
     )
     assert response.status_code == 201, response.content
     created = response.json()
-    assert created["components"] == [str(email.pk)] and created["description"] == "Office things"
+    assert created["components"] == [email.public_id] and created["description"] == "Office things"
     email.refresh_from_db()
-    assert email.group_id == int(created["id"])
+    assert email.group.public_id == created["id"]
 
     response = api.patch(
         f"pages/it/component-groups/{created['id']}",
-        {"component_group": {"name": "Office IT", "components": [str(vpn.pk)]}},
+        {"component_group": {"name": "Office IT", "components": [vpn.public_id]}},
     )
     assert response.status_code == 200, response.content
     assert response.json()["name"] == "Office IT"
-    assert response.json()["components"] == [str(vpn.pk)]
+    assert response.json()["components"] == [vpn.public_id]
     email.refresh_from_db()
     assert email.group_id is None
 
@@ -291,7 +291,7 @@ def open_via_api(api, page, **incident):
         "name": "Internet down",
         "status": "investigating",
         "body": "We are looking into it.",
-        "components": {str(internet.pk): "major_outage"},
+        "components": {internet.public_id: "major_outage"},
         **incident,
     }
     response = api.post(f"pages/{page.slug}/incidents", {"incident": body})
@@ -302,17 +302,18 @@ def open_via_api(api, page, **incident):
 def test_opening_an_incident_sets_components_and_answers_statuspage_shape(api, it_page):
     version = it_page.version
     vpn = comp(it_page, "VPN")
-    created = open_via_api(api, it_page, component_ids=[str(vpn.pk)], impact_override="major")
+    created = open_via_api(api, it_page, component_ids=[vpn.public_id], impact_override="major")
     assert set(created) == INCIDENT_FIELDS | {"started_at"}
     assert created["status"] == "investigating" and created["impact"] == "major"
     assert created["page_id"] == "it"
-    assert created["shortlink"].endswith(f"/p/it/incidents/{created['id']}/")
+    incident = Incident.objects.get(public_id=created["id"])
+    assert created["shortlink"].endswith(f"/p/it/incidents/{incident.pk}/")  # the permalink
     assert {c["name"] for c in created["components"]} == {"Internet access", "VPN"}
     (update,) = created["incident_updates"]
     assert set(update) == UPDATE_FIELDS
     assert update["body"] == "We are looking into it." and update["incident_id"] == created["id"]
     internet = comp(it_page, "Internet access")
-    assert {"code": str(internet.pk), "name": "Internet access", "old_status": "operational",
+    assert {"code": internet.public_id, "name": "Internet access", "old_status": "operational",
             "new_status": "major_outage"} in update["affected_components"]  # fmt: skip
     assert internet.status == "major_outage"
     it_page.refresh_from_db()
@@ -407,7 +408,7 @@ def test_another_pages_component_cannot_be_put_in_an_incident(api, phone_page):
     inbound = comp(phone_page, "Inbound calls")
     response = api.post(
         "pages/it/incidents",
-        {"incident": {"name": "X", "components": {str(inbound.pk): "major_outage"}}},
+        {"incident": {"name": "X", "components": {inbound.public_id: "major_outage"}}},
     )
     assert_error(response, 422, "unknown_component", "components")
 
@@ -421,7 +422,7 @@ def test_fixing_a_typo_in_an_update(api, it_page):
     )
     assert response.status_code == 200, response.content
     assert set(response.json()) == UPDATE_FIELDS
-    assert IncidentUpdate.objects.get(pk=update_id).body == "We are looking into it (fixed)."
+    assert IncidentUpdate.objects.get(public_id=update_id).body == "We are looking into it (fixed)."
     other = open_via_api(api, it_page, name="Other")
     response = api.patch(
         f"pages/it/incidents/{other['id']}/incident_updates/{update_id}",
@@ -430,7 +431,9 @@ def test_fixing_a_typo_in_an_update(api, it_page):
     assert_error(response, 404, "not_found")
 
 
-def test_incident_ids_are_digits_so_list_names_never_reach_the_incident_operations(api, it_page):
+def test_incident_ids_are_public_ids_or_digits_so_list_names_never_reach_the_incidents(
+    api, it_page
+):
     # The fuzz run sent "active_maintenance" as an {incident_id}: a GET answered a list where
     # the schema promised one incident, a PATCH/DELETE a 405 the schema did not list.
     from drf_spectacular.generators import SchemaGenerator
@@ -438,7 +441,7 @@ def test_incident_ids_are_digits_so_list_names_never_reach_the_incident_operatio
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
     operation = paths["/api/v1/pages/{page_id}/incidents/{incident_id}"]["get"]
     (incident_id,) = [p for p in operation["parameters"] if p["name"] == "incident_id"]
-    assert incident_id["schema"]["pattern"] == "^[0-9]+$"
+    assert incident_id["schema"]["pattern"] == "^(?:[a-z0-9]{12}|[0-9]+)$"
     assert_error(api.patch("pages/it/incidents/abc", {}), 404, "not_found")
     assert api.get("pages/it/incidents/active_maintenance").json() == []
 
@@ -447,7 +450,7 @@ def test_deleting_an_incident_gives_components_back(api, it_page):
     created = open_via_api(api, it_page)
     response = api.delete(f"pages/it/incidents/{created['id']}")
     assert response.status_code == 200 and response.json()["id"] == created["id"]
-    assert not Incident.objects.filter(pk=created["id"]).exists()
+    assert not Incident.objects.filter(public_id=created["id"]).exists()
     assert comp(it_page, "Internet access").status == "operational"
     assert_error(api.get(f"pages/it/incidents/{created['id']}"), 404, "not_found")
 
@@ -464,7 +467,7 @@ def test_maintenance_lifecycle_through_the_api(api, it_page):
                 "body": "We upgrade the VPN.",
                 "scheduled_for": start.isoformat(),
                 "scheduled_until": (start + dt.timedelta(hours=2)).isoformat(),
-                "component_ids": [str(vpn.pk)],
+                "component_ids": [vpn.public_id],
             }
         },
     )
@@ -479,7 +482,7 @@ def test_maintenance_lifecycle_through_the_api(api, it_page):
     later = start + dt.timedelta(hours=1)
     response = api.patch(path, {"incident": {"scheduled_for": later.isoformat()}})
     assert response.status_code == 200, response.content
-    assert Incident.objects.get(pk=created["id"]).scheduled_for == later
+    assert Incident.objects.get(public_id=created["id"]).scheduled_for == later
 
     response = api.patch(path, {"incident": {"status": "in_progress"}})
     assert response.status_code == 200, response.content
@@ -573,7 +576,7 @@ def test_incident_templates_create_and_list(api, it_page):
                 "title": "VPN connections drop",
                 "body": "We are looking at the VPN concentrator.",
                 "update_status": "identified",
-                "component_ids": [str(vpn.pk)],
+                "component_ids": [vpn.public_id],
             }
         },
     )
@@ -581,8 +584,8 @@ def test_incident_templates_create_and_list(api, it_page):
     created = response.json()
     assert set(created) >= TEMPLATE_FIELDS
     assert created["update_status"] == "identified"
-    assert [c["id"] for c in created["components"]] == [str(vpn.pk)]
-    template = IncidentTemplate.objects.get(pk=created["id"])
+    assert [c["id"] for c in created["components"]] == [vpn.public_id]
+    template = IncidentTemplate.objects.get(public_id=created["id"])
     assert list(template.components.all()) == [vpn]
     assert [t["name"] for t in api.get("pages/it/incident_templates").json()] == ["VPN flaky"]
     again = api.post(
@@ -712,21 +715,22 @@ def test_writes_through_the_api_are_indistinguishable_from_the_admins(
         domain_event.disconnect(dispatch_uid="api-test")
     assert Page.objects.get(pk=it_page.pk).version == version + 1
     assert [e["type"] for e in seen] == ["incident.created"]
-    assert seen[0]["data"]["incident"]["id"] == int(created["id"])
+    assert seen[0]["data"]["incident"]["public_id"] == created["id"]
 
 
 def test_changing_only_components_of_an_incident_needs_a_message(api, it_page):
     created = open_via_api(api, it_page)
     vpn = comp(it_page, "VPN")
     path = f"pages/it/incidents/{created['id']}"
-    response = api.patch(path, {"incident": {"components": {str(vpn.pk): "degraded_performance"}}})
+    body = {"incident": {"components": {vpn.public_id: "degraded_performance"}}}
+    response = api.patch(path, body)
     assert_error(response, 422, "required", "body")
     response = api.patch(
         path,
         {
             "incident": {
                 "body": "VPN slow too.",
-                "components": {str(vpn.pk): "degraded_performance"},
+                "components": {vpn.public_id: "degraded_performance"},
             }
         },
     )

@@ -54,7 +54,7 @@ def test_the_statuspage_client_runs_an_incident_from_start_to_finish(statuspage,
     )
     assert isinstance(component, sp.Component)
     assert component.name == "Payments API" and component.page_id == "it"
-    assert Component.objects.get(pk=int(component.id)).description == "Card payments"
+    assert Component.objects.get(public_id=component.id).description == "Card payments"
 
     incident = incidents.post_pages_page_id_incidents(
         sp.PostPagesPageIdIncidents(
@@ -116,7 +116,7 @@ def test_the_statuspage_client_runs_an_incident_from_start_to_finish(statuspage,
         "operational"
     )
     assert incidents.get_pages_page_id_incidents_unresolved("it") == []
-    stored = Incident.objects.get(pk=int(incident.id))
+    stored = Incident.objects.get(public_id=incident.id)
     assert stored.status == "resolved" and stored.updates.count() == 3
     assert {u.author_name for u in stored.updates.all()} == {"API key statuspage-client"}
 

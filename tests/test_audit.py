@@ -214,3 +214,186 @@ def test_creating_and_revoking_an_api_key_is_audited(client, admin_user_, it_pag
     revoked = AuditEntry.objects.get(action="revoke_api_key")
     assert revoked.changes["revoked"] == {"before": False, "after": True}
     assert Incident.objects.count() == 0
+
+
+# --- public writes: a visitor or a subscriber, channel "public" --------------------------------
+
+
+def _confirm_path(message) -> str:
+    import re
+
+    link = re.search(r"https?://\S+/subscribe/confirm/\S+/", message.body).group(0)
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_subscribing_confirming_changing_and_unsubscribing_leave_one_public_row_each(
+    client, it_page, captured_events
+):
+    from django.core import mail
+
+    from notifications.models import Subscriber
+
+    vpn = comp(it_page, "VPN")
+    start = mark()
+    with captured_events() as got:
+        client.post(
+            "/p/it/subscribe/",
+            {"email": "dana@example.com", "language": "en", "components": [str(vpn.pk)]},
+        )
+    assert len(got) <= 1
+    subscriber = Subscriber.objects.get(email="dana@example.com")
+    (subscribed,) = entries_since(start)
+    assert (subscribed.actor_type, subscribed.actor_name, subscribed.channel) == (
+        "visitor",
+        "visitor",
+        "public",
+    )
+    assert (subscribed.action, subscribed.object_type, subscribed.object_id) == (
+        "subscribe",
+        "subscriber",
+        subscriber.public_id,
+    )
+    assert subscribed.page == it_page and subscribed.actor_user is None
+    assert subscribed.changes["components"] == [vpn.public_id]
+    # The log keeps no address and no secret: it cannot forget them later.
+    text = json.dumps(subscribed.changes)
+    assert "dana@example.com" not in text and subscriber.token not in text
+
+    start = mark()
+    with captured_events() as got:
+        assert client.post(_confirm_path(mail.outbox[-1])).status_code == 302
+    assert len(got) <= 1
+    (confirmed,) = entries_since(start)
+    assert (confirmed.actor_type, confirmed.channel, confirmed.action) == (
+        "subscriber",
+        "public",
+        "confirm_subscription",
+    )
+    assert confirmed.actor_name == f"subscriber {subscriber.public_id}"
+    assert confirmed.changes["confirmed_at"]["before"] is None
+
+    start = mark()
+    client.post(f"/p/it/subscription/{subscriber.token}/", {"language": "nl", "components": []})
+    (changed,) = entries_since(start)
+    assert (changed.action, changed.actor_type, changed.channel) == (
+        "update_subscription",
+        "subscriber",
+        "public",
+    )
+    assert changed.changes["language"] == {"before": "en", "after": "nl"}
+
+    start = mark()
+    client.post(f"/p/it/unsubscribe/{subscriber.token}/")
+    (gone,) = entries_since(start)
+    assert (gone.action, gone.actor_type, gone.object_id) == (
+        "unsubscribe",
+        "subscriber",
+        subscriber.public_id,
+    )
+    assert gone.changes["unsubscribed_at"]["before"] is None
+
+
+def test_a_refused_public_subscription_leaves_no_row(client, it_page):
+    start = mark()
+    response = client.post("/p/it/subscribe/", {"email": "not-an-address", "language": "en"})
+    assert response.status_code == 400
+    assert not entries_since(start).exists()
+
+
+def test_a_webhook_confirmed_by_its_owner_is_one_row_that_says_the_secret_was_renewed(
+    client, it_page, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from notifications.models import Subscriber
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/p/it/subscribe/",
+            {"kind": "webhook", "endpoint": "http://127.0.0.1:9/hook", "email": "ops@example.com"},
+        )
+    subscriber = Subscriber.objects.get(kind="webhook")
+    assert AuditEntry.objects.filter(
+        action="subscribe_endpoint", actor_type="visitor", object_id=subscriber.public_id
+    ).exists()
+    start = mark()
+    response = client.post(_confirm_path(mail.outbox[-1]))
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.secret in response.content.decode()
+    (entry,) = entries_since(start)
+    assert (entry.action, entry.actor_type, entry.channel) == (
+        "confirm_subscription",
+        "subscriber",
+        "public",
+    )
+    assert entry.changes["secret"] == "renewed"
+    assert subscriber.secret not in json.dumps(entry.changes)
+
+
+def test_a_visitors_problem_report_is_one_public_row_without_personal_data(client, it_page):
+    from incidents.models import ProblemReport
+
+    internet = comp(it_page, "Internet access")
+    start = mark()
+    response = client.post(
+        "/p/it/report/form/",
+        {
+            "component": [str(internet.pk)],
+            "scope": "company",
+            "has_power": "yes",
+            "has_internet": "no",
+            "since": "today 09:40",
+            "description": "No website loads.",
+            "contact_name": "Dana de Vries",
+            "company": "Bakkerij Jansen",
+            "email": "dana@bakkerij.example",
+            "phone": "+31 6 1234 5678",
+            "website": "",
+        },
+    )
+    assert response.status_code == 302, response.content
+    report = ProblemReport.objects.get()
+    (entry,) = entries_since(start)
+    assert (entry.actor_type, entry.actor_name, entry.channel, entry.action) == (
+        "visitor",
+        "visitor",
+        "public",
+        "report_problem",
+    )
+    assert (entry.object_type, entry.object_id, entry.page) == (
+        "problemreport",
+        str(report.pk),
+        it_page,
+    )
+    assert entry.changes["components"] == [internet.public_id]
+    assert entry.changes["scope"] == {"before": None, "after": "company"}
+    text = json.dumps(entry.changes)
+    for personal in ("Dana", "bakkerij", "+31 6", "No website loads", report.ip_hash):
+        assert personal not in text
+
+
+def test_the_subscriber_api_is_audited_with_the_key(api, it_page):
+    start = mark()
+    response = api.post(
+        "pages/it/subscribers",
+        {"subscriber": {"email": "ann@example.com", "skip_confirmation_notification": True}},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["confirmed_at"] is not None
+    (created,) = entries_since(start)
+    assert (created.action, created.actor_type, created.channel) == (
+        "subscribe",
+        "api_key",
+        "api",
+    )
+    assert created.changes["confirmed_at"]["before"] is None
+    start = mark()
+    api.delete(f"pages/it/subscribers/{response.json()['id']}")
+    (gone,) = entries_since(start)
+    assert (gone.action, gone.actor_type, gone.object_id) == (
+        "unsubscribe",
+        "api_key",
+        response.json()["id"],
+    )

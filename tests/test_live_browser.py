@@ -188,7 +188,7 @@ def test_changes_appear_live_and_a_page_that_lost_its_socket_resyncs(server, bro
     from playwright.sync_api import expect
 
     page = open_page(browser, f"{server.url}/p/it/")
-    vpn = page.locator(f'[data-component="{component("VPN").pk}"] .status')
+    vpn = page.locator(f'[data-component="{component("VPN").public_id}"] .status')
     expect(vpn).to_have_class(re.compile(r"status--operational"))
     bars = page.locator('[data-live="components"] .uptime').count()
     assert bars == 3  # one per service
@@ -202,7 +202,7 @@ def test_changes_appear_live_and_a_page_that_lost_its_socket_resyncs(server, bro
     expect(page.locator('[data-live="banner"] h1')).to_have_text("Major system outage")
 
     incident = write(open_incident, "Mail is slow")
-    card = page.locator(f'[data-live="incidents"] [data-incident="{incident.pk}"]')
+    card = page.locator(f'[data-live="incidents"] [data-incident="{incident.public_id}"]')
     expect(card).to_be_visible(timeout=5000)
     write(post_update, incident.pk, "Found a full disk on the mail relay.")
     expect(card).to_contain_text("Found a full disk on the mail relay.", timeout=5000)
@@ -237,7 +237,7 @@ def test_polling_takes_over_when_websockets_are_blocked(server, browser):
     page.goto(f"{server.url}/p/it/")
     page.evaluate("window.__notReloaded = true")
     write(set_status, "Email hosting", "partial_outage")
-    email = page.locator(f'[data-component="{component("Email hosting").pk}"] .status')
+    email = page.locator(f'[data-component="{component("Email hosting").public_id}"] .status')
     expect(email).to_have_class(re.compile(r"status--partial_outage"), timeout=20000)
     assert polls and polls[0].startswith('"')  # conditional: If-None-Match with the ETag
     assert page.evaluate("window.__notReloaded") is True
@@ -248,7 +248,7 @@ def test_the_page_works_with_javascript_off(server, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{server.url}/p/it/")
-    vpn = page.locator(f'[data-component="{component("VPN").pk}"] .status')
+    vpn = page.locator(f'[data-component="{component("VPN").public_id}"] .status')
     assert "status--degraded_performance" in vpn.get_attribute("class")
     assert page.title().startswith("(Minor service outage) IT services")
     context.close()

@@ -399,8 +399,8 @@ def test_the_public_page_shows_in_progress_and_scheduled_maintenance_apart(
     html = client.get("/p/it/").content.decode()
     in_progress = html.index('id="maintenance-active-title"')
     scheduled = html.index('id="maintenance-upcoming-title"')
-    assert in_progress < html.index(f'id="incident-{running.pk}"') < scheduled
-    assert scheduled < html.index(f'id="incident-{upcoming.pk}"')
+    assert in_progress < html.index(f'id="incident-{running.public_id}"') < scheduled
+    assert scheduled < html.index(f'id="incident-{upcoming.public_id}"')
     # The window in the page's time zone (Amsterdam, CET): 22:00 to 01:00.
     assert "Tuesday 8 December 22:00" in html and "Wednesday 9 December 01:00 CET" in html
     assert Incident.objects.filter(kind="maintenance").count() == 2

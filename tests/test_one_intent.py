@@ -79,7 +79,7 @@ def test_maintenance_created_verifying_through_the_api_is_one_event_one_bump_one
                     "status": "verifying",
                     "scheduled_for": start.isoformat(),
                     "scheduled_until": (start + dt.timedelta(hours=2)).isoformat(),
-                    "component_ids": [str(comp(it_page, "VPN").pk)],
+                    "component_ids": [comp(it_page, "VPN").public_id],
                 }
             },
         )
@@ -104,7 +104,7 @@ def test_every_api_write_is_one_event(api, it_page, captured_events):
     with captured_events() as got:
         created = api.post(
             "pages/it/incidents",
-            {"incident": {"name": "Down", "components": {str(internet.pk): "major_outage"}}},
+            {"incident": {"name": "Down", "components": {internet.public_id: "major_outage"}}},
         ).json()
     assert got.types() == ["incident.created"]
     path = f"pages/it/incidents/{created['id']}"
@@ -135,7 +135,7 @@ def test_reopening_through_the_api_applies_the_component_statuses(api, it_page):
     internet, vpn = comp(it_page, "Internet access"), comp(it_page, "VPN")
     created = api.post(
         "pages/it/incidents",
-        {"incident": {"name": "Down", "components": {str(internet.pk): "degraded_performance"}}},
+        {"incident": {"name": "Down", "components": {internet.public_id: "degraded_performance"}}},
     ).json()
     path = f"pages/it/incidents/{created['id']}"
     api.patch(path, {"incident": {"status": "resolved"}})
@@ -144,14 +144,14 @@ def test_reopening_through_the_api_applies_the_component_statuses(api, it_page):
         {
             "incident": {
                 "status": "identified",
-                "components": {str(internet.pk): "major_outage", str(vpn.pk): "partial_outage"},
+                "components": {internet.public_id: "major_outage", vpn.public_id: "partial_outage"},
             }
         },
     )
     assert response.status_code == 200, response.content
     assert comp(it_page, "Internet access").status == "major_outage"
     assert comp(it_page, "VPN").status == "partial_outage"
-    assert Incident.objects.get(pk=created["id"]).updates.first().body == (
+    assert Incident.objects.get(public_id=created["id"]).updates.first().body == (
         "The issue has been identified and a fix is being implemented."
     )
 
@@ -414,8 +414,9 @@ def test_the_page_object_advertises_only_what_exists(api):
     assert page["allow_page_subscribers"] is True and page["allow_email_subscribers"] is True
     assert page["allow_rss_atom_feeds"] is True
     assert page["allow_incident_subscribers"] is False
-    assert page["allow_webhook_subscribers"] is False
     assert page["allow_sms_subscribers"] is False
+    # Webhook subscribers exist (the public form and the subscribers API take them).
+    assert page["allow_webhook_subscribers"] is True
 
 
 def test_one_rule_for_a_pages_public_address(it_page, settings):

@@ -111,7 +111,7 @@ def busy_page(django_capture_on_commit_callbacks):
     alert.components.set([vpn])
     ImportedObject.objects.create(
         page=page, source="https://api.statuspage.io/v1#abc", kind="component", source_id="x1",
-        object_id=str(vpn.pk),
+        object_id=vpn.public_id,
     )  # fmt: skip
     return page
 
@@ -174,6 +174,16 @@ def test_a_copy_next_to_the_original_renews_what_must_stay_unique(busy_page, tmp
     assert twin.token != original.token
     assert [c.name for c in twin.components.all()] == ["VPN"]
     assert twin.components.get().page.slug == "it-copy"
+    # Public ids are unique here: the copy's are new, and its import mapping follows them.
+    assert twin.public_id != original.public_id
+    assert "public id(s) already in use here were renewed" in output
+    copy_page = Page.objects.get(slug="it-copy")
+    copied = set(Component.objects.filter(page=copy_page).values_list("public_id", flat=True))
+    assert not copied & set(
+        Component.objects.filter(page=busy_page).values_list("public_id", flat=True)
+    )
+    mapped = ImportedObject.objects.filter(page=copy_page, kind="component")
+    assert mapped.exists() and {m.object_id for m in mapped} <= copied
 
 
 def test_import_refuses_a_taken_slug_and_what_is_not_an_archive(busy_page, tmp_path):

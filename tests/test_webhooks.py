@@ -80,7 +80,7 @@ def test_an_incident_reaches_a_consumer_in_statuspages_shape_and_signed(
         "status_indicator": "critical",
         "status_description": "Major System Outage",
     }
-    assert body["incident"]["id"] == str(incident.pk)
+    assert body["incident"]["id"] == incident.public_id
     assert body["incident"]["name"] == "VPN down"
     assert body["incident"]["incident_updates"][0]["body"] == "Investigating."
 
@@ -109,7 +109,7 @@ def test_a_component_change_sends_component_and_component_update(
     assert body["component_update"]["new_status"] == "partial_outage"
     assert body["component"] == {
         "created_at": body["component"]["created_at"],
-        "id": str(vpn.pk),
+        "id": vpn.public_id,
         "name": "VPN",
         "status": "partial_outage",
     }
@@ -227,7 +227,7 @@ def test_the_subscriber_api_creates_lists_and_deletes_webhooks(it_page, settings
             "subscriber": {
                 "endpoint": "http://127.0.0.1:9/hook",
                 "email": "ops@example.com",
-                "component_ids": [str(vpn.pk)],
+                "component_ids": [vpn.public_id],
                 "skip_confirmation_notification": True,
             }
         },
@@ -236,7 +236,7 @@ def test_the_subscriber_api_creates_lists_and_deletes_webhooks(it_page, settings
     created = response.json()
     assert set(created) == SUBSCRIBER_FIELDS | {"secret"}
     assert created["mode"] == "webhook" and created["secret"].startswith("whsec_")
-    assert created["components"] == [str(vpn.pk)]
+    assert created["components"] == [vpn.public_id]
     listed = api.get("pages/it/subscribers?type=webhook").json()
     assert [s["id"] for s in listed] == [created["id"]]
     assert "secret" not in listed[0]

@@ -20,11 +20,12 @@ SHOWN_ON_OBJECT = 50
 def audit_context(obj) -> dict:
     """Template context for `admin/incidents/_audit.html`: the object's newest entries."""
     object_type = obj._meta.concrete_model._meta.model_name
-    entries = AuditEntry.objects.filter(object_type=object_type, object_id=str(obj.pk))
+    object_id = str(getattr(obj, "public_id", None) or obj.pk)
+    entries = AuditEntry.objects.filter(object_type=object_type, object_id=object_id)
     return {
         "audit_entries": list(entries.order_by("-created_at", "-id")[:SHOWN_ON_OBJECT]),
         "audit_object_type": object_type,
-        "audit_object_id": obj.pk,
+        "audit_object_id": object_id,
     }
 
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from incidents import services
 from incidents.services.alerts import Alert, integration_actor
 
-from .views import WRITE_ERRORS, ManageView
+from .views.base import WRITE_ERRORS, ManageView
 
 MAX_ALERTS = 1000
 ALERT_STATUSES = [("firing", "firing"), ("resolved", "resolved")]

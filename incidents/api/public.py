@@ -54,7 +54,7 @@ def _status(snapshot: PageSnapshot) -> dict[str, str]:
 
 def _component(component: ComponentView, slug: str) -> dict[str, Any]:
     return {
-        "id": str(component.id),
+        "id": component.public_id,
         "name": component.name,
         "status": component.status,
         "created_at": component.created_at,
@@ -63,7 +63,7 @@ def _component(component: ComponentView, slug: str) -> dict[str, Any]:
         "description": component.description or None,
         "showcase": True,
         "start_date": None,
-        "group_id": str(component.group_id) if component.group_id else None,
+        "group_id": component.group_public_id,
         "page_id": slug,
         "group": False,
         "only_show_if_degraded": False,
@@ -83,7 +83,7 @@ def _components(snapshot: PageSnapshot) -> list[dict[str, Any]]:
         group = groups[item.id]
         out.append(
             {
-                "id": str(group.id),
+                "id": group.public_id,
                 "name": group.name,
                 "status": group.status,
                 "created_at": group.created_at,
@@ -96,7 +96,7 @@ def _components(snapshot: PageSnapshot) -> list[dict[str, Any]]:
                 "page_id": slug,
                 "group": True,
                 "only_show_if_degraded": False,
-                "components": [str(i) for i in group.components],
+                "components": [components[i].public_id for i in group.components],
             }
         )
         out.extend(_component(components[i], slug) for i in group.components)
@@ -105,16 +105,16 @@ def _components(snapshot: PageSnapshot) -> list[dict[str, Any]]:
 
 def _update(update: UpdateView) -> dict[str, Any]:
     return {
-        "id": str(update.id),
+        "id": update.public_id,
         "status": update.status,
         "body": update.body,
-        "incident_id": str(update.incident_id),
+        "incident_id": update.incident_public_id,
         "created_at": update.created_at,
         "updated_at": update.updated_at,
         "display_at": update.display_at,
         "affected_components": [
             {
-                "code": str(c.code),
+                "code": c.code,
                 "name": c.name,
                 "old_status": c.old_status,
                 "new_status": c.new_status,
@@ -130,7 +130,7 @@ def _update(update: UpdateView) -> dict[str, Any]:
 
 def _incident(incident: IncidentView, slug: str, custom_host: str = "") -> dict[str, Any]:
     out = {
-        "id": str(incident.id),
+        "id": incident.public_id,
         "name": incident.name,
         "status": incident.status,
         "created_at": incident.created_at,

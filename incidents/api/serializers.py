@@ -1,8 +1,9 @@
 """Request and response shapes of the management API, named and nested as Statuspage's v1.
 
-Ids leave as strings (Statuspage's are strings) and come in as strings or integers. Fields that
-Statuspage has and we do not (Twitter, metadata, reminders) are answered with their empty value
-and accepted, then ignored, on input.
+Ids are public ids (random 12-character strings, as Statuspage's); for a transition, the
+database ids ("12") that integrations kept from before are still accepted on input and in
+paths. Fields that Statuspage has and we do not (Twitter, metadata, reminders) are answered
+with their empty value and accepted, then ignored, on input.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from incidents.models import (
     ComponentStatus,
     Impact,
     IncidentStatus,
+    is_public_id,
     validate_time_zone,
 )
 
@@ -31,22 +33,38 @@ TEMPLATE_IMPACT_CHOICES = [c for c in Impact.choices if c[0] != Impact.MAINTENAN
 # --- small field types --------------------------------------------------------------------------
 
 
-@extend_schema_field({"type": "string", "pattern": r"^[0-9]+$", "example": "12"})
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^(?:[a-z0-9]{12}|[0-9]+)$",
+        "example": "2xb9kq3c8bvf",
+        "description": "A public id; the database id in digits is accepted for a transition.",
+    }
+)
 class ObjectId(serializers.Field):
-    """An id: "12" or 12 in, an int inside (a value no row can have is refused, not a 500)."""
+    """An id as sent: a public id ("2xb9kq3c8bvf") or a database id ("12" or 12); the view
+    resolves it within the page (a value no row can have is refused here, not a 500)."""
 
-    default_error_messages = {"invalid": '“{value}” is not an id (ids are digits, like "12").'}
+    default_error_messages = {
+        "invalid": '“{value}” is not an id (ids look like "2xb9kq3c8bvf").',
+    }
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, str | int):
             self.fail("invalid", value=str(data)[:40])
         text = str(data).strip()
+        if is_public_id(text):
+            return text
         if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_ID:
             self.fail("invalid", value=text[:40])
-        return int(text)
+        return str(int(text))
 
     def to_representation(self, value):
         return str(value)
+
+
+def public_id_of(obj) -> str | None:
+    return obj.public_id if obj is not None else None
 
 
 def text(max_length: int, **kwargs) -> serializers.CharField:
@@ -100,9 +118,11 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ComponentSerializer(serializers.Serializer):
-    id = serializers.CharField(read_only=True)
+    """A component; its group is read through `component.group` (select it with the query)."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
     page_id = PageSlugField()
-    group_id = serializers.CharField(allow_null=True, read_only=True)
+    group_id = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     group = FalseField()
@@ -115,9 +135,12 @@ class ComponentSerializer(serializers.Serializer):
     automation_email = NullField()
     start_date = NullField()
 
+    def get_group_id(self, component) -> str | None:
+        return component.group.public_id if component.group_id else None
+
 
 class ComponentGroupSerializer(serializers.Serializer):
-    id = serializers.CharField(read_only=True)
+    id = serializers.CharField(source="public_id", read_only=True)
     page_id = PageSlugField()
     name = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
@@ -127,20 +150,22 @@ class ComponentGroupSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
     def get_components(self, group) -> list[str]:
-        return [str(c.pk) for c in group.components.all()]
+        return [c.public_id for c in group.components.all()]
 
 
 class AffectedComponentSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = serializers.CharField(
+        allow_null=True, help_text="The component's id (null once it was deleted)."
+    )
     name = serializers.CharField()
     old_status = serializers.CharField()
     new_status = serializers.CharField()
 
 
 class IncidentUpdateSerializer(serializers.Serializer):
-    id = serializers.CharField(read_only=True)
-    incident_id = serializers.CharField(read_only=True)
-    affected_components = AffectedComponentSerializer(many=True, read_only=True)
+    id = serializers.CharField(source="public_id", read_only=True)
+    incident_id = serializers.CharField(source="incident.public_id", read_only=True)
+    affected_components = serializers.SerializerMethodField()
     body = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     custom_tweet = NullField()
@@ -152,9 +177,45 @@ class IncidentUpdateSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
     wants_twitter_update = FalseField()
 
+    @extend_schema_field(AffectedComponentSerializer(many=True))
+    def get_affected_components(self, update) -> list[dict[str, Any]]:
+        """The stored entries name components by database id: shown by public id."""
+        entries = update.affected_components or []
+        if not entries:
+            return []
+        codes = component_codes(self.root, self.context["page"])
+        return [
+            {
+                "code": codes.get(_as_int(entry.get("code"))),
+                "name": entry.get("name", ""),
+                "old_status": entry.get("old_status", ""),
+                "new_status": entry.get("new_status", ""),
+            }
+            for entry in entries
+        ]
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0  # no row has it
+
+
+def component_codes(root: serializers.BaseSerializer, page) -> dict[int, str]:
+    """{database id: public id} of the page's components: one query per response, when an
+    update names components."""
+    codes = getattr(root, "_component_codes", None)
+    if codes is None:
+        from incidents.models import Component
+
+        codes = dict(Component.objects.filter(page=page).values_list("pk", "public_id"))
+        setattr(root, "_component_codes", codes)  # noqa: B010
+    return codes
+
 
 class IncidentSerializer(serializers.Serializer):
-    id = serializers.CharField(read_only=True)
+    id = serializers.CharField(source="public_id", read_only=True)
     components = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
     impact = serializers.ChoiceField(choices=Impact.choices, read_only=True)
@@ -245,38 +306,8 @@ class PostmortemSerializer(serializers.Serializer):
         return None
 
 
-class SubscriberSerializer(serializers.Serializer):
-    """An email subscriber, as Statuspage's `/subscribers` lists it."""
-
-    id = serializers.CharField(read_only=True)
-    mode = serializers.SerializerMethodField()
-    email = serializers.EmailField(read_only=True)
-    endpoint = NullField()
-    phone_number = NullField()
-    phone_country = NullField()
-    display_phone_number = NullField()
-    obfuscated_channel_name = NullField()
-    workspace_name = NullField()
-    skip_confirmation_notification = FalseField()
-    quarantined_at = serializers.DateTimeField(source="flagged_at", read_only=True, allow_null=True)
-    purge_at = NullField()
-    components = serializers.SerializerMethodField()
-    page_access_user_id = NullField()
-    created_at = serializers.DateTimeField(read_only=True)
-    # Ours: Statuspage answers these through its `state` filter instead.
-    confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    unsubscribed_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    language = serializers.CharField(read_only=True)
-
-    def get_mode(self, subscriber) -> str:
-        return "email"
-
-    def get_components(self, subscriber) -> list[str]:
-        return [str(c.pk) for c in subscriber.components.all()]
-
-
 class IncidentTemplateSerializer(serializers.Serializer):
-    id = serializers.CharField(read_only=True)
+    id = serializers.CharField(source="public_id", read_only=True)
     components = ComponentSerializer(many=True, read_only=True)
     name = serializers.CharField(read_only=True)
     title = serializers.CharField(read_only=True)
@@ -305,12 +336,13 @@ class PageSerializer(serializers.Serializer):
     support_url = serializers.SerializerMethodField()
     hidden_from_search = FalseField()
     allow_page_subscribers = serializers.SerializerMethodField()
-    # Statuspage's shape, told truthfully: no per-incident or webhook subscriptions here (yet).
+    # Statuspage's shape, told truthfully: email and webhook subscriptions (the public form and
+    # the subscribers API take both), no per-incident or SMS ones.
     allow_incident_subscribers = FalseField()
     allow_email_subscribers = serializers.SerializerMethodField()
     allow_sms_subscribers = FalseField()
     allow_rss_atom_feeds = serializers.SerializerMethodField()
-    allow_webhook_subscribers = FalseField()
+    allow_webhook_subscribers = serializers.SerializerMethodField()
     notifications_from_email = serializers.SerializerMethodField()
     notifications_email_footer = NullField()
     activity_score = serializers.SerializerMethodField()
@@ -336,6 +368,7 @@ class PageSerializer(serializers.Serializer):
         return True
 
     get_allow_email_subscribers = get_allow_page_subscribers
+    get_allow_webhook_subscribers = get_allow_page_subscribers
     get_allow_rss_atom_feeds = get_allow_page_subscribers
 
     def get_notifications_from_email(self, page) -> str:

@@ -7,7 +7,8 @@ from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import alerts, audit, views
+from . import alerts, views
+from .converters import PATTERN
 from .errors import error_body
 
 app_name = "api"
@@ -30,7 +31,9 @@ DOCS_POLICY = csp_replace(
 )
 
 P = "pages/<str:page_id>"
-ID = "[0-9]+"
+# An object's id: its public id, or (for a transition) its database id in digits (the `apiid`
+# converter's pattern, spelled out where a route needs a regex).
+ID = PATTERN
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", DOCS_POLICY(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
@@ -38,9 +41,9 @@ urlpatterns = [
     path("pages", views.PageList.as_view(), name="pages"),
     path(f"{P}", views.PageDetail.as_view(), name="page"),
     path(f"{P}/components", views.ComponentList.as_view(), name="components"),
-    path(f"{P}/components/<str:component_id>", views.ComponentDetail.as_view(), name="component"),
+    path(f"{P}/components/<apiid:component_id>", views.ComponentDetail.as_view(), name="component"),
     path(f"{P}/component-groups", views.GroupList.as_view(), name="groups"),
-    path(f"{P}/component-groups/<str:id>", views.GroupDetail.as_view(), name="group"),
+    path(f"{P}/component-groups/<apiid:id>", views.GroupDetail.as_view(), name="group"),
     path(f"{P}/incidents", views.IncidentList.as_view(), name="incidents"),
     path(f"{P}/incidents/unresolved", views.UnresolvedIncidents.as_view(), name="unresolved"),
     path(f"{P}/incidents/upcoming", views.UpcomingIncidents.as_view(), name="upcoming"),
@@ -50,8 +53,8 @@ urlpatterns = [
         name="active-maintenance",
     ),
     path(f"{P}/incidents/scheduled", views.ScheduledIncidents.as_view(), name="scheduled"),
-    # Incident ids are digits: "unresolved", "upcoming"... above are lists, never an incident,
-    # and the schema says so (a fuzzer no longer sends a list's name as an id).
+    # Incident ids are 12 letters and digits, or digits: "unresolved", "upcoming"... above are
+    # lists, never an incident, and the schema says so (a fuzzer sends no list's name as an id).
     re_path(
         rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})$",
         views.IncidentDetail.as_view(),
@@ -59,7 +62,7 @@ urlpatterns = [
     ),
     re_path(
         rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})"
-        r"/incident_updates/(?P<incident_update_id>[^/]+)$",
+        rf"/incident_updates/(?P<incident_update_id>{ID})$",
         views.IncidentUpdateDetail.as_view(),
         name="incident-update",
     ),
@@ -81,6 +84,6 @@ urlpatterns = [
     path(f"{P}/incident_templates", views.TemplateList.as_view(), name="templates"),
     path(f"{P}/alertmanager", alerts.AlertmanagerWebhook.as_view(), name="alertmanager"),
     path(f"{P}/grafana", alerts.GrafanaWebhook.as_view(), name="grafana"),
-    path(f"{P}/audit-log", audit.AuditLog.as_view(), name="audit-log"),
+    path(f"{P}/audit-log", views.AuditLog.as_view(), name="audit-log"),
     re_path(r"^.*$", not_found),
 ]

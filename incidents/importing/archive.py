@@ -7,6 +7,8 @@ daily uptime, templates, problem reports and alerts, subscribers, notifications 
 deliveries, the import mapping. Rows are numbered per model inside the archive (1, 2, ... in
 the order of their ids), so exporting a restored page gives the same document again.
 Users are referred to by username; API keys are secrets of one installation and stay behind.
+Public ids travel with their rows, so API clients and webhook consumers keep their references
+on the new installation; one that is taken there already is renewed (the report says how many).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from incidents import events
-from incidents.models import Page
+from incidents.models import Page, new_public_id
 from incidents.services import ServiceError, audit
 from incidents.services.base import publish_event
 
@@ -286,8 +288,14 @@ def import_page(document: dict, *, actor: Any, slug: str | None = None) -> Resto
         rows = data.get(label) or []
         relations = {f.name: f for f in _foreign_keys(model)}
         many = {f.name: f for f in model._meta.many_to_many}
+        taken = _taken_public_ids(model, rows)
         for row in rows:
             fields = dict(row["fields"])
+            if taken and fields.get("public_id") in taken:
+                # The import mapping names objects by public id: it follows the new one.
+                renewed = new_public_id()
+                ids[label][fields["public_id"]] = renewed
+                fields["public_id"] = renewed
             for name, fk in relations.items():
                 value = fields.get(name)
                 if value is None:
@@ -318,6 +326,10 @@ def import_page(document: dict, *, actor: Any, slug: str | None = None) -> Resto
             item.save()  # raw: timestamps (also auto_now ones) are kept as they were
             ids[label][row["id"]] = item.object.pk
         report.counts[label] = len(rows)
+        if taken:
+            report.notes.append(
+                f"{label}: {len(taken)} public id(s) already in use here were renewed."
+            )
     if missing_users:
         report.notes.append(
             "No user here named "
@@ -330,6 +342,17 @@ def import_page(document: dict, *, actor: Any, slug: str | None = None) -> Resto
     audit.record(actor, action="import_page", obj=page, changes=changes)
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return report
+
+
+def _taken_public_ids(model, rows: list[dict]) -> set[str]:
+    """The archive's public ids of this model that rows here already have (one query)."""
+    if not any(f.name == "public_id" for f in model._meta.concrete_fields):
+        return set()
+    wanted = {row["fields"].get("public_id") for row in rows} - {None, ""}
+    if not wanted:
+        return set()
+    found = model._base_manager.filter(public_id__in=wanted).values_list("public_id", flat=True)
+    return set(found)
 
 
 def _page_fields(fields: dict, slug: str, report: RestoreReport) -> dict:

@@ -285,8 +285,10 @@ class StatuspageImporter:
         from incidents.models import ImportedObject
 
         rows = ImportedObject.objects.filter(page=self.page, source=self.source, kind=kind)
-        by_pk = {str(c.pk): c for c in self._imported_page().components.all()}
-        return [(r.source_id, by_pk[r.object_id]) for r in rows if r.object_id in by_pk]
+        ours = {}
+        for component in self._imported_page().components.all():
+            ours[str(component.pk)] = ours[component.public_id] = component  # old rows: pk
+        return [(r.source_id, ours[r.object_id]) for r in rows if r.object_id in ours]
 
     # --- incidents and maintenance ----------------------------------------------------------
 

@@ -49,6 +49,7 @@ from .pages import (
     hex_colour,
     validate_time_zone,
 )
+from .public_ids import is_public_id, new_public_id
 from .reports import (
     Answer,
     ProblemReport,
@@ -95,6 +96,8 @@ __all__ = [
     "ReportAlert",
     "SupportHours",
     "hex_colour",
+    "is_public_id",
+    "new_public_id",
     "status_for_severity",
     "validate_time_zone",
 ]

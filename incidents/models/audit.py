@@ -22,6 +22,9 @@ class AuditEntry(models.Model):
         CLOCK = "clock", _("clock")
         COMMAND = "command", _("command")
         SYSTEM = "system", _("system")
+        # Public writes: someone on the public pages, or a subscriber through their own link.
+        VISITOR = "visitor", _("visitor")
+        SUBSCRIBER = "subscriber", _("subscriber")
 
     class Channel(models.TextChoices):
         ADMIN = "admin", _("admin")

@@ -18,6 +18,7 @@ from .choices import (
     IncidentStatus,
 )
 from .pages import Component, Page
+from .public_ids import PublicIdField
 
 
 class Incident(models.Model):
@@ -27,6 +28,7 @@ class Incident(models.Model):
         INCIDENT = "incident", _("Incident")
         MAINTENANCE = "maintenance", _("Maintenance")
 
+    public_id = PublicIdField()
     page = models.ForeignKey(
         Page, on_delete=models.CASCADE, related_name="incidents", verbose_name=_("page")
     )
@@ -153,6 +155,7 @@ class IncidentComponent(models.Model):
 class IncidentUpdate(models.Model):
     """One entry of an incident's timeline. Appended, never rewritten (but typos may be fixed)."""
 
+    public_id = PublicIdField()
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices)
     body = models.TextField(_("message"), help_text=_("Markdown."))
@@ -179,6 +182,8 @@ class IncidentUpdate(models.Model):
 class ComponentStatusChange(models.Model):
     """The time series of a component's status; uptime is computed from it."""
 
+    # Webhooks name a change (`component_update.id`) by it.
+    public_id = PublicIdField()
     component = models.ForeignKey(
         Component, on_delete=models.CASCADE, related_name="status_changes"
     )
@@ -206,6 +211,7 @@ class ComponentStatusChange(models.Model):
 class IncidentTemplate(models.Model):
     """A reusable title, message and impact for a failure that happens more than once."""
 
+    public_id = PublicIdField()
     page = models.ForeignKey(
         Page, on_delete=models.CASCADE, related_name="incident_templates", verbose_name=_("page")
     )

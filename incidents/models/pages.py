@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import ComponentStatus
+from .public_ids import PublicIdField
 
 
 def validate_time_zone(value: str) -> None:
@@ -254,6 +255,7 @@ class SupportHours(models.Model):
 
 
 class ComponentGroup(models.Model):
+    public_id = PublicIdField()
     page = models.ForeignKey(
         Page, on_delete=models.CASCADE, related_name="groups", verbose_name=_("page")
     )
@@ -276,6 +278,7 @@ class ComponentGroup(models.Model):
 
 
 class Component(models.Model):
+    public_id = PublicIdField()
     page = models.ForeignKey(
         Page, on_delete=models.CASCADE, related_name="components", verbose_name=_("page")
     )

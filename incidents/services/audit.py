@@ -30,7 +30,25 @@ ActorType = AuditEntry.ActorType
 Channel = AuditEntry.Channel
 
 # Fields that change with every write and say nothing about who meant what.
-_NOISE = {"version", "updated_at", "created_at", "last_used_at", "hashed_key", "password"}
+# (An object's public id is its `object.id` in the row already.) Secrets stay out too.
+_NOISE = {
+    "token",
+    "secret",
+    "ip_hash",
+    "version",
+    "updated_at",
+    "created_at",
+    "last_used_at",
+    "hashed_key",
+    "password",
+    "public_id",
+}
+# Personal data stays out: an append-only log could not forget it when a subscriber or a
+# reporter asks (the row names the object; its own table holds, and can erase, the rest).
+_PERSONAL = {
+    "subscriber": {"email", "endpoint"},
+    "problemreport": {"email", "phone", "contact_name", "company", "description", "since"},
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,18 @@ class Actor:
     @classmethod
     def command(cls, name: str) -> Actor:
         return cls(ActorType.COMMAND, name, Channel.COMMAND)
+
+    @classmethod
+    def visitor(cls) -> Actor:
+        """Someone on the public pages (a problem report, a new subscription): not named, as
+        the log is append-only and keeps no personal data."""
+        return cls(ActorType.VISITOR, "visitor", Channel.PUBLIC)
+
+    @classmethod
+    def subscriber(cls, subscriber: Any) -> Actor:
+        """A subscriber acting through their own link (confirm, preferences, unsubscribe),
+        named by public id, not by address."""
+        return cls(ActorType.SUBSCRIBER, f"subscriber {subscriber.public_id}", Channel.PUBLIC)
 
     def __str__(self) -> str:
         return self.name
@@ -99,13 +129,22 @@ def note(key: str, value: Any) -> None:
         current["notes"][key] = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+def set_actor(actor: Actor) -> None:
+    """Name the actor of the intent under way when only its steps know it (a subscriber found
+    by the link they followed)."""
+    current = _current_intent.get()
+    if current is not None:
+        current["actor"] = actor
+
+
 def field_values(obj: models.Model | None) -> dict[str, Any]:
     """The object's own fields as JSON values (foreign keys by id), without noise."""
     if obj is None:
         return {}
     values = {}
+    personal = _PERSONAL.get(obj._meta.model_name or "", set())
     for f in obj._meta.concrete_fields:
-        if f.primary_key or f.name in _NOISE:
+        if f.primary_key or f.name in _NOISE or f.name in personal:
             continue
         values[f.attname] = getattr(obj, f.attname)
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
@@ -152,7 +191,7 @@ def record(
         channel=who.channel,
         action=action,
         object_type=object_type or _model_name(obj),
-        object_id=str(object_id if object_id is not None else getattr(obj, "pk", "") or ""),
+        object_id=str(object_id if object_id is not None else _object_id(obj)),
         object_repr=str(obj)[:200] if obj is not None else "",
         changes=changes or {},
     )
@@ -189,7 +228,7 @@ def intent(action: str) -> Callable[[Callable], Callable]:
                     changes = diff(field_values(before), field_values(_reload(obj)))
                     changes.update(current["notes"])
                     record(
-                        kwargs.get("actor"),
+                        current.get("actor") or kwargs.get("actor"),
                         action=action,
                         obj=obj,
                         page=page_of(obj) or page_of(target) or page_of(made),
@@ -214,6 +253,13 @@ def _reload(obj: models.Model | None) -> models.Model | None:
     if obj is None or obj.pk is None:
         return None
     return type(obj)._base_manager.filter(pk=obj.pk).first()
+
+
+def _object_id(obj: models.Model | None) -> str:
+    """The id the API shows for the object: its public id where it has one."""
+    if obj is None:
+        return ""
+    return str(getattr(obj, "public_id", None) or obj.pk or "")
 
 
 def _model_name(obj: models.Model | None) -> str:

@@ -32,6 +32,7 @@ COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "s
 def component_data(component: Component) -> dict[str, Any]:
     return {
         "id": component.pk,
+        "public_id": component.public_id,
         "name": component.name,
         "status": component.status,
         "group_id": component.group_id,
@@ -210,7 +211,7 @@ def bulk_set_component_status(
             obj=None,
             page=pages[page_id],
             object_type="component",
-            object_id=",".join(str(c.pk) for c in page_components),
+            object_id=",".join(c.public_id for c in page_components),
             changes={
                 str(c.pk): {"status": {"before": before[c.pk], "after": status}}
                 for c in page_components

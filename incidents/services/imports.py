@@ -46,10 +46,23 @@ def recall(
     if page is not None:
         mapped = mapped.filter(page=page)
     for object_id in mapped.values_list("object_id", flat=True):
-        found = queryset.filter(pk=object_id).first()
+        found = queryset.filter(_our_id(queryset.model, object_id)).first()
         if found is not None:
             return found
     return None
+
+
+def our_id(obj: models.Model) -> str:
+    """How the mapping names our object: its public id where it has one (stable when the page
+    moves to another installation), else its database id."""
+    return str(getattr(obj, "public_id", None) or obj.pk)
+
+
+def _our_id(model: type[models.Model], object_id: str) -> models.Q:
+    # Mappings written before objects had public ids hold database ids (digits).
+    if any(f.name == "public_id" for f in model._meta.concrete_fields) and not object_id.isdigit():
+        return models.Q(public_id=object_id)
+    return models.Q(pk=int(object_id)) if object_id.isdigit() else models.Q(pk__in=[])
 
 
 def remember(page: Page, source: str, kind: str, source_id: Any, obj: models.Model) -> None:
@@ -59,7 +72,7 @@ def remember(page: Page, source: str, kind: str, source_id: Any, obj: models.Mod
         source=source,
         kind=kind,
         source_id=str(source_id),
-        defaults={"object_id": str(obj.pk)},
+        defaults={"object_id": our_id(obj)},
     )
 
 

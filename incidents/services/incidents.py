@@ -53,6 +53,7 @@ def incident_data(incident: Incident, update: IncidentUpdate | None = None) -> d
     return {
         "incident": {
             "id": incident.pk,
+            "public_id": incident.public_id,
             "kind": incident.kind,
             "name": incident.name,
             "status": incident.status,
@@ -62,6 +63,7 @@ def incident_data(incident: Incident, update: IncidentUpdate | None = None) -> d
         if update is None
         else {
             "id": update.pk,
+            "public_id": update.public_id,
             "status": update.status,
             "deliver_notifications": update.deliver_notifications,
             "affected_components": update.affected_components,

@@ -27,6 +27,7 @@ from incidents.models import (
 
 from ..ratelimit import take_attempt
 from ..snapshot_types import PageSnapshot
+from . import audit
 from .audit import intent
 from .base import ServiceError
 from .incidents import open_incident
@@ -111,7 +112,7 @@ def status_shown(snapshot: PageSnapshot, component_ids: Iterable[int]) -> dict[s
     }
 
 
-@transaction.atomic
+@intent("report_problem")
 def submit_report(
     page: Page,
     *,
@@ -128,6 +129,7 @@ def submit_report(
     language: str = "en",
     ip: str = "",
     snapshot: PageSnapshot | None = None,
+    actor: Any = None,
 ) -> ProblemReport:
     """Store a customer's report, mail it to support with a receipt to the reporter (after
     commit), and check the page's early-warning threshold.
@@ -203,6 +205,7 @@ def submit_report(
         **fields,
     )
     report.components.set(found)
+    audit.note("components", [c.public_id for c in found])
     check_report_threshold(page, [c.pk for c in found], now=report.created_at)
     report_id = report.pk
     transaction.on_commit(lambda: _mail_report(report_id))

@@ -12,7 +12,7 @@ MODES = ["email", "webhook", "chat"]
 
 
 class SubscriberSerializer(serializers.Serializer):
-    id = serializers.CharField(read_only=True)
+    id = serializers.CharField(source="public_id", read_only=True)
     mode = serializers.ChoiceField(choices=MODES, source="kind", read_only=True)
     email = serializers.CharField(read_only=True, allow_null=True)
     endpoint = serializers.SerializerMethodField()
@@ -48,7 +48,7 @@ class SubscriberSerializer(serializers.Serializer):
         return False
 
     def get_components(self, subscriber) -> list[str]:
-        return [str(c.pk) for c in subscriber.components.all()]
+        return [c.public_id for c in subscriber.components.all()]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

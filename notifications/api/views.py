@@ -16,7 +16,6 @@ from incidents.api.views import (
     READ_ERRORS,
     WRITE_ERRORS,
     ManageView,
-    parse_id,
 )
 from notifications import services
 from notifications.models import Subscriber
@@ -85,15 +84,21 @@ class SubscriberList(ManageView):
         page = self.page
         language = data.get("language") or page.default_language
         skip = data["skip_confirmation_notification"]
+        components = [
+            c.pk
+            for c in self.components_by_id(
+                data.get("component_ids", []), field="components", code="invalid"
+            ).values()
+        ]
         if data["mode"] == "email":
             subscriber = services.subscribe(
                 page,
                 email=data["email"],
-                components=data.get("component_ids", []),
+                components=components,
                 language=language,
+                skip_confirmation=skip,
+                actor=request.auth,
             )
-            if skip and not subscriber.is_active:
-                subscriber = services.confirm_now(subscriber)
             secret = None
         else:
             subscriber, secret = services.add_endpoint(
@@ -101,10 +106,11 @@ class SubscriberList(ManageView):
                 kind=data["mode"],
                 endpoint=data.get("endpoint", ""),
                 email=data.get("email", ""),
-                components=data.get("component_ids", []),
+                components=components,
                 events=data.get("events", []),
                 language=language,
                 skip_confirmation=skip,
+                actor=request.auth,
             )
         body = s.CreatedSubscriberSerializer(subscriber).data
         body["secret"] = secret or None
@@ -113,10 +119,8 @@ class SubscriberList(ManageView):
 
 class SubscriberDetail(ManageView):
     def subscriber(self, subscriber_id) -> Subscriber:
-        found = Subscriber.objects.filter(page=self.page, pk=parse_id(subscriber_id)).first()
-        if found is None:
-            raise exceptions.NotFound(f"No subscriber with id {subscriber_id}.")
-        return found
+        subscribers = Subscriber.objects.filter(page=self.page).prefetch_related("components")
+        return self.object_or_404(subscribers, subscriber_id)
 
     @extend_schema(
         operation_id="getSubscriber",
@@ -133,5 +137,5 @@ class SubscriberDetail(ManageView):
         description="Unsubscribe (Statuspage's DELETE): nothing more is sent to it.",
     )
     def delete(self, request, page_id, subscriber_id):
-        subscriber = services.unsubscribe(self.subscriber(subscriber_id))
+        subscriber = services.unsubscribe(self.subscriber(subscriber_id), actor=request.auth)
         return Response(s.SubscriberSerializer(subscriber).data)

@@ -51,7 +51,7 @@ def test_public_page_and_live_updates_work_under_the_policy(live_server_with_red
         page.goto(f"{server.url}/p/it/")
     socket.value.wait_for_event("framereceived")  # live.js ran and got its hello
     vpn = Component.objects.get(page__slug="it", name="VPN")
-    status = page.locator(f'[data-component="{vpn.pk}"] .status')
+    status = page.locator(f'[data-component="{vpn.public_id}"] .status')
     write(set_status, "VPN", "major_outage")
     expect(status).to_have_class(re.compile(r"status--major_outage"), timeout=5000)
     # The accent colour comes from the nonce'd inline style.

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from incidents.models import AuditEntry
 
-from .views import PAGING, READ_ERRORS, ManageView
+from .base import PAGING, READ_ERRORS, ManageView
 
 
 class AuditActorSerializer(serializers.Serializer):
