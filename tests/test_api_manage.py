@@ -318,7 +318,7 @@ def test_opening_an_incident_sets_components_and_answers_statuspage_shape(api, i
     assert internet.status == "major_outage"
     it_page.refresh_from_db()
     assert it_page.version > version
-    assert IncidentUpdate.objects.get(pk=update["id"]).author_name == "API key deploy-bot"
+    assert IncidentUpdate.objects.get(public_id=update["id"]).author_name == "API key deploy-bot"
 
 
 def test_an_incident_without_a_body_gets_statuspages_default_message(api, it_page):
