@@ -11,13 +11,16 @@ def fill(apps, schema_editor):
 
     model = apps.get_model("notifications", "subscriber")
     used: set[str] = set()
-    rows = model._base_manager.filter(public_id__isnull=True).values_list("pk", flat=True)
-    for pk in rows.iterator():
-        value = new_public_id()
-        while value in used:
+    pks = list(model._base_manager.filter(public_id__isnull=True).values_list("pk", flat=True))
+    for start in range(0, len(pks), 1000):
+        batch = []
+        for pk in pks[start : start + 1000]:
             value = new_public_id()
-        used.add(value)
-        model._base_manager.filter(pk=pk).update(public_id=value)
+            while value in used:
+                value = new_public_id()
+            used.add(value)
+            batch.append(model(pk=pk, public_id=value))
+        model._base_manager.bulk_update(batch, ["public_id"])
 
 
 class Migration(migrations.Migration):
