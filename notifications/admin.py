@@ -170,11 +170,11 @@ class SubscriberAdmin(PageScopedAdmin):
     def renew_secret(self, request, queryset):
         """A webhook's new Standard Webhooks secret, shown only now: for an imported webhook
         (signing with a secret nobody has seen) or one whose secret leaked."""
-        webhooks = list(queryset.filter(kind=Subscriber.Kind.WEBHOOK)[:2])
-        if len(webhooks) != 1:
+        chosen = list(queryset[:2])
+        if len(chosen) != 1 or chosen[0].kind != Subscriber.Kind.WEBHOOK:
             self.message_user(request, _("Select exactly one webhook."), messages.ERROR)
             return None
-        (webhook,) = webhooks
+        (webhook,) = chosen
         secret = services.renew_webhook_secret(webhook)
         self.message_user(
             request,

@@ -460,6 +460,30 @@ def test_a_dry_run_reports_what_would_change_and_writes_nothing(statuspage):
     assert not Subscriber.objects.exists()
 
 
+@pytest.mark.django_db
+def test_an_engineer_renews_an_imported_webhooks_secret_to_hand_it_on(statuspage, alice, client):
+    run_import(api_url(statuspage), PAGE_ID, KEY, "--into", "it")
+    hook = Subscriber.objects.get(endpoint="https://hooks.customer-one.example/statuspage")
+    client.force_login(alice)
+    changelist = "/admin/notifications/subscriber/"
+    response = client.post(
+        changelist,
+        {"action": "renew_secret", "_selected_action": [str(hook.pk)]},
+        follow=True,
+    )
+    hook.refresh_from_db()
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(hook.secret in m and "shown only now" in m for m in shown), shown
+    # One webhook at a time (each secret goes to its own owner); an email has none.
+    email = Subscriber.objects.get(email="ops@customer-one.example")
+    response = client.post(
+        changelist,
+        {"action": "renew_secret", "_selected_action": [str(hook.pk), str(email.pk)]},
+        follow=True,
+    )
+    assert "Select exactly one webhook." in [str(m) for m in response.context["messages"]]
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

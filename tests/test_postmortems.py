@@ -61,17 +61,31 @@ def public_channels(client, incident) -> dict[str, str]:
     }
 
 
+def mirrored(tmp_path, name: str) -> str:
+    """Every text of a static mirror of the pages published now."""
+    from statuspage.mirror.publish import publish_mirror
+
+    from .mirror_helpers import every_text, release
+
+    root = tmp_path / name
+    (outcome,) = publish_mirror(targets=[f"file://{root}"])
+    assert not outcome.error, outcome.error
+    return every_text(release(root))
+
+
 def test_a_draft_is_on_no_public_channel_and_a_published_one_on_every_one(
-    client, resolved, django_capture_on_commit_callbacks
+    client, resolved, django_capture_on_commit_callbacks, tmp_path
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.save_postmortem_draft(resolved, actor=None, body=DRAFT)
+    assert SECRET not in mirrored(tmp_path, "draft"), "the draft leaked into the mirror"
     for channel, text in public_channels(client, resolved).items():
         assert SECRET not in text, f"the draft leaked on the {channel}"
         assert "postmortem-title" not in text, f"the {channel} links a postmortem not published"
 
     with django_capture_on_commit_callbacks(execute=True):
         services.publish_postmortem(resolved, actor=None)
+    assert SECRET in mirrored(tmp_path, "published"), "the mirror lacks the postmortem"
     shown = public_channels(client, resolved)
     for channel in ("incident page", "v2 incidents.json", "atom feed", "rss feed"):
         assert SECRET in shown[channel], f"the published postmortem is missing on the {channel}"
@@ -87,6 +101,7 @@ def test_a_draft_is_on_no_public_channel_and_a_published_one_on_every_one(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.revert_postmortem(resolved, actor=None)
+    assert SECRET not in mirrored(tmp_path, "reverted"), "the mirror kept the postmortem"
     for channel, text in public_channels(client, resolved).items():
         assert SECRET not in text, f"the reverted postmortem is still on the {channel}"
         assert "postmortem-title" not in text, f"the {channel} still links the postmortem"
