@@ -145,6 +145,7 @@ class StatuspageImporter:
         self.components: dict[str, Component] = {}  # source id -> ours
         self.groups: dict[str, ComponentGroup] = {}
         self.started: dict[str, dt.datetime | None] = {}  # source id -> when its history starts
+        self.history_changed: dict[int, dt.datetime] = {}  # our component id -> earliest change
 
     # --- running ----------------------------------------------------------------------------
 
@@ -322,11 +323,16 @@ class StatuspageImporter:
 
             def write(sid=sid, component=self.components[sid]) -> str:
                 before = component.created_at
+                changed_since = self.history_changed.get(component.pk)
                 component = services.import_component_history(
-                    component, actor=IMPORTER, started_at=self.started.get(sid)
+                    component,
+                    actor=IMPORTER,
+                    started_at=self.started.get(sid),
+                    changed_since=changed_since,
                 )
                 self.components[sid] = component
-                return "updated" if component.created_at != before else "unchanged"
+                moved = component.created_at != before
+                return "updated" if moved or changed_since else "unchanged"
 
             self._guard("history", sid, write)
 
@@ -349,9 +355,13 @@ class StatuspageImporter:
 
             def write(data=data, maintenance=maintenance) -> str:
                 past = self._past_incident(data, maintenance=maintenance)
-                _incident, outcome = services.import_incident(
-                    self.page, actor=IMPORTER, source=self.source, past=past
+                _incident, outcome, history = services.import_incident(
+                    self.page, actor=IMPORTER, source=self.source, past=past, roll_up=False
                 )
+                # The daily uptime rows are recomputed once per component, at the end.
+                for component_id, since in history.items():
+                    known = self.history_changed.get(component_id, since)
+                    self.history_changed[component_id] = min(known, since)
                 return outcome
 
             self._guard(kind, data.get("id"), write)

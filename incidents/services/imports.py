@@ -152,12 +152,16 @@ def _validate(page: Page, past: PastIncident) -> None:
 @intent("import_incident")
 @transaction.atomic
 def import_incident(
-    page: Page, *, actor: Any, source: str, past: PastIncident
-) -> tuple[Incident, str]:
-    """Create or bring up to date the incident a source incident became, with its timeline.
+    page: Page, *, actor: Any, source: str, past: PastIncident, roll_up: bool = True
+) -> tuple[Incident, str, dict[int, dt.datetime]]:
+    """Create or bring up to date the incident a source incident became, with its timeline
+    and the status changes its updates made in the components' history.
 
-    Returns the incident and "created", "updated" or "unchanged". Emits `incident.imported`
-    (which notifies nobody) when anything changed.
+    Returns the incident, "created", "updated" or "unchanged", and for each component whose
+    history changed the earliest moment that changed. Their daily uptime rows are recomputed
+    from then, unless `roll_up` is False: an importer of many incidents does that once per
+    component afterwards (`import_component_history(changed_since=...)`). Emits
+    `incident.imported` (which notifies nobody) when anything changed.
     """
     _validate(page, past)
     incident = recall(
@@ -186,7 +190,7 @@ def import_incident(
     touched = _sync_history(incident, past, actor)
     if touched and outcome == "unchanged":
         outcome = "updated"
-    for component_id, since in touched.items():
+    for component_id, since in touched.items() if roll_up else ():
         roll_up_component(component_id, rebuild_from=local_day(since, page.tz))
     if outcome != "unchanged":
         publish_event(
@@ -194,7 +198,7 @@ def import_incident(
             events.INCIDENT_IMPORTED,
             {"incident": {"id": incident.pk, "kind": incident.kind, "name": incident.name}},
         )
-    return incident, outcome
+    return incident, outcome, touched
 
 
 def _sync_components(incident: Incident, components: dict[Component, str]) -> bool:
@@ -280,7 +284,11 @@ def _sync_history(incident: Incident, past: PastIncident, actor: Any) -> dict[in
 @intent("import_component_history")
 @transaction.atomic
 def import_component_history(
-    component: Component, *, actor: Any, started_at: dt.datetime | None
+    component: Component,
+    *,
+    actor: Any,
+    started_at: dt.datetime | None,
+    changed_since: dt.datetime | None = None,
 ) -> Component:
     """Start an imported component's history when it started at the source (`started_at`,
     or its first imported change if earlier), in the status it had before that change.
@@ -288,8 +296,9 @@ def import_component_history(
     Its first import created it "now" in the source's current status: that first row moves back
     to the start, and what it said becomes an ordinary change at the moment of the import (when
     the imported changes left the component in another status). Its daily uptime rows are then
-    recomputed. Returns the component; sends no event (the import's `page.imported` carries
-    it) and does nothing when the history already starts there.
+    recomputed (from `changed_since` too: the earliest change imported incidents made without
+    rolling up). Returns the component; sends no event (the import's `page.imported` carries
+    it) and does nothing when the history already starts there and nothing changed since.
     """
     component = Component.objects.select_for_update().select_related("page").get(pk=component.pk)
     rows = list(component.status_changes.order_by("changed_at", "id"))
@@ -300,7 +309,10 @@ def import_component_history(
         candidates.append(later[0].changed_at)
     begin = min(candidates)
     initial = later[0].old_status if later and later[0].old_status else component.status
+    tz = component.page.tz
     if first is not None and first.changed_at <= begin and first.new_status == initial:
+        if changed_since is not None:
+            roll_up_component(component, rebuild_from=local_day(changed_since, tz))
         return component
     if first is None:
         first = ComponentStatusChange(component=component, old_status="", changed_at=begin)
@@ -324,7 +336,7 @@ def import_component_history(
         component.created_at = first.changed_at
         Component.objects.filter(pk=component.pk).update(created_at=first.changed_at)
     ComponentDailyStatus.objects.filter(component=component).delete()
-    roll_up_component(component, rebuild_from=local_day(first.changed_at, component.page.tz))
+    roll_up_component(component, rebuild_from=local_day(first.changed_at, tz))
     note("history_starts_at", first.changed_at)
     return component
 
