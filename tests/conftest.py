@@ -175,8 +175,8 @@ class OtherInstallation:
 
 @pytest.fixture(scope="session")
 def other_installation(tmp_path_factory):
-    """This project in its own process and SQLite database, with the demo data, two
-    subscribers and an API key, serving HTTP on a free port."""
+    """This project in its own process and SQLite database, with the demo data, two email
+    subscribers, a webhook and a chat, and an API key, serving HTTP on a free port."""
     home = tmp_path_factory.mktemp("source")
     env = {
         k: v
@@ -214,7 +214,13 @@ def other_installation(tmp_path_factory):
         "s = Subscriber.objects.create(page=it, email='ann@example.com', language='nl',"
         " confirmed_at=timezone.now())\n"
         "s.components.set(Component.objects.filter(page=it, name='VPN'))\n"
-        "Subscriber.objects.create(page=it, email='ben@example.com')\n",
+        "Subscriber.objects.create(page=it, email='ben@example.com')\n"
+        "hook = Subscriber.objects.create(page=it, kind='webhook', email='ops@example.com',"
+        " endpoint='https://hooks.example.com/status', secret='whsec_c291cmNlLXNlY3JldA==',"
+        " events=['incident'], confirmed_at=timezone.now())\n"
+        "hook.components.set(Component.objects.filter(page=it, name='VPN'))\n"
+        "Subscriber.objects.create(page=it, kind='chat', endpoint='mmost://chat.example.com/t0ken',"
+        " confirmed_at=timezone.now())\n",
     )
     key = manage("create_api_key", "migration").strip()
     with socket.socket() as s:

@@ -337,7 +337,7 @@ def test_the_migration_fills_public_ids_and_goes_back(it_page):
     # Rows made before the migration get distinct public ids; the migration reverses.
     make_component(it_page, "Printing")
     executor = MigrationExecutor(connection)
-    before = [("incidents", "0010_postmortem_workflow_and_import_mapping"),
+    before = [("incidents", "0012_remove_postmortemrevision"),
               ("notifications", "0004_webhook_and_chat_subscribers")]  # fmt: skip
     try:
         executor.migrate(before)

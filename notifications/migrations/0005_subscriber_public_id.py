@@ -1,5 +1,5 @@
 """A public id for each subscriber (what `/api/v1/.../subscribers` calls it); see
-incidents 0011_public_ids."""
+incidents 0013_public_ids."""
 
 from django.db import migrations, models
 
@@ -26,7 +26,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("notifications", "0004_webhook_and_chat_subscribers"),
-        ("incidents", "0011_public_ids"),
+        ("incidents", "0013_public_ids"),
     ]
 
     operations = [

@@ -27,7 +27,12 @@ from .incidents import (
 )
 from .maintenance import ActiveMaintenance, ScheduledIncidents, UpcomingIncidents
 from .pages import PageDetail, PageList
-from .postmortems import PostmortemDetail, PostmortemPublish, PostmortemRevert
+from .postmortems import (
+    PostmortemDetail,
+    PostmortemHistory,
+    PostmortemPublish,
+    PostmortemRevert,
+)
 from .templates import TemplateList
 
 __all__ = [
@@ -49,6 +54,7 @@ __all__ = [
     "PageDetail",
     "PageList",
     "PostmortemDetail",
+    "PostmortemHistory",
     "PostmortemPublish",
     "PostmortemRevert",
     "ScheduledIncidents",

@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0011_public_ids")]
+    dependencies = [("incidents", "0013_public_ids")]
 
     operations = [
         migrations.AlterField(

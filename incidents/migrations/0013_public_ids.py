@@ -64,7 +64,7 @@ def audit_to_database_ids(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0010_postmortem_workflow_and_import_mapping")]
+    dependencies = [("incidents", "0012_remove_postmortemrevision")]
 
     operations = [
         *(
