@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -29,10 +28,7 @@ CHROMIUM_ARGS = [
 ]
 BLOCKING = {"serious", "critical"}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
