@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incidents.models import Component, Page
+from incidents.models.pages import request_site_url, site_url
 from incidents.services import ServiceError, audit
 from incidents.services.audit import intent
 
@@ -108,7 +109,8 @@ def subscribe(
             if skip_confirmation:
                 _activate(subscriber)
     if not skip_confirmation:
-        transaction.on_commit(lambda: _queue_mail(subscriber.pk, kind))
+        site = site_url()
+        transaction.on_commit(lambda: _queue_mail(subscriber.pk, kind, site))
     return subscriber
 
 
@@ -120,14 +122,23 @@ def _activate(subscriber: Subscriber) -> None:
     subscriber.save(update_fields=["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"])
 
 
-def _queue_mail(subscriber_id: int, kind: str) -> None:
+def _queue_mail(subscriber_id: int, kind: str, site: str) -> None:
     from .tasks import send_subscription_mail
 
-    send_subscription_mail.delay(subscriber_id, kind)
+    send_subscription_mail.delay(subscriber_id, kind, site)
 
 
-def send_subscription_mail(subscriber_id: int, kind: str) -> None:
-    """The confirmation mail (signed, expiring link) or the "already subscribed" mail."""
+def send_subscription_mail(subscriber_id: int, kind: str, site: str | None = None) -> None:
+    """The confirmation mail (signed, expiring link) or the "already subscribed" mail. `site`
+    is the base URL the person subscribed at (`site_url()` then), so the links lead back there."""
+    token = request_site_url.set(site)
+    try:
+        _send_subscription_mail(subscriber_id, kind)
+    finally:
+        request_site_url.reset(token)
+
+
+def _send_subscription_mail(subscriber_id: int, kind: str) -> None:
     subscriber = Subscriber.objects.select_related("page").filter(pk=subscriber_id).first()
     if subscriber is None:
         return
@@ -150,15 +161,18 @@ def send_subscription_mail(subscriber_id: int, kind: str) -> None:
                 "kind": subscriber.get_kind_display().lower(),
                 "name": emails.one_line(page.name),
             }
-            text = render_to_string("notifications/email/confirm_endpoint.txt", context)
+            template = "confirm_endpoint"
         elif kind == "already":
             subject = _("Your subscription to %(name)s") % {"name": emails.one_line(page.name)}
-            text = render_to_string("notifications/email/already.txt", context)
+            template = "already"
         else:
             subject = _("Confirm your subscription to %(name)s") % {
                 "name": emails.one_line(page.name)
             }
-            text = render_to_string("notifications/email/confirm.txt", context)
+            template = "confirm"
+        # HTML and text, like the notices: the page's colour, a button to confirm.
+        text = render_to_string(f"notifications/email/{template}.txt", context)
+        html = render_to_string(f"notifications/email/{template}.html", context)
     message = EmailMultiAlternatives(
         subject,
         text,
@@ -166,6 +180,7 @@ def send_subscription_mail(subscriber_id: int, kind: str) -> None:
         [subscriber.email],
         headers={"Auto-Submitted": "auto-generated"},
     )
+    message.attach_alternative(html, "text/html")
     message.send()
 
 
@@ -286,7 +301,8 @@ def add_endpoint(
         subscriber.components.set(chosen)
         audit.note("components", [c.public_id for c in chosen])
     if not skip_confirmation:
-        transaction.on_commit(lambda: _queue_mail(subscriber.pk, "confirm"))
+        site = site_url()
+        transaction.on_commit(lambda: _queue_mail(subscriber.pk, "confirm", site))
     return subscriber, secret
 
 
