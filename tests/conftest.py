@@ -53,8 +53,10 @@ def _test_settings(settings, tmp_path):
     lastgood.forget()
     yield
     from incidents.relay import stop_relay
+    from notifications.tasks import in_process_worker
 
     stop_relay()
+    in_process_worker.wait_idle()
 
 
 class CapturedEvents(list):
