@@ -169,13 +169,15 @@ class TcpProxy:
         self._reset_all()
 
 
-def database_url(port: int | None = None) -> str:
-    """The test database's URL, through `port` (a proxy) when given."""
+def database_url(port: int | None = None, application_name: str = "") -> str:
+    """The test database's URL, through `port` (a proxy) when given; its sessions carry
+    `application_name` when given, so a test can find (and end) exactly those."""
     db = connection.settings_dict
     user, password = db["USER"], db["PASSWORD"]
     auth = f"{user}:{password}@" if password else f"{user}@"
     target = f"127.0.0.1:{port}" if port else f"{db['HOST']}:{db['PORT'] or 5432}"
-    return f"postgres://{auth}{target}/{db['NAME']}"
+    query = f"?application_name={application_name}" if application_name else ""
+    return f"postgres://{auth}{target}/{db['NAME']}{query}"
 
 
 class AppServer:
