@@ -57,6 +57,11 @@ def _test_settings(settings, tmp_path):
 
     stop_relay()
     in_process_worker.wait_idle()
+    # A request the test client made leaves its language active in this thread (a Dutch
+    # page's, say): the next test starts in the default language again.
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 class CapturedEvents(list):
