@@ -38,7 +38,6 @@ from .incidents import (
     Maintenance,
     MaintenanceManager,
     MaintenanceReminder,
-    PostmortemRevision,
 )
 from .outbox import OutboxEvent
 from .pages import (
@@ -90,7 +89,6 @@ __all__ = [
     "MaintenanceManager",
     "MaintenanceReminder",
     "Page",
-    "PostmortemRevision",
     "ProblemReport",
     "ReportAlert",
     "SupportHours",
