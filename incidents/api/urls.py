@@ -24,8 +24,8 @@ def not_found(request, *args, **kwargs):
 DOCS_POLICY = csp_replace(
     {
         "script-src": [SELF, UNSAFE_INLINE],
-        "style-src": [SELF, UNSAFE_INLINE, "https://fonts.googleapis.com"],
-        "font-src": [SELF, "https://fonts.gstatic.com"],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "font-src": [SELF],
         "worker-src": [SELF, "blob:"],
     }
 )
