@@ -40,6 +40,8 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
+    # A fast hash: sign-in tests hash many passwords (production keeps Django's PBKDF2).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.core.cache import cache
 
     from statuspage import lastgood, resilience
@@ -110,19 +112,19 @@ def phone_page(db) -> Page:
 
 @pytest.fixture
 def alice(db, it_page):
-    """An engineer of the IT page."""
+    """The IT page's page manager."""
     user = get_user_model().objects.create_user("alice", password="alice-pass-123", is_staff=True)
     _grant_engineer(user)
-    it_page.engineers.add(user)
+    it_page.engineers.add(user, through_defaults={"role": "page_manager"})
     return user
 
 
 @pytest.fixture
 def bob(db, phone_page):
-    """An engineer of the telephony page only."""
+    """The telephony page's page manager, with no role on the IT page."""
     user = get_user_model().objects.create_user("bob", password="bob-pass-123", is_staff=True)
     _grant_engineer(user)
-    phone_page.engineers.add(user)
+    phone_page.engineers.add(user, through_defaults={"role": "page_manager"})
     return user
 
 

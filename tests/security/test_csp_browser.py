@@ -75,9 +75,9 @@ def test_the_admin_works_under_the_policy(live_server_with_redis, browser, it_pa
     page = browser.new_page()
     violations = watch(page)
     page.goto(f"{server.url}/admin/login/")
-    page.fill("#id_username", "root")
+    page.fill("#id_login", "root")
     page.fill("#id_password", "root-pass-123")
-    page.click("input[type=submit]")
+    page.get_by_role("button", name="Sign In").click()
     page.wait_for_url(f"{server.url}/admin/")
     # The early-warning banner is styled by its nonce'd <style>.
     assert page.locator(".report-alerts").evaluate("e => getComputedStyle(e).borderTopWidth") == (
