@@ -308,7 +308,8 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 # OIDC_<NAME>_SERVER_URL (the issuer), OIDC_<NAME>_CLIENT_ID, OIDC_<NAME>_CLIENT_SECRET,
 # OIDC_<NAME>_LABEL (the button's text), OIDC_<NAME>_ROLES_CLAIM (default "groups": values
 # "<page slug>:<role>" give roles) and OIDC_<NAME>_DEFAULT_ROLES ("it:viewer,voice:responder",
-# for people whose claim names none).
+# for people whose claim names none), OIDC_<NAME>_SCOPES (default "openid,email,profile"; add
+# the scope that carries the roles claim if the provider needs one).
 OIDC_PROVIDERS = env.list("OIDC_PROVIDERS", default=[])
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
@@ -323,7 +324,9 @@ SOCIALACCOUNT_PROVIDERS = {
                     "server_url": env.str(f"OIDC_{_name.upper()}_SERVER_URL"),
                     "roles_claim": env.str(f"OIDC_{_name.upper()}_ROLES_CLAIM", default="groups"),
                     "default_roles": env.list(f"OIDC_{_name.upper()}_DEFAULT_ROLES", default=[]),
-                    "scope": ["openid", "email", "profile", "groups"],
+                    "scope": env.list(
+                        f"OIDC_{_name.upper()}_SCOPES", default=["openid", "email", "profile"]
+                    ),
                 },
             }
             for _name in OIDC_PROVIDERS
@@ -352,6 +355,13 @@ USERSESSIONS_TRACK_ACTIVITY = True
 # from elsewhere over HTTPS (a page's logo URL). `'self'` covers the same-origin websocket.
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
+_OIDC_ORIGINS = sorted(
+    {
+        "{0.scheme}://{0.netloc}".format(urlsplit(app["settings"]["server_url"]))
+        for app in SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]
+    }
+)
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -362,7 +372,8 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Signing in with SSO posts here and is redirected to the provider: its origin too.
+        "form-action": [SELF, *_OIDC_ORIGINS],
         "frame-ancestors": [NONE],
     }
 }
