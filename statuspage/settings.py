@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # the list of active sessions ("3 minutes ago")
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
