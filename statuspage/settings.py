@@ -344,7 +344,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGI
 # second factor; REQUIRE_MFA_FOR_SSO=1 asks it of SSO users too (else their provider's MFA).
 REQUIRE_MFA = env.bool("REQUIRE_MFA", default=False)
 REQUIRE_MFA_FOR_SSO = env.bool("REQUIRE_MFA_FOR_SSO", default=False)
-# Sessions: signed out after SESSION_IDLE_MINUTES without a request, and after
+# Sessions: signed out after SESSION_IDLE_MINUTES without a request (0: never), and after
 # SESSION_MAX_AGE_HOURS whatever happens; each user sees and ends their sessions at
 # /accounts/sessions/.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)

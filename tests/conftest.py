@@ -42,6 +42,10 @@ def _test_settings(settings, tmp_path):
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
     # A fast hash: sign-in tests hash many passwords (production keeps Django's PBKDF2).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests that move the clock by days keep their session (tests/test_accounts_mfa.py turns
+    # the idle timeout on).
+    settings.SESSION_IDLE_MINUTES = 0
+    settings.SESSION_COOKIE_AGE = 30 * 24 * 3600
     from django.core.cache import cache
 
     from statuspage import lastgood, resilience

@@ -17,16 +17,17 @@ _STAMP_EVERY = 60
 
 
 class IdleTimeoutMiddleware:
-    """Sign a person out after SESSION_IDLE_MINUTES without a request."""
+    """Sign a person out after SESSION_IDLE_MINUTES without a request (0: never)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.session.session_key and request.user.is_authenticated:
+        idle = settings.SESSION_IDLE_MINUTES
+        if idle and request.session.session_key and request.user.is_authenticated:
             now = int(time.time())
             last = request.session.get("last_seen")
-            if last is not None and now - last > settings.SESSION_IDLE_MINUTES * 60:
+            if last is not None and now - last > idle * 60:
                 logout(request)
                 messages.info(request, _("You were signed out after a while without activity."))
                 if request.path.startswith(("/admin/", "/accounts/")):
