@@ -358,8 +358,8 @@ from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
 _OIDC_ORIGINS = sorted(
     {
-        "{0.scheme}://{0.netloc}".format(urlsplit(app["settings"]["server_url"]))
-        for app in SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]
+        "{0.scheme}://{0.netloc}".format(urlsplit(env.str(f"OIDC_{_name.upper()}_SERVER_URL")))
+        for _name in OIDC_PROVIDERS
     }
 )
 
