@@ -169,28 +169,41 @@ class TcpProxy:
         self._reset_all()
 
 
-def database_url(port: int | None = None) -> str:
-    """The test database's URL, through `port` (a proxy) when given."""
+def database_url(port: int | None = None, application_name: str = "") -> str:
+    """The test database's URL for a server process, through `port` (a proxy in front of
+    PostgreSQL) when given; its sessions carry `application_name` when given, so a test can find
+    (and end) exactly those. On SQLite, the test database's file (see conftest)."""
     db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
     user, password = db["USER"], db["PASSWORD"]
     auth = f"{user}:{password}@" if password else f"{user}@"
     target = f"127.0.0.1:{port}" if port else f"{db['HOST']}:{db['PORT'] or 5432}"
-    return f"postgres://{auth}{target}/{db['NAME']}"
+    query = f"?application_name={application_name}" if application_name else ""
+    return f"postgres://{auth}{target}/{db['NAME']}{query}"
 
 
 class AppServer:
     """The application under uvicorn (ASGI: pages, APIs, admin and websockets) on a socket this
-    test owns, so it can be restarted on the same port."""
+    test owns, so it can be restarted on the same port (clients' reconnects wait in the backlog
+    meanwhile). `env` adds to (or, with None, removes from) this process's environment; `args`
+    are uvicorn's flags besides the socket and the log level."""
 
-    def __init__(self, folder: Path, env: dict[str, str]):
+    def __init__(
+        self,
+        folder: Path,
+        env: dict[str, str | None],
+        args: list[str] | tuple[str, ...] = ("--ws-per-message-deflate", "false"),
+    ):
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.socket.listen(128)
         self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "uvicorn.log"
-        self.env = {
+        environment: dict[str, str | None] = {
             **os.environ,
+            "DATABASE_URL": database_url(),
             "DEBUG": "1",
             # The test process's key: sessions it signs are valid in the server.
             "SECRET_KEY": settings.SECRET_KEY,
@@ -199,13 +212,16 @@ class AppServer:
             "LOG_LEVEL": "WARNING",
             **env,
         }
+        self.env = {name: value for name, value in environment.items() if value is not None}
+        self.args = list(args)
         self.process: subprocess.Popen | None = None
 
     def start(self, ready_path: str = "/healthz") -> None:
         fd = self.socket.fileno()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "statuspage.asgi:application", "--fd", str(fd)]
-            + ["--ws-per-message-deflate", "false", "--log-level", "warning"],
+            + self.args
+            + ["--log-level", "warning"],
             cwd=ROOT,
             env=self.env,
             pass_fds=[fd],

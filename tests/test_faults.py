@@ -41,13 +41,14 @@ def stack(it_page, tmp_path):
             "(set DATABASE_URL=postgres://...; CI does)"
         )
     settings = connection.settings_dict
+    app_name = f"faults-{uuid.uuid4().hex[:8]}"
     redis = RedisServer(tmp_path)
     redis.start()
     proxy = TcpProxy((settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432)))
     app = AppServer(
         tmp_path,
         {
-            "DATABASE_URL": database_url(proxy.port),
+            "DATABASE_URL": database_url(proxy.port, application_name=app_name),
             "REDIS_URL": redis.url,
             "CELERY_BROKER_URL": redis.url,
             "CELERY_TASK_ALWAYS_EAGER": "0",
@@ -69,11 +70,13 @@ def stack(it_page, tmp_path):
     proxy.close()
     redis.stop()
     # Sessions the killed server left behind (black-holed ones stay open on the server side)
-    # must not keep this test database from being dropped.
+    # must not keep this test database from being dropped. Only the server's own: ending every
+    # other session also ended connections later tests of this run still hold.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [app_name],
         )
 
 

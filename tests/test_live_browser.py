@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from incidents import services
 from incidents.models import Component, Incident, Page
+
+from .fault_helpers import AppServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -32,69 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def database_url() -> str:
-    settings = connection.settings_dict
-    if settings["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings['NAME']}"
-    user, password = settings["USER"], settings["PASSWORD"]
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    return f"postgres://{auth}{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
-
-
-class AsgiServer:
-    """uvicorn in a subprocess on a listening socket this test owns, so it can be stopped and
-    started again on the same port (the browser's reconnects wait in the backlog meanwhile)."""
-
-    def __init__(self, log: Path, prefix: str):
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(128)
-        self.port = self.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "DEBUG": "1",
-            "SECRET_KEY": "test-secret-key-0123456789abcdefghijklmnop",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "REDIS_URL": REDIS_URL,
-            "CHANNEL_LAYER_PREFIX": prefix,
-        }
-        self.process = None
-
-    def start(self):
-        fd = self.socket.fileno()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "statuspage.asgi:application", "--fd", str(fd)]
-            + ["--ws-per-message-deflate", "false", "--log-level", "warning"],
-            cwd=ROOT,
-            env=self.env,
-            pass_fds=[fd],
-            stdout=self.log.open("a"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/p/it/live.json", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"uvicorn did not start: {self.log.read_text()}")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def close(self):
-        self.stop()
-        self.socket.close()
 
 
 @pytest.fixture
@@ -107,8 +40,8 @@ def server(it_page, settings, tmp_path):
             "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix},
         }
     }
-    server = AsgiServer(tmp_path / "uvicorn.log", prefix)
-    server.start()
+    server = AppServer(tmp_path, {"REDIS_URL": REDIS_URL, "CHANNEL_LAYER_PREFIX": prefix})
+    server.start(ready_path="/p/it/live.json")
     yield server
     server.close()
     import redis

@@ -21,8 +21,8 @@ from incidents import services
 from incidents.models import Component, Page
 from statuspage.mirror.publish import _debouncer, publish_mirror
 
+from .fault_helpers import database_url
 from .mirror_helpers import heartbeat, release
-from .test_live_browser import database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.test_live_browser import REDIS_URL, database_url
+from tests.fault_helpers import AppServer
+from tests.test_live_browser import REDIS_URL
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 # The websocket process of the README's production table (--host/--port replaced by --fd).
 README_UVICORN_FLAGS = [
     "--ws",
@@ -28,57 +22,15 @@ README_UVICORN_FLAGS = [
 ]
 
 
-class Uvicorn:
-    """uvicorn in a subprocess on a socket this test bound (port 0: a free one)."""
-
-    def __init__(
-        self, log: Path, env: dict[str, str], extra: list[str] = (), *, readme_flags: bool = True
-    ):
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(128)
-        self.port = self.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        fd = self.socket.fileno()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "statuspage.asgi:application", "--fd", str(fd)]
-            + (README_UVICORN_FLAGS if readme_flags else [])
-            + list(extra)
-            + ["--log-level", "warning"],
-            cwd=ROOT,
-            env=env,
-            pass_fds=[fd],
-            stdout=log.open("a"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/p/it/live.json", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.close()
-        raise AssertionError(f"uvicorn did not start: {log.read_text()}")
-
-    def close(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        self.socket.close()
-
-
-def server_env(**extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DEBUG": "1",
-        "SECRET_KEY": "test-secret-key-0123456789abcdefghijklmnop",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        **extra,
-    }
+def uvicorn(folder: Path, env: dict[str, str | None], flags: list[str] = README_UVICORN_FLAGS):
+    """The application under uvicorn with `flags` (the README's by default), serving."""
+    server = AppServer(folder, env, flags)
+    try:
+        server.start(ready_path="/p/it/live.json")
+    except BaseException:
+        server.close()
+        raise
+    return server
 
 
 @pytest.fixture
@@ -91,9 +43,9 @@ def live_server_with_redis(it_page, settings, tmp_path):
             "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix},
         }
     }
-    server = Uvicorn(
-        tmp_path / "uvicorn.log",
-        server_env(REDIS_URL=REDIS_URL, CHANNEL_LAYER_PREFIX=prefix, LIVE_SEND_QUEUE_MESSAGES="8"),
+    server = uvicorn(
+        tmp_path,
+        {"REDIS_URL": REDIS_URL, "CHANNEL_LAYER_PREFIX": prefix, "LIVE_SEND_QUEUE_MESSAGES": "8"},
     )
     yield server
     server.close()

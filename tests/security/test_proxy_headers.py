@@ -13,7 +13,9 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, Uvicorn, server_env
+from tests.fault_helpers import ROOT
+
+from .conftest import uvicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -56,14 +58,14 @@ def subscribe(base: str, n: int, forwarded: str) -> int:
 def test_the_documented_uvicorn_command_ignores_forwarded_for_from_an_untrusted_peer(
     it_page, tmp_path
 ):
-    env = server_env(
-        NOTIFICATIONS_SUBSCRIBE_RATE_IP="1",
-        EMAIL_FILE_PATH=str(tmp_path / "mail"),
-        TRUSTED_PROXIES="",
-    )
-    env.pop("FORWARDED_ALLOW_IPS", None)
+    env = {
+        "NOTIFICATIONS_SUBSCRIBE_RATE_IP": "1",
+        "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "TRUSTED_PROXIES": "",
+        "FORWARDED_ALLOW_IPS": None,
+    }
     flags = readme_uvicorn_flags("")  # no proxy in front of this test
-    server = Uvicorn(tmp_path / "uvicorn.log", env, flags, readme_flags=False)
+    server = uvicorn(tmp_path, env, flags)
     try:
         # This test is the local peer; the header is its own invention, not a proxy's.
         assert subscribe(server.url, 1, "198.51.100.1") == 200
