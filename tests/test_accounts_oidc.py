@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from incidents.models import AuditEntry, PageRole
-from tests.security.conftest import Uvicorn, server_env
+from tests.fault_helpers import AppServer
 from tests.test_live_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -48,17 +48,18 @@ def sso(oidc_provider_installed, it_page, tmp_path):
     """The app (uvicorn) configured with one provider, "test", and the provider itself."""
     provider_port = free_port()
     issuer = f"http://127.0.0.1:{provider_port}"
-    app = Uvicorn(
-        tmp_path / "uvicorn.log",
-        server_env(
-            OIDC_PROVIDERS="test",
-            OIDC_TEST_LABEL="Company sign-in",
-            OIDC_TEST_SERVER_URL=issuer,
-            OIDC_TEST_CLIENT_ID="statuspage",
-            OIDC_TEST_CLIENT_SECRET="statuspage-test-secret",
-            OIDC_TEST_SCOPES="openid,email,profile,groups",
-        ),
+    app = AppServer(
+        tmp_path,
+        {
+            "OIDC_PROVIDERS": "test",
+            "OIDC_TEST_LABEL": "Company sign-in",
+            "OIDC_TEST_SERVER_URL": issuer,
+            "OIDC_TEST_CLIENT_ID": "statuspage",
+            "OIDC_TEST_CLIENT_SECRET": "statuspage-test-secret",
+            "OIDC_TEST_SCOPES": "openid,email,profile,groups",
+        },
     )
+    app.start()
     log = (tmp_path / "provider.log").open("w")
     provider = subprocess.Popen(
         ["node", "provider.mjs"],
