@@ -40,7 +40,8 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
-    # A fast hash: sign-in tests hash many passwords (production keeps Django's PBKDF2).
+    # A fast hash: sign-in tests hash many passwords (production keeps Django's PBKDF2). Tests
+    # whose server process checks a password set Django's default hashers again.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests that move the clock by days keep their session (tests/test_accounts_mfa.py turns
     # the idle timeout on).
