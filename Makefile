@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "Installing the Python packages into $(VENV) (the first time takes about two minutes)..."
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
 	# Statuspage's generated API client, for the compatibility test (its pins are too strict).
 	$(BIN)/pip install --quiet --no-deps 'atlassian-statuspage==1.0.2' 'lambda-thread-pool==0.0.2'
 	touch $@
@@ -24,6 +25,9 @@ demo: install
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py ensure_admin
 
+# Links in mails, the handout and the PDF use SITE_URL; without it they name this server's
+# address (HOST and PORT), so `make run PORT=8300` links to port 8300.
+run: export SITE_URL ?= http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 run: demo
 	@echo "Status pages: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
 	@# No Celery beat in embedded mode: the maintenance clock ticks next to the server (issue 6),

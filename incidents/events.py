@@ -25,6 +25,7 @@ POSTMORTEM_EDITED = "incident.postmortem_edited"  # the draft: nothing public ch
 POSTMORTEM_PUBLISHED = "incident.postmortem_published"  # notifies when asked to
 POSTMORTEM_REVERTED = "incident.postmortem_reverted"
 INCIDENT_IMPORTED = "incident.imported"  # a past incident copied in: never notifies
+PAGE_IMPORTED = "page.imported"  # the one event of an import (import_statuspage): never notifies
 COMPONENT_UPDATED = "component.updated"
 COMPONENT_DELETED = "component.deleted"
 PAGE_UPDATED = "page.updated"

@@ -14,11 +14,12 @@ from typing import Any
 from django.utils import timezone
 
 from incidents.hours import line_state
-from incidents.models import Page
+from incidents.models import COMPONENT_SEVERITY, Page
 from incidents.snapshot import page_snapshot
 from incidents.snapshot_types import IncidentView
 
 MAX_SPOKEN_INCIDENTS = 3
+IMPACT_RANK = {"critical": 3, "major": 2, "minor": 1, "none": 0}
 
 _EN_UNITS = [
     "zero",
@@ -266,6 +267,15 @@ def incident_sentence(
     return template.format(what=what, since=moment_words(since, now.astimezone(tz), language))
 
 
+def severity(incident: IncidentView) -> tuple[int, int]:
+    """How bad an incident is for a caller: its impact, then the worst status it gave a
+    component."""
+    worst = max(
+        (COMPONENT_SEVERITY.get(c.incident_status, 0) for c in incident.components), default=0
+    )
+    return IMPACT_RANK.get(incident.impact, 0), worst
+
+
 def phone_message(
     page: Page, *, language: str | None = None, now: dt.datetime | None = None
 ) -> dict[str, Any]:
@@ -282,7 +292,9 @@ def phone_message(
     support = snapshot.page.support
     indicator = snapshot.indicator
     major = indicator in ("major", "critical")
-    incidents = snapshot.incidents_of(snapshot.unresolved_ids)
+    # The most severe first (newest first among equals), so a caller always hears the worst
+    # one whatever the count; maintenance after the incidents.
+    incidents = sorted(snapshot.incidents_of(snapshot.unresolved_ids), key=severity, reverse=True)
     maintenance = snapshot.incidents_of(snapshot.active_maintenance_ids)
     spoken = [
         incident_sentence(i, now=now, tz=tz, language=language)

@@ -11,7 +11,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from incidents.models import ProblemReport, ReportAlert
+from incidents.hours import DeskState, Interval, desk_state
+from incidents.models import ProblemReport, ReportAlert, SupportHours
+from incidents.models.pages import site_url
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +42,28 @@ def _send(subject: str, template: str, context: dict, to: list[str], reply_to=No
     return True
 
 
+def _office(page) -> DeskState | None:
+    """The support desk's state now (None: the page gives it no hours)."""
+    intervals = [
+        Interval(h.weekday, h.opens, h.closes)
+        for h in page.support_hours.all()
+        if h.line == SupportHours.Line.OFFICE
+    ]
+    return desk_state(intervals, page.tz, timezone.now()) if intervals else None
+
+
 def _report_context(report: ProblemReport) -> dict:
     page = report.page
     shown = report.status_shown or {}
     return {
+        "office": _office(page),
         "report": report,
         "page": page,
         "components": [c.name for c in report.components.all()],
         "shown": shown,
         "shown_incidents": shown.get("incidents", []),
         "page_url": page_address(page),
-        "admin_url": f"{settings.SITE_URL}/admin/incidents/problemreport/{report.pk}/change/",
+        "admin_url": f"{site_url()}/admin/incidents/problemreport/{report.pk}/change/",
         "received": timezone.localtime(report.created_at, page.tz),
     }
 
@@ -63,8 +76,9 @@ def send_report(report: ProblemReport) -> bool:
     page = report.page
     sent = False
     if page.support_email:
-        with translation.override(page.default_language):
-            subject = _("Problem report: %(company)s, %(components)s") % {
+        with translation.override(page.default_language), timezone.override(page.tz):
+            subject = _("Problem report %(reference)s: %(company)s, %(components)s") % {
+                "reference": report.reference,
                 "company": report.company,
                 "components": ", ".join(context["components"]) or _("something else"),
             }
@@ -73,7 +87,10 @@ def send_report(report: ProblemReport) -> bool:
             )
     with translation.override(report.language), timezone.override(page.tz):
         # Only the page's name (ours): the receipt carries no text the sender typed.
-        subject = _("We received your report — %(page)s") % {"page": page.name}
+        subject = _("We received your report %(reference)s — %(page)s") % {
+            "reference": report.reference,
+            "page": page.name,
+        }
         reply_to = [page.support_email] if page.support_email else None
         _send(subject, "report_receipt", context, [report.email], reply_to=reply_to)
     return sent
@@ -90,8 +107,7 @@ def send_alert(alert: ReportAlert) -> bool:
         "page": page,
         "components": names,
         "window": page.report_alert_window_minutes,
-        "admin_url": f"{settings.SITE_URL}/admin/incidents/problemreport/"
-        f"?page__id__exact={page.pk}",
+        "admin_url": f"{site_url()}/admin/incidents/problemreport/?page__id__exact={page.pk}",
     }
     with translation.override(page.default_language):
         subject = _("Early warning: %(count)d reports about %(component)s") % {

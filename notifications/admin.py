@@ -101,7 +101,7 @@ class SubscriberAdmin(PageScopedAdmin):
     # changes language and components through the service, which checks the components' page.
     readonly_fields = [f for f in fields if isinstance(f, str) and f not in EDITABLE]
     filter_horizontal = ["components"]
-    actions = ["export_csv", "delete_selected"]
+    actions = ["export_csv", "renew_secret", "delete_selected"]
     change_list_template = "admin/notifications/subscriber/change_list.html"
 
     def get_fields(self, request, obj=None):
@@ -168,6 +168,24 @@ class SubscriberAdmin(PageScopedAdmin):
     @admin.action(description=gettext_lazy("Export selected subscribers as CSV"))
     def export_csv(self, request, queryset):
         return csv_response("subscribers.csv", services.export_rows(queryset))
+
+    @admin.action(description=gettext_lazy("Renew the signing secret of the selected webhook"))
+    def renew_secret(self, request, queryset):
+        """A webhook's new Standard Webhooks secret, shown only now: for an imported webhook
+        (signing with a secret nobody has seen) or one whose secret leaked."""
+        chosen = list(queryset[:2])
+        if len(chosen) != 1 or chosen[0].kind != Subscriber.Kind.WEBHOOK:
+            self.message_user(request, _("Select exactly one webhook."), messages.ERROR)
+            return None
+        (webhook,) = chosen
+        secret = services.renew_webhook_secret(webhook)
+        self.message_user(
+            request,
+            _("The signing secret of %(webhook)s, shown only now: %(secret)s")
+            % {"webhook": webhook, "secret": secret},
+            messages.WARNING,
+        )
+        return None
 
     def import_view(self, request):
         if not super().has_add_permission(request):  # the model permission: import adds

@@ -28,10 +28,11 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from incidents import events
 from incidents.markdown import render_markdown
-from incidents.models import Component, Incident, IncidentUpdate, Page
+from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Page
 
 
 class _Policy(policy.EmailPolicy):
@@ -93,6 +94,9 @@ class NoticeContent:
     scheduled_until: dt.datetime | None = None
     # The published postmortem, when that is what the notification announces.
     postmortem: str = ""
+    # What happened (incidents.events), for the subject: "Resolved: …", "Maintenance in 1 hour: …".
+    event_type: str = ""
+    reminder_hours: int | None = None
 
     @classmethod
     def load(cls, notification) -> NoticeContent:
@@ -101,6 +105,9 @@ class NoticeContent:
         incident = Incident.objects.filter(pk=notification.incident_id).first()
         update_id = (notification.data.get("update") or {}).get("id")
         update = IncidentUpdate.objects.filter(pk=update_id).first() if update_id else None
+        if update is None and incident and notification.event_type == events.MAINTENANCE_REMINDER:
+            # A reminder carries the maintenance's latest message.
+            update = incident.updates.order_by("-display_at", "-id").first()
         components = list(
             Component.objects.filter(pk__in=notification.component_ids, is_visible=True).order_by(
                 "position", "id"
@@ -119,6 +126,8 @@ class NoticeContent:
             postmortem=incident.postmortem_published
             if incident and notification.event_type == events.POSTMORTEM_PUBLISHED
             else "",
+            event_type=notification.event_type,
+            reminder_hours=notification.data.get("reminder_hours"),
         )
 
 
@@ -161,6 +170,59 @@ _PART_HEADERS = {
 }
 
 
+# A status's pill in the mails: text and border colour, 4.5:1 or more on white (as the page's).
+STATUS_COLOURS = {
+    "investigating": "#b42318",
+    "identified": "#b54708",
+    "monitoring": "#8a5a00",
+    "resolved": "#1a7f37",
+    "scheduled": "#175cd3",
+    "in_progress": "#175cd3",
+    "verifying": "#175cd3",
+    "completed": "#1a7f37",
+}
+COMPONENT_COLOURS = {
+    "operational": "#1a7f37",
+    "degraded_performance": "#8a5a00",
+    "partial_outage": "#b54708",
+    "major_outage": "#b42318",
+    "under_maintenance": "#175cd3",
+}
+
+
+def notice_subject(content: NoticeContent) -> str:
+    """The subject says what happened: "[Example IT] Resolved: VPN slow in Utrecht"."""
+    title = one_line(content.incident_name)
+    if content.event_type == events.MAINTENANCE_REMINDER and content.reminder_hours:
+        hours = content.reminder_hours
+        if hours % 24 == 0 and hours >= 48:
+            what = ngettext(
+                "Maintenance in %(count)d day: %(title)s",
+                "Maintenance in %(count)d days: %(title)s",
+                hours // 24,
+            ) % {"count": hours // 24, "title": title}
+        else:
+            what = ngettext(
+                "Maintenance in %(count)d hour: %(title)s",
+                "Maintenance in %(count)d hours: %(title)s",
+                hours,
+            ) % {"count": hours, "title": title}
+    else:
+        template = {
+            events.INCIDENT_CREATED: _("New incident: %(title)s"),
+            events.INCIDENT_UPDATED: _("Update: %(title)s"),
+            events.INCIDENT_RESOLVED: _("Resolved: %(title)s"),
+            events.INCIDENT_REOPENED: _("Reopened: %(title)s"),
+            events.MAINTENANCE_SCHEDULED: _("Maintenance planned: %(title)s"),
+            events.MAINTENANCE_STARTED: _("Maintenance started: %(title)s"),
+            events.MAINTENANCE_UPDATED: _("Maintenance update: %(title)s"),
+            events.MAINTENANCE_COMPLETED: _("Maintenance completed: %(title)s"),
+            events.POSTMORTEM_PUBLISHED: _("Postmortem: %(title)s"),
+        }.get(content.event_type, "%(title)s")
+        what = template % {"title": title}
+    return _("[%(page)s] %(title)s") % {"page": one_line(content.page.name), "title": what}
+
+
 def render_notice(
     content: NoticeContent, language: str, followed: tuple[int, ...]
 ) -> RenderedNotice:
@@ -180,7 +242,21 @@ def render_notice(
             "body_html": render_markdown(content.update.body) if content.update else "",
             "postmortem": content.postmortem,
             "postmortem_html": render_markdown(content.postmortem) if content.postmortem else "",
-            "components": content.components,
+            "components": [
+                {
+                    "name": c.name,
+                    "status": ComponentStatus(c.status).label
+                    if c.status in ComponentStatus.values
+                    else c.status,
+                    "colour": COMPONENT_COLOURS.get(c.status, "#4f5b6b"),
+                }
+                for c in content.components
+            ],
+            "status_colour": STATUS_COLOURS.get(content.status, page.accent_colour),
+            "resolved": content.status in ("resolved", "completed"),
+            "reminder_hours": content.reminder_hours
+            if content.event_type == events.MAINTENANCE_REMINDER
+            else None,
             "scheduled_for": content.scheduled_for,
             "scheduled_until": content.scheduled_until,
             "followed": [c for c in content.components if c.pk in followed],
@@ -192,10 +268,7 @@ def render_notice(
         }
         text = render_to_string("notifications/email/notice.txt", context)
         html = render_to_string("notifications/email/notice.html", context)
-        subject = _("[%(page)s] %(title)s") % {
-            "page": one_line(page.name),
-            "title": one_line(content.incident_name),
-        }
+        subject = notice_subject(content)
     # Mails about one incident form a thread; a notice without one threads with nothing.
     thread = []
     if content.incident_id is not None:

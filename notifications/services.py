@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incidents.models import Component, Page
+from incidents.models.pages import request_site_url, site_url
 from incidents.services import ServiceError
 
 from . import emails
@@ -93,18 +94,28 @@ def subscribe(
                 subscriber.language = _language(language)
                 subscriber.save(update_fields=["language"])
             subscriber.components.set(chosen)
-    transaction.on_commit(lambda: _queue_mail(subscriber.pk, kind))
+    site = site_url()
+    transaction.on_commit(lambda: _queue_mail(subscriber.pk, kind, site))
     return subscriber
 
 
-def _queue_mail(subscriber_id: int, kind: str) -> None:
+def _queue_mail(subscriber_id: int, kind: str, site: str) -> None:
     from .tasks import send_subscription_mail
 
-    send_subscription_mail.delay(subscriber_id, kind)
+    send_subscription_mail.delay(subscriber_id, kind, site)
 
 
-def send_subscription_mail(subscriber_id: int, kind: str) -> None:
-    """The confirmation mail (signed, expiring link) or the "already subscribed" mail."""
+def send_subscription_mail(subscriber_id: int, kind: str, site: str | None = None) -> None:
+    """The confirmation mail (signed, expiring link) or the "already subscribed" mail. `site`
+    is the base URL the person subscribed at (`site_url()` then), so the links lead back there."""
+    token = request_site_url.set(site)
+    try:
+        _send_subscription_mail(subscriber_id, kind)
+    finally:
+        request_site_url.reset(token)
+
+
+def _send_subscription_mail(subscriber_id: int, kind: str) -> None:
     subscriber = Subscriber.objects.select_related("page").filter(pk=subscriber_id).first()
     if subscriber is None:
         return
@@ -127,15 +138,18 @@ def send_subscription_mail(subscriber_id: int, kind: str) -> None:
                 "kind": subscriber.get_kind_display().lower(),
                 "name": emails.one_line(page.name),
             }
-            text = render_to_string("notifications/email/confirm_endpoint.txt", context)
+            template = "confirm_endpoint"
         elif kind == "already":
             subject = _("Your subscription to %(name)s") % {"name": emails.one_line(page.name)}
-            text = render_to_string("notifications/email/already.txt", context)
+            template = "already"
         else:
             subject = _("Confirm your subscription to %(name)s") % {
                 "name": emails.one_line(page.name)
             }
-            text = render_to_string("notifications/email/confirm.txt", context)
+            template = "confirm"
+        # HTML and text, like the notices: the page's colour, a button to confirm.
+        text = render_to_string(f"notifications/email/{template}.txt", context)
+        html = render_to_string(f"notifications/email/{template}.html", context)
     message = EmailMultiAlternatives(
         subject,
         text,
@@ -143,6 +157,7 @@ def send_subscription_mail(subscriber_id: int, kind: str) -> None:
         [subscriber.email],
         headers={"Auto-Submitted": "auto-generated"},
     )
+    message.attach_alternative(html, "text/html")
     message.send()
 
 
@@ -248,7 +263,8 @@ def add_endpoint(
         subscriber.save()
         subscriber.components.set(chosen)
     if not skip_confirmation:
-        transaction.on_commit(lambda: _queue_mail(subscriber.pk, "confirm"))
+        site = site_url()
+        transaction.on_commit(lambda: _queue_mail(subscriber.pk, "confirm", site))
     return subscriber, secret
 
 
@@ -397,22 +413,83 @@ def export_rows(subscribers) -> Iterable[list[str]]:
         ]
 
 
+def _imported_endpoint(kind: str, endpoint: str) -> str:
+    """A webhook's or chat's URL from another status page, checked as far as it can be here.
+
+    A webhook URL must be http(s) with a host and no credentials, and an address written in it
+    must be public; its name is not resolved now (the sender checks every address it resolves
+    to, at each send), so a page can be moved before its subscribers' DNS points anywhere.
+    A chat URL must be complete: sources show only a chat's host (its URL holds a token).
+    """
+    from .chat import check_apprise_url
+    from .ssrf import check_literal, split_http_url
+
+    endpoint = (endpoint or "").strip()
+    if not endpoint:
+        raise ServiceError(_("The source gives no URL to send to."), field="endpoint")
+    if len(endpoint) > 2000:
+        raise ServiceError(_("This URL is too long."), field="endpoint")
+    try:
+        if kind == Subscriber.Kind.WEBHOOK:
+            _scheme, host, _port = split_http_url(endpoint)
+            check_literal(host)
+        else:
+            if "…" in endpoint:
+                raise ServiceError(
+                    _(
+                        "the source shows only the chat's host (its URL holds a token): add "
+                        "the chat here, or move the page with export_page / import_page"
+                    ),
+                    code="redacted",
+                    field="endpoint",
+                )
+            check_apprise_url(endpoint)
+    except UnsafeURL as exc:
+        raise ServiceError(str(exc), code="invalid_endpoint", field="endpoint") from exc
+    return endpoint
+
+
 @transaction.atomic
 def import_subscriber(
     page: Page,
     *,
     actor: Any,
-    email: str,
+    kind: str = Subscriber.Kind.EMAIL,
+    email: str = "",
+    endpoint: str = "",
     components: Iterable[Any] = (),
+    events: Iterable[str] = (),
     confirmed_at=None,
     flagged_at=None,
     language: str = "",
 ) -> tuple[Subscriber, str]:
-    """Bring one subscriber of another status page over, as it is there: a confirmed address
+    """Bring one subscriber of another status page over, as it is there: a confirmed one
     stays confirmed (no confirmation mail, nothing sent), an unconfirmed one stays unconfirmed,
     a quarantined one stays flagged. Components are the page's, by id (none: every component).
-    Returns the subscriber and "created", "updated" or "unchanged"."""
-    email = normalize_email(email)
+
+    An email subscriber is found again by its address, a webhook or chat by its URL. A webhook
+    gets a signing secret of its own here when it is created (no source reveals one:
+    Statuspage signs nothing, and we show a secret only once); nobody is told it, and a re-run
+    keeps it. The page's engineers hand it to the owner with the admin's "renew the signing
+    secret" action. Returns the subscriber and "created", "updated" or "unchanged"."""
+    from .webhooks import new_secret
+
+    if kind not in Subscriber.Kind.values:
+        raise ServiceError(_("Choose email, webhook or chat."), code="invalid", field="kind")
+    if kind == Subscriber.Kind.EMAIL:
+        email = normalize_email(email)
+        identity = {"email": email}
+    else:
+        endpoint = _imported_endpoint(kind, endpoint)
+        email = normalize_email(email) if (email or "").strip() else ""
+        identity = {"kind": kind, "endpoint": endpoint}
+    chosen_events = sorted(set(events or ()))
+    unknown = set(chosen_events) - set(Subscriber.Event.values)
+    if unknown:
+        raise ServiceError(
+            _("Unknown events: %(events)s.") % {"events": ", ".join(sorted(unknown))},
+            field="events",
+        )
     ids = {int(getattr(c, "pk", c)) for c in components or []}
     chosen = list(Component.objects.filter(page=page, pk__in=ids))
     if len(chosen) != len(ids):
@@ -421,8 +498,12 @@ def import_subscriber(
         )
     subscriber, created = Subscriber.objects.select_for_update().get_or_create(
         page=page,
-        email=email,
+        **identity,
         defaults={
+            "kind": kind,
+            "email": email,
+            "events": chosen_events,
+            "secret": new_secret() if kind == Subscriber.Kind.WEBHOOK else "",
             "language": _language(language or page.default_language),
             "confirmed_at": confirmed_at,
             "flagged_at": flagged_at,
@@ -430,9 +511,11 @@ def import_subscriber(
     )
     changed = []
     if not created:
-        wanted = {"confirmed_at": confirmed_at, "flagged_at": flagged_at}
+        wanted: dict[str, Any] = {"confirmed_at": confirmed_at, "flagged_at": flagged_at}
         if language:
             wanted["language"] = _language(language)
+        if kind != Subscriber.Kind.EMAIL:
+            wanted.update(email=email, events=chosen_events)
         # An address confirmed here stays confirmed, whatever the source says.
         if subscriber.confirmed_at and not confirmed_at:
             wanted.pop("confirmed_at")

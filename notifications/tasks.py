@@ -71,8 +71,8 @@ def requeue_deliveries() -> dict:
 
 
 @shared_task(ignore_result=True)
-def send_subscription_mail(subscriber_id: int, kind: str) -> None:
-    services.send_subscription_mail(subscriber_id, kind)
+def send_subscription_mail(subscriber_id: int, kind: str, site: str | None = None) -> None:
+    services.send_subscription_mail(subscriber_id, kind, site)
 
 
 @shared_task(ignore_result=True)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from incidents.models import Page
+from incidents.hours import line_state
+from incidents.models import COMPONENT_SEVERITY, Page, SupportHours
 from incidents.snapshot_types import NO_UPTIME, ComponentView, GroupView, PageSnapshot
 
 RECENT_DAYS = 7
@@ -61,8 +62,16 @@ def status_sections(snapshot: PageSnapshot) -> dict[str, Any]:
         for i in snapshot.incidents_of(snapshot.recent_incident_ids)
         if i.status == "resolved" and (i.resolved_at or "") >= since[:19]
     ]
+    now = timezone.now()
     return {
         "indicator": snapshot.indicator,
+        # The banner names what is affected, worst first (then in page order).
+        "affected": sorted(
+            (c for c in components.values() if c.status != "operational"),
+            key=lambda c: -COMPONENT_SEVERITY.get(c.status, 0),
+        ),
+        "office": line_state(snapshot.page, SupportHours.Line.OFFICE, now),
+        "after_hours": line_state(snapshot.page, SupportHours.Line.AFTER_HOURS, now),
         "layout": layout,
         "unresolved": snapshot.incidents_of(snapshot.unresolved_ids),
         "active_maintenance": snapshot.incidents_of(snapshot.active_maintenance_ids),

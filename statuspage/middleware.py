@@ -1,16 +1,18 @@
-"""A part of ours that is down answers 503 with a message, never an HTML 500.
-
-The management API gets its JSON error shape (`{"message", "code"}`), everything else (the admin,
-forms) a readable page; both say nothing was saved and to try again shortly.
+"""Request-wide middleware: a part of ours that is down answers 503 with a message, never an
+HTML 500 (the management API gets its JSON error shape, `{"message", "code"}`, everything else a
+readable page); without SITE_URL, links name the address the request came to.
 """
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from incidents.models.pages import request_site_url
 
 from . import resilience
 
@@ -24,6 +26,24 @@ def database_unavailable_message() -> str:
         "The database is unavailable, so nothing was saved. Please try again in a minute; "
         "the public status page keeps showing its last known state."
     )
+
+
+class RequestSiteUrlMiddleware:
+    """Without SITE_URL, the handout, the PDF and the mails a request sends link to the address
+    the visitor used (`make run PORT=8300` or a LAN address), not the default port 8000. A
+    caller that already chose a base (the mirror renders with SITE_URL) keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not settings.SITE_URL_FROM_REQUEST or request_site_url.get() is not None:
+            return self.get_response(request)
+        token = request_site_url.set(f"{request.scheme}://{request.get_host()}")
+        try:
+            return self.get_response(request)
+        finally:
+            request_site_url.reset(token)
 
 
 class PartUnavailableMiddleware:

@@ -27,7 +27,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public base URL, used in emails, feeds, the handout and anywhere a link leaves the request.
+# Unset, a request's links use the address it came to (scheme, host and port) and links made
+# outside a request (mails from a worker, the mirror) this default; `make run` sets it from
+# HOST and PORT. Production sets it (README).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL_FROM_REQUEST = not env.str("SITE_URL", default="")
 
 INSTALLED_APPS = [
     "daphne",
@@ -65,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Without SITE_URL, links made while handling a request name the request's own address.
+    "statuspage.middleware.RequestSiteUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -453,13 +459,29 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Status page API",
-    "DESCRIPTION": "Statuspage-compatible management API (v1) and public API (v2).",
+    "DESCRIPTION": "Statuspage-compatible management API (v1, under /api/v1/, with a key) and "
+    "each page's public read API (v2, under /p/<slug>/api/v2/, no key).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # API docs (issue 3): Swagger UI and Redoc from the sidecar package's static files, no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Redoc in the system font: nothing from Google Fonts (statuspage/templates/drf_spectacular).
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+                "headings": {"fontFamily": "system-ui, -apple-system, Segoe UI, sans-serif"},
+                "code": {"fontFamily": "ui-monospace, Menlo, Consolas, monospace"},
+            }
+        }
+    },
+    # The public v2 documents are plain views: statuspage/openapi.py adds them.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "statuspage.openapi.add_public_api",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "incidents.models.ComponentStatus",
         "IncidentStatusEnum": "incidents.models.IncidentStatus",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +31,37 @@ def pytest_configure(config):
     settings.CHECK_MIGRATIONS_AT_START = False
 
 
+# Debian packages some tests drive (.ci/run installs them). Where one is missing those tests skip
+# with the reason; with CI=true they fail instead, so CI cannot go green by skipping.
+PROGRAMS = {
+    "chromium": ("chromium", lambda: os.path.exists("/usr/bin/chromium")),
+    "espeak-ng": ("espeak-ng", lambda: shutil.which("espeak-ng") is not None),
+    "alertmanager": (
+        "prometheus-alertmanager",
+        lambda: bool(shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")),
+    ),
+    "nginx": (
+        "nginx-light",
+        lambda: bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")),
+    ),
+}
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.needs("espeak-ng")` (and every `browser` test, which needs Chromium)."""
+    needed = {name for marker in item.iter_markers("needs") for name in marker.args}
+    if item.get_closest_marker("browser"):
+        needed.add("chromium")
+    for name in sorted(needed):
+        package, present = PROGRAMS[name]
+        if present():
+            continue
+        reason = f"{name} is not installed (Debian package {package}; .ci/run installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI runs every test", pytrace=False)
+        pytest.skip(reason)
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     # Static files without a collectstatic manifest, mail to memory, a fresh cache per test.
@@ -47,6 +79,9 @@ def _test_settings(settings, tmp_path):
     # the idle timeout on).
     settings.SESSION_IDLE_MINUTES = 0
     settings.SESSION_COOKIE_AGE = 30 * 24 * 3600
+    # Tests name SITE_URL (the default http://127.0.0.1:8000 unless they set it);
+    # tests/test_site_url.py covers links taken from the request when it is not set.
+    settings.SITE_URL_FROM_REQUEST = False
     from django.core.cache import cache
 
     from statuspage import lastgood, resilience
@@ -182,8 +217,8 @@ class OtherInstallation:
 
 @pytest.fixture(scope="session")
 def other_installation(tmp_path_factory):
-    """This project in its own process and SQLite database, with the demo data, two
-    subscribers and an API key, serving HTTP on a free port."""
+    """This project in its own process and SQLite database, with the demo data, two email
+    subscribers, a webhook and a chat, and an API key, serving HTTP on a free port."""
     home = tmp_path_factory.mktemp("source")
     env = {
         k: v
@@ -221,7 +256,13 @@ def other_installation(tmp_path_factory):
         "s = Subscriber.objects.create(page=it, email='ann@example.com', language='nl',"
         " confirmed_at=timezone.now())\n"
         "s.components.set(Component.objects.filter(page=it, name='VPN'))\n"
-        "Subscriber.objects.create(page=it, email='ben@example.com')\n",
+        "Subscriber.objects.create(page=it, email='ben@example.com')\n"
+        "hook = Subscriber.objects.create(page=it, kind='webhook', email='ops@example.com',"
+        " endpoint='https://hooks.example.com/status', secret='whsec_c291cmNlLXNlY3JldA==',"
+        " events=['incident'], confirmed_at=timezone.now())\n"
+        "hook.components.set(Component.objects.filter(page=it, name='VPN'))\n"
+        "Subscriber.objects.create(page=it, kind='chat', endpoint='mmost://chat.example.com/t0ken',"
+        " confirmed_at=timezone.now())\n",
     )
     key = manage("create_api_key", "migration").strip()
     with socket.socket() as s:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -29,10 +28,7 @@ CHROMIUM_ARGS = [
 ]
 BLOCKING = {"serious", "critical"}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
@@ -155,3 +151,27 @@ def test_public_pages_have_no_serious_accessibility_violations(live_server, outa
     # The check itself sees a violation when there is one.
     page.set_content('<html lang="en"><body><main><input type="text"></main></body></html>')
     assert any(v.startswith("label (critical)") for v in blocking_violations(page))
+
+
+def test_dark_mode_keeps_the_contrast_and_the_banner_leads_to_support(
+    live_server, outage, browser_page
+):
+    """Issue 14: dark mode by `prefers-color-scheme`, times that say how long ago (kept fresh
+    by ago.js), a favicon in the page's colour and the banner's jump link to support."""
+    page = browser_page
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{live_server.url}/p/it/")
+    background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    assert background == "rgb(16, 21, 28)"
+    assert blocking_violations(page) == []
+    affected = page.locator(".banner-affected").inner_text()
+    assert affected == "Affected: Internet access (major outage)"
+    ago = page.locator(".ago").first
+    ago.evaluate("element => { element.textContent = 'stale'; }")
+    page.evaluate("document.dispatchEvent(new CustomEvent('statuspage:updated'))")
+    assert ago.inner_text() in {"just now", "1 minute ago"}
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    assert icon.startswith("data:image/svg+xml,") and "0b5cad" in icon.lower()
+    page.click(".banner-todo a")
+    assert page.url.endswith("#support-title")
+    assert page.locator("#support-title").is_visible()

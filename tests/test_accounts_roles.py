@@ -260,7 +260,7 @@ def test_the_upgrade_maps_engineers_to_responders_and_host_managers_to_page_mana
     from django.apps import apps
     from django.contrib.auth.models import Permission
 
-    migration = importlib.import_module("incidents.migrations.0011_page_roles")
+    migration = importlib.import_module("incidents.migrations.0013_page_roles")
     User = get_user_model()
     plain = User.objects.create_user("plain", is_staff=True)
     hosts = User.objects.create_user("hosts", is_staff=True)

@@ -285,10 +285,7 @@ def post_json(url: str, body) -> None:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    ALERTMANAGER is None,
-    reason="Debian's prometheus-alertmanager is not installed (.ci/run installs it)",
-)
+@pytest.mark.needs("alertmanager")
 def test_a_real_alertmanager_fires_and_resolves_and_keeps_a_persons_change(
     live_server, it_page, tmp_path
 ):

@@ -4,7 +4,6 @@ framable one, for the sites the page names) and widget.js on another origin in C
 from __future__ import annotations
 
 import http.server
-import os
 import threading
 import xml.etree.ElementTree as ET
 
@@ -126,7 +125,6 @@ class OtherOrigin:
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 def test_the_widget_shows_a_notice_on_another_origin_while_something_is_down(
     live_server, it_page, alice, monkeypatch, settings
 ):

@@ -242,7 +242,7 @@ def test_notice_has_branding_update_components_links_and_one_click_unsubscribe_h
         components={component(it_page, "VPN").pk: "major_outage"},
     )
     [message] = notices()
-    assert message["Subject"] == "[IT services] Internet down"
+    assert message["Subject"] == "[IT services] New incident: Internet down"
     # The email package folds this long header onto its own line; unfolded it is the same value.
     unsubscribe = message["List-Unsubscribe"].strip()
     assert unsubscribe == f"<http://127.0.0.1:8000/p/it/unsubscribe/{s.token}/>"
@@ -250,7 +250,7 @@ def test_notice_has_branding_update_components_links_and_one_click_unsubscribe_h
     html, text = html_of(message), text_of(message)
     assert "<strong>investigating</strong>" in html  # Markdown rendered
     assert it_page.accent_colour in html
-    assert "VPN" in html and "Affected components: VPN" in text
+    assert "VPN" in html and "Affected components:\r\n- VPN: Major outage" in text
     assert f"http://127.0.0.1:8000/p/it/incidents/{incident.pk}/" in html
     assert f"/p/it/subscription/{s.token}/" in text
     assert f"/p/it/unsubscribe/{s.token}/" in html
@@ -286,8 +286,8 @@ def test_mail_is_in_the_subscribers_language(it_page, django_capture_on_commit_c
     assert by_to["nl@example.com"]["Content-Language"] == "nl"
     assert '<html lang="nl">' in html_of(by_to["nl@example.com"])
     assert '<html lang="en">' in html_of(by_to["en@example.com"])
-    assert "Affected components: VPN" in text_of(by_to["en@example.com"])
-    assert "Getroffen onderdelen: VPN" in text_of(by_to["nl@example.com"])
+    assert "Affected components:\r\n- VPN: Major outage" in text_of(by_to["en@example.com"])
+    assert "Getroffen onderdelen:\r\n- VPN: Grote storing" in text_of(by_to["nl@example.com"])
     assert "Storing" in html_of(by_to["nl@example.com"])
 
 

@@ -30,18 +30,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(NGINX),
-        reason="nginx is not installed (Debian nginx-light; .ci/run installs it)",
-    ),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="Chromium is not installed (Debian chromium; .ci/run installs it)",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.needs("nginx")]
 
 
 class Nginx:

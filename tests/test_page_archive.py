@@ -68,9 +68,11 @@ def differences(a, b, path="") -> list[str]:
 
 @pytest.fixture
 def busy_page(django_capture_on_commit_callbacks):
-    """The demo IT page, lived in: engineers, subscribers (confirmed, unsubscribed, flagged)
-    with component scopes, notifications with deliveries, a problem report with an alert, a
-    postmortem, status history and daily uptime, support hours, templates, an import mapping."""
+    """The demo IT page, lived in: engineers, subscribers of every kind (email confirmed,
+    unsubscribed, flagged; a webhook with its secret; a chat) with component scopes,
+    notifications with deliveries, a problem report with an alert, a postmortem edited after
+    publishing (its history in the audit trail), status history and daily uptime, support
+    hours, templates, an import mapping."""
     call_command("load_demo", stdout=io.StringIO())
     page = Page.objects.get(slug="it")
     alice = get_user_model().objects.create_user("alice", is_staff=True)
@@ -87,6 +89,11 @@ def busy_page(django_capture_on_commit_callbacks):
     Subscriber.objects.create(
         page=page, email="cas@example.com", confirmed_at=timezone.now(), flagged_at=timezone.now()
     )
+    vpn_incident = Incident.objects.get(page=page, name="VPN connections dropping")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_postmortem_draft(
+            vpn_incident, actor=alice, body=vpn_incident.postmortem + "\n\nUpdated: the fix held."
+        )
     open_one = Incident.objects.get(page=page, resolved_at__isnull=True, kind="incident")
     with django_capture_on_commit_callbacks(execute=True):
         services.post_update(
@@ -96,6 +103,17 @@ def busy_page(django_capture_on_commit_callbacks):
             components={vpn.pk: "operational"},
         )
     assert mail.outbox and Delivery.objects.filter(subscriber=ann).exists()
+    # A webhook and a chat (after the update: nothing is sent to them here).
+    hook = Subscriber.objects.create(
+        page=page, kind="webhook", endpoint="https://hooks.example.com/status",
+        email="ops@example.com", secret="whsec_c291cmNlLXNlY3JldA==", events=["incident"],
+        confirmed_at=timezone.now(),
+    )  # fmt: skip
+    hook.components.set([vpn])
+    Subscriber.objects.create(
+        page=page, kind="chat", endpoint="mmost://chat.example.com/t0ken",
+        confirmed_at=timezone.now(),
+    )  # fmt: skip
     report = ProblemReport.objects.create(
         page=page, scope="company", has_power="yes", has_internet="no", since="09:10",
         description="No VPN from the office.", contact_name="Dana", company="Acme",
@@ -123,7 +141,7 @@ def test_every_model_of_a_page_is_in_the_archive_and_api_keys_are_not():
         "incidents.component", "incidents.incident", "incidents.incidentcomponent",
         "incidents.incidentupdate", "incidents.componentstatuschange",
         "incidents.incidenttemplate", "incidents.maintenancereminder",
-        "incidents.postmortemrevision", "incidents.componentdailystatus",
+        "incidents.auditentry", "incidents.componentdailystatus",
         "incidents.problemreport", "incidents.reportalert", "incidents.importedobject",
         "notifications.subscriber", "notifications.notification", "notifications.delivery",
     } <= labels  # fmt: skip
@@ -136,23 +154,33 @@ def test_a_page_moved_out_and_back_in_is_the_same_page(busy_page, tmp_path, clie
     # Nothing is empty that the page has: the comparison below compares real rows.
     for label in (
         "incidents.componentstatuschange", "incidents.componentdailystatus",
-        "incidents.postmortemrevision", "incidents.supporthours", "incidents.incidenttemplate",
+        "incidents.auditentry", "incidents.supporthours", "incidents.incidenttemplate",
         "incidents.problemreport", "incidents.reportalert", "notifications.delivery",
         "notifications.subscriber", "incidents.importedobject",
     ):  # fmt: skip
         assert counts[label] > 0, label
     uptime_before = _uptime_by_name(busy_page)
     tokens = set(Subscriber.objects.values_list("token", flat=True))
+    secrets = set(Subscriber.objects.values_list("kind", "endpoint", "secret"))
+    history_before = _postmortem_history(busy_page)
+    assert [step["kind"] for step in history_before] == ["edited", "published"]
 
     Page.objects.filter(slug="it").delete()
     assert not Subscriber.objects.exists() and not Notification.objects.exists()
     output = restore(before, tmp_path)
 
     after = export("it")
+    # The restore is one more audited intent: its row is the only thing the page gained.
+    *restored, restore_row = after["models"]["incidents.auditentry"]
+    assert restore_row["fields"]["action"] == "import_page"
+    after["models"]["incidents.auditentry"] = restored
     assert differences(without_time_of_export(before), without_time_of_export(after)) == []
     page = Page.objects.get(slug="it")
     assert differences(uptime_before, _uptime_by_name(page)) == []
     assert set(Subscriber.objects.values_list("token", flat=True)) == tokens  # links still work
+    # Webhooks keep their signing secret, chats their URL; the postmortem its history.
+    assert set(Subscriber.objects.values_list("kind", "endpoint", "secret")) == secrets
+    assert _postmortem_history(page) == history_before
     assert "Imported page Example IT Services" in output
     vpn_incident = Incident.objects.get(page=page, name="VPN connections dropping")
     public = client.get(f"/p/it/incidents/{vpn_incident.pk}/").content.decode()
@@ -168,7 +196,8 @@ def test_a_copy_next_to_the_original_renews_what_must_stay_unique(busy_page, tmp
     assert "Another page here is the default page" in output
     # The same rows, apart from what had to change to live next to the original.
     for label, rows in before["models"].items():
-        assert len(copy["models"][label]) == len(rows), label
+        gained = 1 if label == "incidents.auditentry" else 0  # the restore's own audit row
+        assert len(copy["models"][label]) == len(rows) + gained, label
     original = Subscriber.objects.get(page=busy_page, email="ann@example.com")
     twin = Subscriber.objects.get(page__slug="it-copy", email="ann@example.com")
     assert twin.token != original.token
@@ -204,6 +233,7 @@ def test_a_page_moves_between_two_installations(other_installation, tmp_path):
     theirs = json.loads(text)
     restore(theirs, tmp_path)
     ours = export("it")
+    assert ours["models"]["incidents.auditentry"].pop()["fields"]["action"] == "import_page"
     assert differences(without_time_of_export(theirs), without_time_of_export(ours)) == []
 
 
@@ -219,3 +249,8 @@ def _uptime_by_name(page: Page) -> dict:
                 incident.pop("id")
         days[snapshot.components[pk].name] = bars
     return days
+
+
+def _postmortem_history(page: Page) -> list[dict]:
+    incident = Incident.objects.get(page=page, name="VPN connections dropping")
+    return [dataclasses.asdict(step) for step in services.postmortem_history(incident)]

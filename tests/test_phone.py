@@ -4,7 +4,6 @@ major states in English and Dutch, the engineers' override, and where to forward
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 import wave
 
@@ -98,6 +97,38 @@ def test_a_major_outage_ends_with_the_request_to_hang_up(client, it_page, phone_
     )
 
 
+def test_the_most_severe_incident_is_spoken_first_whatever_the_count(client, it_page):
+    """Issue 14: with five open incidents the critical one, opened first, was cut off."""
+    vpn = component(it_page, "VPN")
+    with time_machine.travel(MONDAY_0940, tick=False):
+        services.open_incident(
+            it_page,
+            actor=None,
+            name="VPN down",
+            body="Down.",
+            impact="critical",
+            components={vpn.pk: "major_outage"},
+        )
+    for minute, name in enumerate(["Slow mail", "Slow web", "Slow print", "Slow wifi", "Slow TV"]):
+        moment = MONDAY_0940 + dt.timedelta(minutes=minute + 1)
+        open_at(it_page, moment, "degraded_performance", name=name)
+    with time_machine.travel(MONDAY_1015, tick=False):
+        message = fetch(client, "/p/it/phone.json").json()
+    assert message["summary"].startswith(
+        "We are aware of a disruption of VPN since nine forty in the morning."
+    )
+    assert "There are three more disruptions." in message["summary"]
+    # Among equals, the newest first.
+    assert [i["name"] for i in message["incidents"]] == [
+        "VPN down",
+        "Slow TV",
+        "Slow wifi",
+        "Slow print",
+        "Slow web",
+        "Slow mail",
+    ]
+
+
 def test_a_dutch_page_speaks_dutch_by_default(client, phone_page):
     with time_machine.travel(MONDAY_1015, tick=False):
         message = fetch(client, "/p/telephony/phone.json").json()
@@ -166,7 +197,7 @@ def test_an_incident_from_yesterday_says_so(client, it_page):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is installed by .ci/run")
+@pytest.mark.needs("espeak-ng")
 @pytest.mark.parametrize("language", ["en", "nl"])
 def test_the_summary_speaks_through_espeak_in_every_state(
     client, it_page, alice, tmp_path, language

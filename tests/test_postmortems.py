@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from incidents import events, services
 from incidents.events import domain_event
-from incidents.models import Component, Incident, Page, PostmortemRevision
+from incidents.models import AuditEntry, Component, Incident, Page
 from notifications.models import Subscriber
 
 from .api_helpers import make_api
@@ -61,17 +61,31 @@ def public_channels(client, incident) -> dict[str, str]:
     }
 
 
+def mirrored(tmp_path, name: str) -> str:
+    """Every text of a static mirror of the pages published now."""
+    from statuspage.mirror.publish import publish_mirror
+
+    from .mirror_helpers import every_text, release
+
+    root = tmp_path / name
+    (outcome,) = publish_mirror(targets=[f"file://{root}"])
+    assert not outcome.error, outcome.error
+    return every_text(release(root))
+
+
 def test_a_draft_is_on_no_public_channel_and_a_published_one_on_every_one(
-    client, resolved, django_capture_on_commit_callbacks
+    client, resolved, django_capture_on_commit_callbacks, tmp_path
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.save_postmortem_draft(resolved, actor=None, body=DRAFT)
+    assert SECRET not in mirrored(tmp_path, "draft"), "the draft leaked into the mirror"
     for channel, text in public_channels(client, resolved).items():
         assert SECRET not in text, f"the draft leaked on the {channel}"
         assert "postmortem-title" not in text, f"the {channel} links a postmortem not published"
 
     with django_capture_on_commit_callbacks(execute=True):
         services.publish_postmortem(resolved, actor=None)
+    assert SECRET in mirrored(tmp_path, "published"), "the mirror lacks the postmortem"
     shown = public_channels(client, resolved)
     for channel in ("incident page", "v2 incidents.json", "atom feed", "rss feed"):
         assert SECRET in shown[channel], f"the published postmortem is missing on the {channel}"
@@ -87,6 +101,7 @@ def test_a_draft_is_on_no_public_channel_and_a_published_one_on_every_one(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.revert_postmortem(resolved, actor=None)
+    assert SECRET not in mirrored(tmp_path, "reverted"), "the mirror kept the postmortem"
     for channel, text in public_channels(client, resolved).items():
         assert SECRET not in text, f"the reverted postmortem is still on the {channel}"
         assert "postmortem-title" not in text, f"the {channel} still links the postmortem"
@@ -129,13 +144,19 @@ def test_every_step_is_one_event_and_one_audit_row_with_the_text_and_who(
         events.POSTMORTEM_PUBLISHED,
         events.POSTMORTEM_REVERTED,
     ]
-    revisions = list(PostmortemRevision.objects.filter(incident=resolved))
-    assert [(r.action, r.body, r.actor_name) for r in revisions] == [
-        ("edited", "Draft one.", "alice"),
-        ("published", "Draft one.", "alice"),
-        ("reverted", "Draft one.", "alice"),
+    # The history is the audit trail: one row per step, with the text before and after.
+    steps = services.postmortem_history(resolved)[::-1]
+    assert [(s.kind, s.body, s.actor_name, s.action) for s in steps] == [
+        ("edited", "Draft one.", "alice", "save_postmortem_draft"),
+        ("published", "Draft one.", "alice", "publish_postmortem"),
+        ("reverted", "Draft one.", "alice", "revert_postmortem"),
     ]
-    assert revisions[1].notified_subscribers is True
+    assert [s.notified_subscribers for s in steps] == [False, True, False]
+    rows = AuditEntry.objects.filter(object_type="incident", object_id=str(resolved.pk))
+    edit = rows.get(action="save_postmortem_draft")
+    assert edit.changes["postmortem"] == {"before": "", "after": "Draft one."}
+    revert = rows.get(action="revert_postmortem")
+    assert revert.changes["postmortem_published"] == {"before": "Draft one.", "after": ""}
 
 
 def test_publishing_notifies_subscribers_only_when_asked(
@@ -168,7 +189,7 @@ def test_only_a_resolved_incident_with_a_draft_can_be_published(
         services.publish_postmortem(open_one, actor=None, body="Too early.")
     with pytest.raises(services.TransitionError, match="not published"):
         services.revert_postmortem(resolved, actor=None)
-    assert not PostmortemRevision.objects.exists()
+    assert services.postmortem_history(resolved) == []
 
 
 def test_the_three_put_endpoints_have_statuspages_shape(
@@ -204,6 +225,19 @@ def test_the_three_put_endpoints_have_statuspages_shape(
     assert SECRET not in client.get(f"/p/it/incidents/{resolved.pk}/").content.decode()
     revert_again = api.put(f"{base}/revert")
     assert revert_again.status_code == 409 and revert_again.json()["code"] == "invalid_transition"
+
+    # The history, from the audit trail, newest first.
+    history = api.get(f"{base}/history")
+    assert history.status_code == 200, history.content
+    steps = history.json()
+    assert [(s["kind"], s["action"], s["channel"]) for s in steps] == [
+        ("reverted", "revert_postmortem", "api"),
+        ("published", "publish_postmortem", "api"),
+        ("edited", "save_postmortem_draft", "api"),
+    ]
+    assert steps[0]["actor"] == {"type": "api_key", "name": "deploy-bot"}
+    assert steps[1]["body"] == "Cause: a **router**." and steps[1]["notified_subscribers"]
+    assert not steps[0]["notified_subscribers"] and not steps[2]["notified_subscribers"]
 
 
 def test_the_endpoints_validate_their_input(resolved, phone_page):
@@ -241,10 +275,13 @@ def test_the_admin_saves_previews_publishes_and_reverts(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"action": "postmortem_revert"})
     assert SECRET not in client.get(f"/p/it/incidents/{resolved.pk}/").content.decode()
-    actions = list(
-        PostmortemRevision.objects.filter(incident=resolved).values_list("action", flat=True)
-    )
-    assert actions == ["edited", "published", "reverted"]
+    assert [s.kind for s in services.postmortem_history(resolved)] == [
+        "reverted",
+        "published",
+        "edited",
+    ]
+    history = client.get(url).content.decode()
+    assert 'id="postmortem-history"' in history and "Reverted to draft" in history
 
 
 def test_the_websocket_message_never_carries_a_draft_and_announces_publishing(
@@ -273,3 +310,56 @@ def test_the_websocket_message_never_carries_a_draft_and_announces_publishing(
     published = json.loads(live_messages(page, published_event)["en"])
     assert published["announce"] == "Postmortem published for “Internet down”"
     assert published["data"]["incident"]["postmortem_published_at"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_carries_revisions_without_an_audit_row_into_the_audit_trail(alice):
+    """Postmortem revisions become audit rows; a revision whose step was audited already is
+    not copied twice."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("incidents", "0010_postmortem_workflow_and_import_mapping")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        apps = executor.loader.project_state(before).apps
+        page = apps.get_model("incidents", "Page").objects.create(slug="old", name="Old")
+        at = timezone.now() - dt.timedelta(days=3)
+        incident = apps.get_model("incidents", "Incident").objects.create(
+            page_id=page.pk, name="Old outage", status="resolved", impact="major",
+            created_at=at, updated_at=at, started_at=at,
+        )  # fmt: skip
+        revision = apps.get_model("incidents", "PostmortemRevision").objects
+        audit = apps.get_model("incidents", "AuditEntry").objects
+        revision.create(
+            incident_id=incident.pk, action="edited", body="Draft.", actor_id=alice.pk,
+            actor_name="alice", created_at=at,
+        )  # fmt: skip
+        revision.create(
+            incident_id=incident.pk, action="published", body="Draft.", actor_id=alice.pk,
+            actor_name="alice", notified_subscribers=True, created_at=at + dt.timedelta(hours=1),
+        )  # fmt: skip
+        # The publish was audited when it happened: that row stays the only one for it.
+        audit.create(
+            page_id=page.pk, created_at=at + dt.timedelta(hours=1, seconds=1),
+            actor_type="user", actor_name="alice", actor_user_id=alice.pk, channel="admin",
+            action="publish_postmortem", object_type="incident", object_id=str(incident.pk),
+            changes={"postmortem_published": {"before": "", "after": "Draft."},
+                     "postmortem_published_at": {"before": None, "after": "x"}},
+        )  # fmt: skip
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    migrated = Incident.objects.get(name="Old outage")
+    steps = services.postmortem_history(migrated)
+    assert [(s.kind, s.actor_name, s.body, s.action) for s in steps] == [
+        ("published", "alice", "Draft.", "publish_postmortem"),
+        ("edited", "alice", "Draft.", "save_postmortem_draft"),
+    ]
+    edited = AuditEntry.objects.get(action="save_postmortem_draft")
+    assert edited.created_at == at and edited.actor_user_id == alice.pk
+    assert edited.changes["postmortem"] == {"before": "", "after": "Draft."}

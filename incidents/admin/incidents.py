@@ -183,9 +183,7 @@ class IncidentAdmin(PageScopedAdmin):
             "affected": incident.affected.select_related("component"),
             "public_url": f"/p/{incident.page.slug}/incidents/{incident.pk}/",
             "has_delete_permission": self.has_delete_permission(request, incident),
-            "postmortem_revisions": incident.postmortem_revisions.order_by("-created_at", "-id")[
-                :20
-            ],
+            "postmortem_history": services.postmortem_history(incident, limit=20),
             **audit_context(incident),
         }
         return TemplateResponse(request, "admin/incidents/incident/manage.html", context)

@@ -216,6 +216,23 @@ class IncidentSerializer(serializers.Serializer):
         return self.context["page"].public_url(f"incidents/{incident.pk}/")
 
 
+class PostmortemStepSerializer(serializers.Serializer):
+    """One step of a postmortem's history (from the page's audit trail)."""
+
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=["edited", "published", "reverted"])
+    actor = serializers.SerializerMethodField()
+    channel = serializers.CharField(help_text="admin, api, command...")
+    action = serializers.CharField(help_text="The audited intent that took the step.")
+    body = serializers.CharField(
+        help_text="The draft after an edit, the text published, or the text taken down."
+    )
+    notified_subscribers = serializers.BooleanField()
+
+    def get_actor(self, step) -> dict[str, str]:
+        return {"type": step.actor_type, "name": step.actor_name}
+
+
 class PostmortemSerializer(serializers.Serializer):
     """An incident's postmortem as Statuspage's `/postmortem` answers it."""
 

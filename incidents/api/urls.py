@@ -78,6 +78,11 @@ urlpatterns = [
         views.PostmortemRevert.as_view(),
         name="postmortem-revert",
     ),
+    re_path(
+        rf"^pages/(?P<page_id>[^/]+)/incidents/(?P<incident_id>{ID})/postmortem/history$",
+        views.PostmortemHistory.as_view(),
+        name="postmortem-history",
+    ),
     path(f"{P}/incident_templates", views.TemplateList.as_view(), name="templates"),
     path(f"{P}/alertmanager", alerts.AlertmanagerWebhook.as_view(), name="alertmanager"),
     path(f"{P}/grafana", alerts.GrafanaWebhook.as_view(), name="grafana"),

@@ -797,4 +797,19 @@ class PostmortemRevert(PostmortemView):
         return self.respond(incident)
 
 
+class PostmortemHistory(PostmortemView):
+    @extend_schema(
+        operation_id="getPostmortemHistory",
+        summary="The postmortem's history, newest first.",
+        description="Every edit, publish and revert with who did it and the text, read from "
+        "the page's audit trail (`/audit-log` has the same rows with every field's "
+        "before and after).",
+        responses={200: s.PostmortemStepSerializer(many=True), **READ_ERRORS},
+        tags=["Incident postmortem"],
+    )
+    def get(self, request, page_id, incident_id):
+        steps = services.postmortem_history(self.incident(incident_id))
+        return Response(s.PostmortemStepSerializer(steps, many=True).data)
+
+
 # --- subscribers ------------------------------------------------------------------------------

@@ -3,9 +3,12 @@
 The archive holds every row of every model that belongs to the page (found by following
 foreign keys to `Page`, so a model added later is carried without changing this module):
 settings, hours, groups, components, incidents with updates and postmortems, status history,
-daily uptime, templates, problem reports and alerts, subscribers, notifications and their
-deliveries, the import mapping. Rows are numbered per model inside the archive (1, 2, ... in
-the order of their ids), so exporting a restored page gives the same document again.
+daily uptime, templates, problem reports and alerts, subscribers (email, webhook with its
+signing secret, chat), notifications and their deliveries, the import mapping, and the page's
+audit trail (which holds the postmortems' history). Ids inside an audit row's before/after
+values stay those of the installation that recorded them. Rows are numbered per model inside
+the archive (1, 2, ... in the order of their ids), so exporting a restored page gives the same
+document again.
 Users are referred to by username; API keys are secrets of one installation and stay behind.
 """
 
@@ -40,6 +43,9 @@ LEFT_BEHIND = {
     "incidents.idempotencyrecord",
     "incidents.outboxevent",
 }
+# Models that belong to a page through a key that may be empty: their rows with a page are the
+# page's (the audit trail: a row without a page is about the installation).
+NULLABLE_OWNER = {"incidents.auditentry": "page"}
 # Counters of this installation's caches, not data: a restored page starts its own.
 NOT_DATA = {"incidents.page": {"version"}}
 # Which model an ImportedObject's `object_id` points at, by its kind.
@@ -79,7 +85,8 @@ def page_models() -> list[tuple[type[models.Model], str]]:
                 continue
             for fk in _foreign_keys(model):
                 target = found.get(_label(fk.related_model))
-                if target is not None and not fk.null:
+                owner = not fk.null or NULLABLE_OWNER.get(_label(model)) == fk.name
+                if target is not None and owner:
                     path = fk.name if target[1] == "pk" else f"{fk.name}__{target[1]}"
                     found[_label(model)] = (model, path)
                     changed = True
@@ -97,6 +104,8 @@ JSON_NEEDS = {
     "notifications.notification": {"incidents.incidentupdate", "incidents.component"},
     "incidents.importedobject": set(IMPORTED_KINDS.values()),
 }
+# An audit row names its object by type and id: every other model of the page comes first.
+AFTER_ALL = {"incidents.auditentry"}
 
 
 def _parents_first(entries):
@@ -112,6 +121,8 @@ def _parents_first(entries):
             related = [fk.related_model for fk in _foreign_keys(model)]
             related += [m2m.related_model for m2m in model._meta.many_to_many]
             needs = {_label(r) for r in related if r is not model} | JSON_NEEDS.get(label, set())
+            if label in AFTER_ALL:
+                needs |= labels - AFTER_ALL
             needs &= labels
             if needs <= placed:
                 done.append((model, path))
@@ -159,6 +170,13 @@ def _translate_json(label: str, fields: dict, ids: Ids) -> None:
         target = IMPORTED_KINDS.get(fields.get("kind") or "")
         if target:
             fields["object_id"] = str(one(target, fields["object_id"]))
+    elif label == "incidents.auditentry":
+        # The object by its type (a model name); ids inside `changes` stay as recorded.
+        object_type = fields.get("object_type") or ""
+        for app in PROJECT_APPS:
+            if f"{app}.{object_type}" in ids and fields.get("object_id"):
+                fields["object_id"] = str(one(f"{app}.{object_type}", fields["object_id"]))
+                break
 
 
 def _as_int(value):

@@ -13,9 +13,9 @@ import datetime as dt
 import re
 import zoneinfo
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
@@ -37,11 +37,21 @@ from incidents.services.imports import PastIncident, PastUpdate, recall, remembe
 
 from .client import NotFound, SourceError, StatuspageClient
 
+T = TypeVar("T")
 IMPORTER = services.System("statuspage import", kind="command")
 SUBSCRIBER_STATES = ("active", "unconfirmed", "quarantined")
+SUBSCRIBER_MODES = ("email", "webhook", "chat")
+# Statuspage's other channels, and why they cannot come along.
+UNSUPPORTED_MODES = {
+    "sms": "sms subscribers have no channel here (email, webhook and chat)",
+    "slack": "a Slack subscription belongs to Statuspage's Slack app: add the channel here "
+    "as a chat (an Apprise URL)",
+    "teams": "a Microsoft Teams subscription belongs to Statuspage: add the channel here as a "
+    "chat (an Apprise URL)",
+}
 KINDS = (
-    "page", "component_group", "component", "incident", "maintenance", "incident_template",
-    "subscriber",
+    "page", "component_group", "component", "history", "incident", "maintenance",
+    "incident_template", "subscriber",
 )  # fmt: skip
 
 
@@ -57,6 +67,7 @@ class Summary:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     requests: int = 0
     waited: float = 0.0
+    new_secrets: int = 0  # webhooks that got a signing secret of their own here
 
     def count(self, kind: str, outcome: str) -> None:
         self.counts[kind][outcome] += 1
@@ -79,6 +90,12 @@ class Summary:
         if self.skipped:
             out.append("Skipped:")
             out.extend(f"  {kind} {sid}: {reason}" for kind, sid, reason in self.skipped)
+        if self.new_secrets:
+            out.append(
+                f"{self.new_secrets} webhook(s) sign with a secret of their own here (the "
+                "source shows none): an engineer gives it to each owner with the admin's "
+                "“Renew the signing secret” action on Subscribers."
+            )
         out.append(f"{self.requests} requests to the source, {self.waited:.1f} s waiting on it.")
         return out
 
@@ -127,6 +144,8 @@ class StatuspageImporter:
         self.page: Page | None = None
         self.components: dict[str, Component] = {}  # source id -> ours
         self.groups: dict[str, ComponentGroup] = {}
+        self.started: dict[str, dt.datetime | None] = {}  # source id -> when its history starts
+        self.history_changed: dict[int, dt.datetime] = {}  # our component id -> earliest change
 
     # --- running ----------------------------------------------------------------------------
 
@@ -151,8 +170,14 @@ class StatuspageImporter:
         self._import_groups(groups)
         self._import_components(components, groups)
         self._import_incidents()
+        self._import_history()
         self._import_templates()
         self._import_subscribers()
+        page = self._imported_page()
+        counts = {
+            kind: dict(self.summary.counts[kind]) for kind in KINDS if kind in self.summary.counts
+        }
+        services.record_import(page, actor=IMPORTER, source=self.source, counts=counts)
 
     def _list(self, resource: str, **kwargs) -> Iterable[dict]:
         return self.client.paginate(self.client.page_path(self.page_id, resource), **kwargs)
@@ -274,12 +299,42 @@ class StatuspageImporter:
                     outcome = "updated" if changed else "unchanged"
                 remember(page, self.source, "component", sid, component)
                 self.components[sid] = component
+                self.started[sid] = self._started(data, page)
                 return outcome
 
             self._guard("component", data.get("id"), write)
         # Components imported before whose source is gone are left alone (never deleted).
         for mapped in self._mapped("component"):
             self.components.setdefault(*mapped)
+
+    @staticmethod
+    def _started(data: dict, page: Page) -> dt.datetime | None:
+        """When a component's history starts: Statuspage's `start_date` (the day uptime is
+        counted from, in the page's time zone), else its `created_at`."""
+        day = _text(data.get("start_date"))
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=page.tz)
+        return _when(data.get("created_at"))
+
+    def _import_history(self) -> None:
+        """Start each component's history when it started at the source (the incidents have
+        put their status changes in it)."""
+        for sid in self.progress_over(list(self.components), "history"):
+
+            def write(sid=sid, component=self.components[sid]) -> str:
+                before = component.created_at
+                changed_since = self.history_changed.get(component.pk)
+                component = services.import_component_history(
+                    component,
+                    actor=IMPORTER,
+                    started_at=self.started.get(sid),
+                    changed_since=changed_since,
+                )
+                self.components[sid] = component
+                moved = component.created_at != before
+                return "updated" if moved or changed_since else "unchanged"
+
+            self._guard("history", sid, write)
 
     def _mapped(self, kind: str) -> list[tuple[str, Any]]:
         from incidents.models import ImportedObject
@@ -300,9 +355,13 @@ class StatuspageImporter:
 
             def write(data=data, maintenance=maintenance) -> str:
                 past = self._past_incident(data, maintenance=maintenance)
-                _incident, outcome = services.import_incident(
-                    self.page, actor=IMPORTER, source=self.source, past=past
+                _incident, outcome, history = services.import_incident(
+                    self.page, actor=IMPORTER, source=self.source, past=past, roll_up=False
                 )
+                # The daily uptime rows are recomputed once per component, at the end.
+                for component_id, since in history.items():
+                    known = self.history_changed.get(component_id, since)
+                    self.history_changed[component_id] = min(known, since)
                 return outcome
 
             self._guard(kind, data.get("id"), write)
@@ -448,15 +507,17 @@ class StatuspageImporter:
             listed = self._list("subscribers", first=0, size_param="limit", params={"state": state})
             for data in self.progress_over(listed, f"subscribers ({state})"):
                 mode = _text(data.get("mode")) or ("email" if data.get("email") else "")
-                if mode != "email":
+                if mode not in SUBSCRIBER_MODES:
                     self.summary.skip(
                         "subscriber",
                         data.get("id"),
-                        f"{mode or 'unknown'} subscribers have no channel here (email only)",
+                        UNSUPPORTED_MODES.get(
+                            mode, f"{mode or 'unknown'} subscribers have no channel here"
+                        ),
                     )
                     continue
 
-                def write(data=data, state=state) -> str:
+                def write(data=data, state=state, mode=mode) -> str:
                     sources = data.get("components") or []
                     missing = [c for c in sources if str(c) not in self.components]
                     if missing:
@@ -465,10 +526,14 @@ class StatuspageImporter:
                         )
                     created = _when(data.get("created_at"))
                     confirmed = _when(data.get("confirmed_at")) or created
+                    events = data.get("events")
                     subscriber, outcome = import_subscriber(
                         page,
                         actor=IMPORTER,
+                        kind=mode,
                         email=_text(data.get("email")),
+                        endpoint=_text(data.get("endpoint")),
+                        events=events if isinstance(events, list) else (),
                         components=[self.components[str(c)].pk for c in sources],
                         confirmed_at=confirmed if state == "active" else None,
                         flagged_at=_when(data.get("quarantined_at"))
@@ -477,11 +542,13 @@ class StatuspageImporter:
                         language=_text(data.get("language")),
                     )
                     remember(page, self.source, "subscriber", data["id"], subscriber)
+                    if mode == "webhook" and outcome == "created":
+                        self.summary.new_secrets += 1
                     return outcome
 
                 self._guard("subscriber", data.get("id"), write)
 
-    def progress_over(self, items: Iterable[dict], label: str) -> Iterable[dict]:
+    def progress_over(self, items: Iterable[T], label: str) -> Iterator[T]:
         bar = self.progress(label)
         try:
             for item in items:

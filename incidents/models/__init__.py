@@ -38,7 +38,6 @@ from .incidents import (
     Maintenance,
     MaintenanceManager,
     MaintenanceReminder,
-    PostmortemRevision,
 )
 from .outbox import OutboxEvent
 from .pages import (
@@ -93,7 +92,6 @@ __all__ = [
     "MaintenanceReminder",
     "Page",
     "PageRole",
-    "PostmortemRevision",
     "ProblemReport",
     "ReportAlert",
     "Role",

@@ -101,38 +101,6 @@ class Incident(models.Model):
         return self.postmortem_published_at is not None
 
 
-class PostmortemRevision(models.Model):
-    """The audit trail of a postmortem: every edit, publish and revert, who did it, the text.
-
-    Appended by `incidents.services.postmortems`, never changed.
-    """
-
-    class Action(models.TextChoices):
-        EDITED = "edited", _("Edited")
-        PUBLISHED = "published", _("Published")
-        REVERTED = "reverted", _("Reverted to draft")
-
-    incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="postmortem_revisions"
-    )
-    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
-    body = models.TextField(_("text"), blank=True)
-    notified_subscribers = models.BooleanField(_("subscribers notified"), default=False)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    actor_name = models.CharField(_("by"), max_length=150, blank=True)
-    created_at = models.DateTimeField(_("when"), db_index=True)
-
-    class Meta:
-        ordering = ["incident", "created_at", "id"]
-        verbose_name = _("postmortem revision")
-        verbose_name_plural = _("postmortem revisions")
-
-    def __str__(self) -> str:
-        return f"{self.incident_id}: {self.action} by {self.actor_name}"
-
-
 class IncidentComponent(models.Model):
     """A component an incident affects, and the status this incident currently gives it."""
 

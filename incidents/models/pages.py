@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -45,15 +46,28 @@ hex_colour = RegexValidator(
 )
 
 
+# The address the current request came to ("http://127.0.0.1:8300"), set while it is handled
+# when SITE_URL is not configured (statuspage.middleware.RequestSiteUrlMiddleware).
+request_site_url: ContextVar[str | None] = ContextVar("request_site_url", default=None)
+
+
+def site_url() -> str:
+    """The site's base URL without a trailing slash: the request's own address while one is
+    handled and SITE_URL is not set, else SITE_URL."""
+    return request_site_url.get() or settings.SITE_URL
+
+
 def public_page_url(slug: str, custom_host: str = "", path: str = "") -> str:
     """The one rule for a page's public address: its own host when it has one (with
-    SITE_URL's scheme), else SITE_URL/p/<slug>/. `path` is relative to the page ("incidents/3/").
-    Snapshot dicts (handout, public JSON) call this; `Page.public_url` for model instances."""
+    the site's scheme), else <site>/p/<slug>/ (`site_url()`). `path` is relative to the page
+    ("incidents/3/"). Snapshot dicts (handout, public JSON) call this; `Page.public_url` for
+    model instances."""
     path = path.lstrip("/")
+    base = site_url()
     if custom_host:
-        scheme = settings.SITE_URL.split("://")[0] or "https"
+        scheme = base.split("://")[0] or "https"
         return f"{scheme}://{custom_host}/{path}"
-    return f"{settings.SITE_URL}/p/{slug}/{path}"
+    return f"{base}/p/{slug}/{path}"
 
 
 class Page(models.Model):
@@ -347,7 +361,7 @@ class PageRole(models.Model):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.RESPONDER)
 
     class Meta:
-        # The table the plain many-to-many had: upgrading keeps every engineer (migration 0011).
+        # The table the plain many-to-many had: upgrading keeps every engineer (migration 0013).
         db_table = "incidents_page_engineers"
         unique_together = [("page", "user")]
         verbose_name = _("role")

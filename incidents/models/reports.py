@@ -65,6 +65,11 @@ class ProblemReport(models.Model):
     def __str__(self) -> str:
         return f"{self.company} ({self.contact_name}), {self.created_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def reference(self) -> str:
+        """The number a reporter quotes when they call or mail support: "R-000123"."""
+        return f"R-{self.pk:06d}"
+
 
 class ReportAlert(models.Model):
     """An early warning: many reports about the same components in a short time. One per page

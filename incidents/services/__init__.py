@@ -27,7 +27,13 @@ from .components import (
     touch_page,
     update_component,
 )
-from .imports import PastIncident, PastUpdate, import_incident
+from .imports import (
+    PastIncident,
+    PastUpdate,
+    import_component_history,
+    import_incident,
+    record_import,
+)
 from .incident_changes import update_incident
 from .incidents import (
     change_incident,
@@ -48,7 +54,13 @@ from .maintenance import (
     schedule_maintenance,
     start_maintenance,
 )
-from .postmortems import publish_postmortem, revert_postmortem, save_postmortem_draft
+from .postmortems import (
+    PostmortemStep,
+    postmortem_history,
+    publish_postmortem,
+    revert_postmortem,
+    save_postmortem_draft,
+)
 from .templates import save_incident_template
 from .uptime import roll_up_component, roll_up_uptime
 
@@ -79,10 +91,14 @@ __all__ = [
     "delete_incident",
     "edit_update",
     "extend_maintenance",
+    "import_component_history",
     "import_incident",
+    "record_import",
     "open_incident",
     "post_update",
     "publish_event",
+    "PostmortemStep",
+    "postmortem_history",
     "publish_postmortem",
     "reopen_incident",
     "replace_support_hours",

@@ -123,9 +123,11 @@ def _transaction_scope(connection) -> Any:
     return "autocommit"
 
 
-# Which event of a merged transaction names it: removals first, then what a subscriber must
-# hear first (a new incident or maintenance), then the end of one, then progress.
+# Which event of a merged transaction names it: an import first, then removals, then what a
+# subscriber must hear first (a new incident or maintenance), then the end of one, then progress.
 _HEADLINE_RANK = {
+    # An import's steps (components, incidents, history) are one event that tells nobody.
+    events.PAGE_IMPORTED: 10,
     events.INCIDENT_DELETED: 9,
     events.COMPONENT_DELETED: 8,
     events.INCIDENT_CREATED: 7,

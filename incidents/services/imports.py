@@ -4,6 +4,13 @@ A live incident is written by `open_incident` and `post_update`, which stamp "no
 component statuses and notify. An imported incident already happened: it keeps its own times,
 leaves the components as the source has them now, and tells nobody. One incident (with its
 updates, affected components and postmortem) is one transaction and one event.
+
+The components' status history (the time series uptime is computed from) is rebuilt from the
+imported updates as if they had been posted live: each update's affected components change
+status at the update's time (`display_at`), linked to the incident; `import_component_history`
+then starts each component's history when it started at the source. The importer runs all of
+it in one transaction whose one event is `page.imported` (`record_import`): history and uptime
+send nothing of their own.
 """
 
 from __future__ import annotations
@@ -21,20 +28,23 @@ from incidents.models import (
     INCIDENT_STATUSES,
     MAINTENANCE_STATUSES,
     Component,
+    ComponentDailyStatus,
     ComponentStatus,
+    ComponentStatusChange,
     Impact,
     ImportedObject,
     Incident,
     IncidentComponent,
     IncidentUpdate,
     Page,
-    PostmortemRevision,
 )
+from incidents.uptime import local_day
 
-from .audit import intent
+from .audit import intent, note
 from .base import ServiceError, actor_fields, publish_event
 from .incidents import MAX_BODY, MAX_TITLE, _clean_text
 from .postmortems import _clean_body
+from .uptime import roll_up_component
 
 
 def recall(
@@ -142,12 +152,16 @@ def _validate(page: Page, past: PastIncident) -> None:
 @intent("import_incident")
 @transaction.atomic
 def import_incident(
-    page: Page, *, actor: Any, source: str, past: PastIncident
-) -> tuple[Incident, str]:
-    """Create or bring up to date the incident a source incident became, with its timeline.
+    page: Page, *, actor: Any, source: str, past: PastIncident, roll_up: bool = True
+) -> tuple[Incident, str, dict[int, dt.datetime]]:
+    """Create or bring up to date the incident a source incident became, with its timeline
+    and the status changes its updates made in the components' history.
 
-    Returns the incident and "created", "updated" or "unchanged". Emits `incident.imported`
-    (which notifies nobody) when anything changed.
+    Returns the incident, "created", "updated" or "unchanged", and for each component whose
+    history changed the earliest moment that changed. Their daily uptime rows are recomputed
+    from then, unless `roll_up` is False: an importer of many incidents does that once per
+    component afterwards (`import_component_history(changed_since=...)`). Emits
+    `incident.imported` (which notifies nobody) when anything changed.
     """
     _validate(page, past)
     incident = recall(
@@ -171,15 +185,20 @@ def import_incident(
     for update in past.updates:
         if _sync_update(page, source, incident, update) and outcome == "unchanged":
             outcome = "updated"
-    if _sync_postmortem(incident, past, actor) and outcome == "unchanged":
+    if _sync_postmortem(incident, past) and outcome == "unchanged":
         outcome = "updated"
+    touched = _sync_history(incident, past, actor)
+    if touched and outcome == "unchanged":
+        outcome = "updated"
+    for component_id, since in touched.items() if roll_up else ():
+        roll_up_component(component_id, rebuild_from=local_day(since, page.tz))
     if outcome != "unchanged":
         publish_event(
             page,
             events.INCIDENT_IMPORTED,
             {"incident": {"id": incident.pk, "kind": incident.kind, "name": incident.name}},
         )
-    return incident, outcome
+    return incident, outcome, touched
 
 
 def _sync_components(incident: Incident, components: dict[Component, str]) -> bool:
@@ -219,11 +238,126 @@ def _sync_update(page: Page, source: str, incident: Incident, past: PastUpdate) 
     return bool(changed)
 
 
+def _history_changes(past: PastIncident) -> list[tuple[int, dt.datetime, str, str]]:
+    """(component id, when, old status, new status) for every status change an update made."""
+    changes = []
+    for update in past.updates:
+        for item in update.affected_components:
+            new = item.get("new_status")
+            old = item.get("old_status")
+            if new not in ComponentStatus.values or old == new:
+                continue
+            old = old if old in ComponentStatus.values else ComponentStatus.OPERATIONAL
+            changes.append((int(item["code"]), update.display_at, old, new))
+    return sorted(changes)
+
+
+def _sync_history(incident: Incident, past: PastIncident, actor: Any) -> dict[int, dt.datetime]:
+    """Make the history rows of this incident's imported updates what the source says; rows
+    written here since (a live update to the imported incident) stay. Returns, for each
+    component whose history changed, the earliest moment that changed."""
+    user, name = actor_fields(actor)
+    wanted = _history_changes(past)
+    rows = ComponentStatusChange.objects.filter(incident=incident, actor=user, actor_name=name)
+    have = sorted(rows.values_list("component_id", "changed_at", "old_status", "new_status"))
+    if have == wanted:
+        return {}
+    touched: dict[int, dt.datetime] = {}
+    for component_id, at, _old, _new in set(have) ^ set(wanted):
+        touched[component_id] = min(at, touched.get(component_id, at))
+    rows.delete()
+    ComponentStatusChange.objects.bulk_create(
+        ComponentStatusChange(
+            component_id=component_id,
+            old_status=old,
+            new_status=new,
+            changed_at=at,
+            actor=user,
+            actor_name=name,
+            incident=incident,
+        )
+        for component_id, at, old, new in wanted
+    )
+    return touched
+
+
+@intent("import_component_history")
+@transaction.atomic
+def import_component_history(
+    component: Component,
+    *,
+    actor: Any,
+    started_at: dt.datetime | None,
+    changed_since: dt.datetime | None = None,
+) -> Component:
+    """Start an imported component's history when it started at the source (`started_at`,
+    or its first imported change if earlier), in the status it had before that change.
+
+    Its first import created it "now" in the source's current status: that first row moves back
+    to the start, and what it said becomes an ordinary change at the moment of the import (when
+    the imported changes left the component in another status). Its daily uptime rows are then
+    recomputed (from `changed_since` too: the earliest change imported incidents made without
+    rolling up). Returns the component; sends no event (the import's `page.imported` carries
+    it) and does nothing when the history already starts there and nothing changed since.
+    """
+    component = Component.objects.select_for_update().select_related("page").get(pk=component.pk)
+    rows = list(component.status_changes.order_by("changed_at", "id"))
+    first = next((row for row in rows if row.old_status == ""), None)
+    later = [row for row in rows if row is not first]
+    candidates = [t for t in (started_at, component.created_at) if t is not None]
+    if later:
+        candidates.append(later[0].changed_at)
+    begin = min(candidates)
+    initial = later[0].old_status if later and later[0].old_status else component.status
+    tz = component.page.tz
+    if first is not None and first.changed_at <= begin and first.new_status == initial:
+        if changed_since is not None:
+            roll_up_component(component, rebuild_from=local_day(changed_since, tz))
+        return component
+    if first is None:
+        first = ComponentStatusChange(component=component, old_status="", changed_at=begin)
+    elif first.changed_at > begin:
+        # What the first row said (the status at the import) stays true from then on.
+        before = [row for row in later if row.changed_at <= first.changed_at]
+        status_then = before[-1].new_status if before else initial
+        if status_then != first.new_status:
+            ComponentStatusChange.objects.create(
+                component=component,
+                old_status=status_then,
+                new_status=first.new_status,
+                changed_at=first.changed_at,
+                actor=first.actor,
+                actor_name=first.actor_name,
+            )
+    first.changed_at = min(begin, first.changed_at) if first.pk else begin
+    first.new_status = initial
+    first.save()
+    if component.created_at > first.changed_at:
+        component.created_at = first.changed_at
+        Component.objects.filter(pk=component.pk).update(created_at=first.changed_at)
+    ComponentDailyStatus.objects.filter(component=component).delete()
+    roll_up_component(component, rebuild_from=local_day(first.changed_at, tz))
+    note("history_starts_at", first.changed_at)
+    return component
+
+
+@intent("record_import")
+@transaction.atomic
+def record_import(page: Page, *, actor: Any, source: str, counts: dict[str, Any]) -> Page:
+    """The end of an import into `page`: one audit row with what it did, and the import's one
+    event, `page.imported` (which notifies nobody and heads the steps merged into it)."""
+    note("source", source)
+    note("counts", counts)
+    publish_event(page, events.PAGE_IMPORTED, {"page": {"id": page.pk, "slug": page.slug}})
+    return page
+
+
 def _import_name() -> str:
     return "import"
 
 
-def _sync_postmortem(incident: Incident, past: PastIncident, actor: Any) -> bool:
+def _sync_postmortem(incident: Incident, past: PastIncident) -> bool:
+    """The postmortem as the source has it (its change is in the import's audit row)."""
     wanted = {
         "postmortem": past.postmortem_draft,
         "postmortem_published": past.postmortem_published if past.postmortem_published_at else "",
@@ -240,16 +374,4 @@ def _sync_postmortem(incident: Incident, past: PastIncident, actor: Any) -> bool
         setattr(incident, name, wanted[name])
     incident.postmortem_updated_at = now if incident.postmortem else None
     incident.save(update_fields=[*changed, "postmortem_updated_at"])
-    user, name = actor_fields(actor)
-    PostmortemRevision.objects.create(
-        incident=incident,
-        action=PostmortemRevision.Action.PUBLISHED
-        if incident.postmortem_published_at
-        else PostmortemRevision.Action.EDITED,
-        body=incident.postmortem,
-        notified_subscribers=False,
-        actor=user,
-        actor_name=name,
-        created_at=now,
-    )
     return True

@@ -2,22 +2,27 @@
 
 As on Statuspage, engineers write a draft that only they see; publishing copies it to the text
 the public reads (incident page, v2 JSON, feeds, the mirror) and may notify subscribers;
-reverting takes it off the public channels again. Every step appends a `PostmortemRevision`.
+reverting takes it off the public channels again. Every step is an audited intent: its audit
+row (before/after of the postmortem's fields) is the postmortem's history, read by
+`postmortem_history` for the admin and the API.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import events
-from incidents.models import Incident, PostmortemRevision
+from incidents.models import AuditEntry, Incident
 
-from .audit import intent
-from .base import ServiceError, TransitionError, actor_fields, publish_event
+from .audit import intent, note
+from .base import ServiceError, TransitionError, publish_event
 from .incidents import incident_data
 
 MAX_POSTMORTEM = 100_000
@@ -25,19 +30,6 @@ MAX_POSTMORTEM = 100_000
 
 def _locked(incident: Incident) -> Incident:
     return Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
-
-
-def _revision(incident: Incident, *, action: str, actor: Any, at, notified=False) -> None:
-    user, name = actor_fields(actor)
-    PostmortemRevision.objects.create(
-        incident=incident,
-        action=action,
-        body=incident.postmortem,
-        notified_subscribers=notified,
-        actor=user,
-        actor_name=name,
-        created_at=at,
-    )
 
 
 def _clean_body(body: str | None) -> str:
@@ -80,7 +72,6 @@ def save_postmortem_draft(incident: Incident, *, actor: Any, body: str) -> Incid
     incident.postmortem = body
     incident.postmortem_updated_at = now
     incident.save(update_fields=["postmortem", "postmortem_updated_at"])
-    _revision(incident, action=PostmortemRevision.Action.EDITED, actor=actor, at=now)
     publish_event(incident.page, events.POSTMORTEM_EDITED, _postmortem_data(incident))
     return incident
 
@@ -126,13 +117,7 @@ def publish_postmortem(
             "postmortem_notified_subscribers",
         ]
     )
-    _revision(
-        incident,
-        action=PostmortemRevision.Action.PUBLISHED,
-        actor=actor,
-        at=now,
-        notified=notify_subscribers,
-    )
+    note("notify_subscribers", notify_subscribers)
     publish_event(
         incident.page,
         events.POSTMORTEM_PUBLISHED,
@@ -149,10 +134,80 @@ def revert_postmortem(incident: Incident, *, actor: Any) -> Incident:
     incident = _locked(incident)
     if not incident.postmortem_is_published:
         raise TransitionError(_("This postmortem is not published."), field="postmortem")
-    now = timezone.now()
     incident.postmortem_published = ""
     incident.postmortem_published_at = None
     incident.save(update_fields=["postmortem_published", "postmortem_published_at"])
-    _revision(incident, action=PostmortemRevision.Action.REVERTED, actor=actor, at=now)
     publish_event(incident.page, events.POSTMORTEM_REVERTED, _postmortem_data(incident))
     return incident
+
+
+# --- the history, read from the audit trail ------------------------------------------------
+
+# The fields whose change makes an audit row a postmortem step.
+POSTMORTEM_FIELDS = ("postmortem", "postmortem_published", "postmortem_published_at")
+
+
+@dataclass(frozen=True)
+class PostmortemStep:
+    """One step of a postmortem's history: `edited`, `published` or `reverted`."""
+
+    at: dt.datetime
+    kind: str
+    actor_type: str
+    actor_name: str
+    channel: str
+    action: str  # the intent that took it (save_postmortem_draft, import_incident...)
+    body: str  # the draft after an edit, the text published, or the text taken down
+    notified_subscribers: bool
+
+
+def postmortem_history(incident: Incident, *, limit: int | None = None) -> list[PostmortemStep]:
+    """The postmortem's steps, newest first, from the audit rows of the incident that changed
+    one of its fields (one query; a row that only created the incident without one is not a
+    step)."""
+    touched = Q()
+    for name in POSTMORTEM_FIELDS:
+        touched |= Q(changes__has_key=name)
+    entries = AuditEntry.objects.filter(
+        touched, object_type="incident", object_id=str(incident.pk)
+    ).order_by("-created_at", "-id")
+    steps = [_step(entry) for entry in entries.iterator() if _is_step(entry)]
+    return steps[:limit] if limit else steps
+
+
+def _is_step(entry: AuditEntry) -> bool:
+    changes = entry.changes or {}
+    return any(
+        (changes.get(name) or {}).get("before") or (changes.get(name) or {}).get("after")
+        for name in POSTMORTEM_FIELDS
+    )
+
+
+def _step(entry: AuditEntry) -> PostmortemStep:
+    changes = entry.changes or {}
+    published_at = changes.get("postmortem_published_at") or {}
+    published = changes.get("postmortem_published") or {}
+    draft = changes.get("postmortem") or {}
+    if published_at.get("after"):
+        kind, body = "published", published.get("after") or draft.get("after")
+    elif published_at.get("before") and "after" in published_at:
+        kind, body = "reverted", published.get("before")
+    else:
+        kind, body = "edited", draft.get("after")
+    return PostmortemStep(
+        at=entry.created_at,
+        kind=kind,
+        actor_type=entry.actor_type,
+        actor_name=entry.actor_name,
+        channel=entry.channel,
+        action=entry.action,
+        body=body or "",
+        # Asked for when publishing here; as the source had it when imported.
+        notified_subscribers=bool(
+            changes.get("notify_subscribers")
+            or (
+                kind == "published"
+                and (changes.get("postmortem_notified_subscribers") or {}).get("after")
+            )
+        ),
+    )

@@ -24,6 +24,7 @@ from incidents.models import (
     ProblemReport,
     ReportAlert,
 )
+from incidents.models.pages import request_site_url, site_url
 
 from ..ratelimit import take_attempt
 from ..snapshot_types import PageSnapshot
@@ -204,17 +205,23 @@ def submit_report(
     )
     report.components.set(found)
     check_report_threshold(page, [c.pk for c in found], now=report.created_at)
-    report_id = report.pk
-    transaction.on_commit(lambda: _mail_report(report_id))
+    report_id, site = report.pk, site_url()
+    transaction.on_commit(lambda: _mail_report(report_id, site))
     return report
 
 
-def _mail_report(report_id: int) -> None:
+def _mail_report(report_id: int, site: str) -> None:
+    """Mail the report and the receipt with links to the site it was made on (`site_url()`
+    while the request was handled)."""
     from incidents import report_mail
 
     report = ProblemReport.objects.select_related("page").get(pk=report_id)
-    if report_mail.send_report(report):
-        ProblemReport.objects.filter(pk=report_id).update(support_emailed_at=timezone.now())
+    token = request_site_url.set(site)
+    try:
+        if report_mail.send_report(report):
+            ProblemReport.objects.filter(pk=report_id).update(support_emailed_at=timezone.now())
+    finally:
+        request_site_url.reset(token)
 
 
 @transaction.atomic

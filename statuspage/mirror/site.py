@@ -37,6 +37,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
 from incidents.models import Page
+from incidents.models.pages import request_site_url
 from incidents.snapshot import page_snapshot
 
 from ..pages import SUPPORTED
@@ -246,7 +247,12 @@ class _Builder:
             if language and path in self.language_free:  # the v2 JSON speaks no language
                 fetched[path] = self.language_free[path]
                 continue
-            response = client.get(path)
+            # Links name the public site (SITE_URL), never the crawl's own host.
+            pinned = request_site_url.set(settings.SITE_URL)
+            try:
+                response = client.get(path)
+            finally:
+                request_site_url.reset(pinned)
             if response.status_code == 404:
                 continue  # a link to something that has gone: the app shows a 404 too
             if response.status_code != 200:

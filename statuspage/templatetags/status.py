@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from urllib.parse import quote
 
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 
 from incidents.models import ComponentStatus, Impact, IncidentStatus, Indicator
 
@@ -17,6 +24,23 @@ def when(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@register.filter
+def ago(value: str | None) -> SafeString | str:
+    """How long ago an ISO moment was ("12 minutes ago"), in the active language, in an element
+    statuspage/ago.js keeps fresh: <span class="ago" data-ago="...">. Next to the absolute time,
+    never instead of it."""
+    moment = when(value)
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        text = _("just now")
+    else:
+        text = _("%(time)s ago") % {"time": timesince(moment, depth=1)}
+    return format_html(
+        '<span class="ago" data-ago="{}" data-just-now="{}">{}</span>', value, _("just now"), text
+    )
 
 
 @register.filter
@@ -37,3 +61,18 @@ def impact_label(value: str) -> str:
 @register.filter
 def indicator_label(value: str) -> str:
     return str(Indicator(value).label) if value in Indicator.values else value
+
+
+FAVICON = (
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'>"
+    "<rect width='32' height='32' rx='7' fill='{colour}'/>"
+    "<circle cx='16' cy='16' r='8' fill='none' stroke='#fff' stroke-width='3.5'/>"
+    "<circle cx='16' cy='16' r='2.5' fill='#fff'/></svg>"
+)
+
+
+@register.filter
+def favicon(colour: str) -> str:
+    """The page's icon in its branding colour, as an SVG data URL (no request, mirror-safe)."""
+    colour = colour if re.fullmatch(r"#[0-9a-fA-F]{6}", colour or "") else "#0b5cad"
+    return "data:image/svg+xml," + quote(FAVICON.format(colour=colour), safe="/:=' ")

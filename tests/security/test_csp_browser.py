@@ -16,10 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 @pytest.fixture
 def browser(monkeypatch):
-    import os
 
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (Debian package `chromium`)")
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

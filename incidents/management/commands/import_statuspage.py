@@ -42,7 +42,14 @@ class Command(BaseCommand):
         quiet = options["no_progress"] or options["verbosity"] == 0
 
         def progress(label: str):
-            return tqdm(desc=label, unit=" objects", file=self.stderr, disable=quiet, leave=False)
+            # disable=None: tqdm draws only on a terminal (quiet in cron, CI and pipes).
+            return tqdm(
+                desc=label,
+                unit=" objects",
+                file=self.stderr,
+                disable=True if quiet else None,
+                leave=False,
+            )
 
         importer = StatuspageImporter(
             client,

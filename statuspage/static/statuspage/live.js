@@ -68,6 +68,7 @@
     if (state.title) document.title = state.title;
     setVersion(state.version);
     announce(state.announce);
+    document.dispatchEvent(new CustomEvent("statuspage:updated"));
   }
 
   function fetchState() {

@@ -26,7 +26,7 @@ def map_engineers_to_roles(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0010_postmortem_workflow_and_import_mapping"),
+        ("incidents", "0012_remove_postmortemrevision"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
