@@ -77,7 +77,7 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
     "incidents.alertrule": {"delete_selected": {P}},
     "incidents.alertdraft": {"publish": {R, P}, "dismiss": {R, P}},
     "incidents.apikey": {"revoke": {P}, "delete_selected": {P}},
-    "notifications.subscriber": {"export_csv": {P}, "delete_selected": {P}},
+    "notifications.subscriber": {"export_csv": {P}, "renew_secret": {P}, "delete_selected": {P}},
 }
 
 
