@@ -159,6 +159,12 @@ class _Relay:
 _relay = _Relay()
 
 
+def in_relay_thread() -> bool:
+    """Whether the caller runs on this process's relay thread (a listener may then hand slow
+    in-process work to a thread of its own, so the relay never waits for it)."""
+    return threading.current_thread() is _relay.thread
+
+
 def stop_relay() -> None:
     """Stop this process's relay thread (tests); the next commit starts it again."""
     _relay.stop()

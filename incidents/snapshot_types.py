@@ -11,6 +11,7 @@ pickled dataclasses were 2-3x slower to load (bench/snapshot_cache.py).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -208,6 +209,18 @@ class PageSnapshot:
     def groups_by_id(self) -> dict[int, GroupView]:
         return {g.id: g for g in self.groups}
 
+    def changed_at(self) -> dt.datetime:
+        """When what the public sees of the page last changed: the newest change time in the
+        snapshot (the page, its components and groups, incidents and their updates). Unlike
+        `generated_at` it is the same for every build of one version, so a rendering that
+        shows it (the mirror's pages, an empty feed) is the same bytes until the page changes."""
+        stamps = [self.page.updated_at, *(c.updated_at for c in self.components.values())]
+        stamps += [g.updated_at for g in self.groups]
+        for incident in self.incidents.values():
+            stamps += [incident.updated_at, *(u.updated_at for u in incident.incident_updates)]
+        known = [_instant(stamp) for stamp in stamps if stamp]
+        return max(known) if known else _instant(self.generated_at)
+
     def component_id(self, value: object) -> int | None:
         """A visible component's id from user input ("12", 12), or None when it is none."""
         try:
@@ -226,3 +239,9 @@ class MonthHistory:
     incidents: tuple[IncidentView, ...]
     older: str | None  # when the latest earlier item started, if any
     newer: str | None
+
+
+def _instant(stamp: str | dt.datetime) -> dt.datetime:
+    if isinstance(stamp, dt.datetime):
+        return stamp
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))

@@ -2,8 +2,9 @@
 ntfy and many more): one short, localized message per event, linking to the incident.
 
 Apprise URLs of self-hosted services (JSON/form webhooks, Mattermost, ntfy, Gotify, Rocket.Chat,
-Matrix...) are checked against SSRF like webhooks; the cloud services' URLs name fixed public
-hosts.
+Matrix...) are checked against SSRF like webhooks when they are saved; and every send, whatever
+the kind of URL, runs inside `ssrf.checked_connections()`: each address a plugin connects to is
+checked as it is resolved, so a name that resolves elsewhere by then (DNS rebinding) is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from incidents.events import COMPONENT_UPDATED
 from incidents.models import ComponentStatus, ComponentStatusChange, Incident, IncidentStatus
 
 from . import emails
-from .ssrf import UnsafeURL, check_host
+from .ssrf import UnsafeURL, check_host, checked_connections
 
 # Apprise schemes whose host is whatever the user wrote (so it may be one of ours).
 SELF_HOSTED = {
@@ -81,10 +82,16 @@ def message_for(notification, language: str) -> tuple[str, str] | None:
 
 
 def send(url: str, title: str, body: str) -> None:
-    """Send one chat message; raises RuntimeError when Apprise reports a failure."""
+    """Send one chat message; raises UnsafeURL when the URL, or any address its plugin
+    connects to at send time, is one of ours, and RuntimeError when Apprise reports a failure."""
     check_apprise_url(url)
-    notifier = apprise.Apprise()
+    # In this thread (no worker pool): the check follows the plugin's connections.
+    notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
     if not notifier.add(url):
         raise UnsafeURL("Apprise does not understand this URL")
-    if not notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT):
+    with checked_connections() as refusals:
+        sent = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+    if refusals:
+        raise UnsafeURL(refusals[0])
+    if not sent:
         raise RuntimeError("the chat service did not accept the message")

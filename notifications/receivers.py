@@ -6,10 +6,19 @@ from collections.abc import Sequence
 from django.dispatch import receiver
 
 from incidents.events import COMPONENT_UPDATED, DomainEvent, domain_event
+from incidents.relay import in_relay_thread
 
 from . import live
 
 log = logging.getLogger(__name__)
+
+
+@receiver(domain_event, dispatch_uid="notifications.push_domain_event")
+def push_domain_event(sender, event: DomainEvent, **kwargs):
+    """Push an event to the page's open websocket clients (raises when Redis cannot take it:
+    the relay pushes again, clients ignore versions they already have). Connected first: the
+    open pages hear of a change before anything slower runs (receivers run in this order)."""
+    live.push_event(event)
 
 
 @receiver(domain_event, dispatch_uid="notifications.on_domain_event")
@@ -17,13 +26,6 @@ def on_domain_event(sender, event: DomainEvent, **kwargs):
     """Record the notification of an event (email, webhooks, chats) and queue its fan-out.
     Raises when it could not (the relay hands the event again; recording is idempotent)."""
     _outbox(event)
-
-
-@receiver(domain_event, dispatch_uid="notifications.push_domain_event")
-def push_domain_event(sender, event: DomainEvent, **kwargs):
-    """Push an event to the page's open websocket clients (raises when Redis cannot take it:
-    the relay pushes again, clients ignore versions they already have)."""
-    live.push_event(event)
 
 
 @receiver(domain_event, dispatch_uid="notifications.mirror_domain_event")
@@ -62,4 +64,9 @@ def _outbox(event: DomainEvent) -> None:
             continue
         # Bounded by the broker's timeouts and publish retry policy (settings); a failure raises
         # and the relay queues it again, the sweep (`requeue_deliveries`) being the last resort.
-        tasks.fan_out_notification.delay(notification.pk)
+        # In-process mode (no worker): the relay thread hands the fan-out to this process's
+        # delivery thread, so the next event's push never waits for this one's deliveries.
+        if tasks.in_process() and in_relay_thread():
+            tasks.in_process_worker.fan_out(notification.pk)
+        else:
+            tasks.fan_out_notification.delay(notification.pk)

@@ -6,12 +6,21 @@ checked (no second lookup a rebinding DNS server could answer differently), and 
 is checked again. `WEBHOOK_ALLOW_PRIVATE_ADDRESSES=1` lifts the check, for tests and for
 deployments whose subscribers are on the internal network; `WEBHOOK_ALLOWED_NETWORKS` opens
 only the networks named (for example one subnet of internal consumers).
+
+Webhooks connect through aiohttp with `CheckedResolver`. Chat messages go through Apprise,
+whose plugins open their own connections (requests, smtplib...): `checked_connections()` makes
+every name resolved in its block (in this thread) pass the same check, so the address a plugin
+connects to is the address that was checked, whatever the DNS server answers by then.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ipaddress
 import socket
+import threading
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver
@@ -125,3 +134,51 @@ def check_host(host: str | None, port: int | None = None) -> None:
     """For URLs that are not http(s) (an Apprise URL to a self-hosted server): its host."""
     if host:
         resolve_public(host, port or 443)
+
+
+# --- Connections opened by libraries we do not drive (Apprise's plugins) --------------------
+class RefusedAddress(socket.gaierror):
+    """What a resolution inside `checked_connections()` raises for a private address: an
+    OSError, so the library reports a failed connection as it would for a dead host."""
+
+
+_checking: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "ssrf_checking", default=None
+)
+# The system's resolver, below the check (tests replace it to play a rebinding DNS server).
+_system_getaddrinfo = socket.getaddrinfo
+_install_lock = threading.Lock()
+
+
+def _checking_getaddrinfo(host, port, *args, **kwargs):
+    infos = _system_getaddrinfo(host, port, *args, **kwargs)
+    refusals = _checking.get()
+    if refusals is not None:
+        try:
+            _checked(str(host), infos)
+        except UnsafeURL as exc:
+            refusals.append(str(exc))
+            raise RefusedAddress(socket.EAI_NONAME, str(exc)) from exc
+    return infos
+
+
+def _install() -> None:
+    with _install_lock:
+        if socket.getaddrinfo is not _checking_getaddrinfo:
+            socket.getaddrinfo = _checking_getaddrinfo
+
+
+@contextlib.contextmanager
+def checked_connections() -> Iterator[list[str]]:
+    """Within the block, every name this thread (or a thread Apprise starts with its context)
+    resolves is checked like a webhook's host, at the moment of connecting: the connection
+    goes to the addresses just checked, so a DNS answer that changed since the URL was
+    validated (rebinding) reaches nothing of ours. Yields the list of refusals made.
+    Outside such a block resolution is untouched."""
+    _install()
+    refusals: list[str] = []
+    token = _checking.set(refusals)
+    try:
+        yield refusals
+    finally:
+        _checking.reset(token)

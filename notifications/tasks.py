@@ -9,9 +9,13 @@ left: rows whose lease ran out, retries that are due, fan-outs that never finish
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 
 from celery import shared_task
 from django.conf import settings
+from django.db import close_old_connections, connection
 
 from . import outbox, services
 from .models import Notification
@@ -23,6 +27,58 @@ def _eager() -> bool:
     from statuspage.celery import app
 
     return bool(app.conf.task_always_eager)
+
+
+def in_process() -> bool:
+    """Tasks run in this process (embedded mode, or a benchmark's single process)."""
+    return _eager()
+
+
+class InProcessWorker:
+    """In-process mode's stand-in for a Celery worker, for work handed over by the relay
+    thread: one daemon thread that fans notifications out and sends them (eagerly, as
+    `task_always_eager` does), one at a time. What it has not done when the process dies is
+    what `requeue_deliveries` finds (a notification not fanned out, rows still due)."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[int] = queue.Queue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.busy = 0
+
+    def fan_out(self, notification_id: int) -> None:
+        with self.lock:
+            self.busy += 1
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="deliveries", daemon=True)
+                self.thread.start()
+        self.jobs.put(notification_id)
+
+    def _run(self) -> None:
+        while True:
+            notification_id = self.jobs.get()
+            try:
+                close_old_connections()
+                fan_out_notification.apply(args=(notification_id,))
+            except Exception:  # noqa: BLE001 - logged; the sweep finds what was left
+                log.exception("in-process fan-out of notification %s failed", notification_id)
+            finally:
+                connection.close()
+                with self.lock:
+                    self.busy -= 1
+
+    def wait_idle(self, timeout: float = 30) -> bool:
+        """Wait until every handed-over fan-out is done (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.busy == 0:
+                    return True
+            time.sleep(0.02)
+        return False
+
+
+in_process_worker = InProcessWorker()
 
 
 @shared_task(ignore_result=True)

@@ -26,11 +26,31 @@ def _when(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+class _SameUntilChanged:
+    """An empty feed's `updated` is when the page last changed, not the time of the request
+    (Django's default): one version of a page gives one feed (the mirror relies on it)."""
+
+    feed: dict
+
+    def latest_post_date(self) -> dt.datetime:
+        if not self.items and self.feed.get("page_changed_at"):  # type: ignore[attr-defined]
+            return self.feed["page_changed_at"]
+        return super().latest_post_date()  # type: ignore[misc]
+
+
+class RssFeed(_SameUntilChanged, Rss201rev2Feed):
+    pass
+
+
+class AtomFeed(_SameUntilChanged, Atom1Feed):
+    pass
+
+
 class PageFeed(Feed):
     """Made per request (it remembers the page's URL prefix and snapshot). The language is the
     one `page_view` chose for the request."""
 
-    feed_type: type[SyndicationFeed] = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = RssFeed
 
     def __init__(self, request, page: Page):
         super().__init__()
@@ -42,6 +62,9 @@ class PageFeed(Feed):
     def get_object(self, request, *args, **kwargs):
         return self.snapshot.page
 
+    def feed_extra_kwargs(self, obj) -> dict:
+        return {"page_changed_at": self.snapshot.changed_at()}
+
     def title(self, page: PageInfo) -> str:
         return _("%(name)s status") % {"name": page.name}
 
@@ -49,7 +72,7 @@ class PageFeed(Feed):
         return self.prefix
 
     def feed_url(self, page: PageInfo) -> str:
-        suffix = "atom" if self.feed_type is Atom1Feed else "rss"
+        suffix = "atom" if issubclass(self.feed_type, Atom1Feed) else "rss"
         return f"{self.prefix}history.{suffix}"
 
     def description(self, page: PageInfo) -> str:
@@ -120,7 +143,7 @@ class PageFeed(Feed):
 
 
 class PageAtomFeed(PageFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
 
 
 def _serve(feed_class):

@@ -95,8 +95,15 @@ def _test_settings(settings, tmp_path):
     lastgood.forget()
     yield
     from incidents.relay import stop_relay
+    from notifications.tasks import in_process_worker
 
     stop_relay()
+    in_process_worker.wait_idle()
+    # A request the test client made leaves its language active in this thread (a Dutch
+    # page's, say): the next test starts in the default language again.
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 class CapturedEvents(list):

@@ -409,3 +409,71 @@ def test_the_audit_trail_names_the_integration(api):
     entry = AuditEntry.objects.get(action="receive_alerts")
     assert entry.actor_type == "integration"
     assert entry.actor_name == "integration:alertmanager (alertmanager)"
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_an_alert_reaches_open_pages_before_its_slow_webhooks_are_sent(it_page, settings):
+    """Alert to page: the relay pushes to open pages first, and in-process mode hands the
+    deliveries to a thread of their own, so a slow webhook (3 s) never holds up the push
+    of this change or the next. One event, one push, one delivery."""
+    import os
+    import uuid
+
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from notifications.services import add_endpoint
+    from notifications.tasks import in_process_worker
+    from statuspage.asgi import application
+
+    from .webhook_helpers import Consumer
+
+    redis_url = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/4")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": f"test-alerts-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    consumer = Consumer().start()
+
+    def prepare() -> Api:
+        add_endpoint(
+            it_page, kind="webhook", endpoint=consumer.url("/slow"), skip_confirmation=True
+        )
+        AlertRule.objects.create(page=it_page, name="no hold-down", hold_down_seconds=0)
+        client, _key = make_api("alertmanager", pages=[it_page])
+        client.headers = {
+            "Authorization": client.headers["Authorization"].replace("OAuth", "Bearer")
+        }
+        return client
+
+    try:
+        client = await database_sync_to_async(prepare)()
+        page = WebsocketCommunicator(
+            application, "/ws/pages/it/", headers=[(b"origin", b"http://testserver")]
+        )
+        assert (await page.connect(timeout=5))[0]
+        assert json.loads(await page.receive_from(timeout=5))["type"] == "hello"
+        for status, shown in [("firing", "major_outage"), ("resolved", "operational")]:
+            response = await database_sync_to_async(send)(
+                client, alert(component="VPN", severity="critical", status=status)
+            )
+            assert response.status_code == 200, response.content
+            message = json.loads(await page.receive_from(timeout=10))
+            assert message["type"] == "component.updated"
+            assert message["data"]["components"][0]["status"] == shown
+            # The push went out while the webhook of this change was still waiting to answer.
+            sent = [r.json["component_update"]["new_status"] for r in consumer.at("/slow")]
+            assert shown not in sent
+        assert await page.receive_nothing(timeout=0.3)  # one push per change
+        await page.disconnect()
+        assert await database_sync_to_async(in_process_worker.wait_idle)(30)
+        assert [r.json["component_update"]["new_status"] for r in consumer.at("/slow")] == [
+            "major_outage",
+            "operational",
+        ]
+    finally:
+        consumer.stop()

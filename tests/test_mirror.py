@@ -5,24 +5,30 @@ admin's status per target, and the emergency notice without a database."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import brotli
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
 from incidents import services
 from incidents.models import Component
+from incidents.snapshot import page_snapshot
 from statuspage.mirror.models import MirrorTarget
 from statuspage.mirror.publish import _debouncer, publish_mirror, schedule_publish
 
 from .factories import make_component
 from .mirror_helpers import broken_links, every_text, heartbeat, internal_links, release
+from .test_badges_embed import badge_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def mirror(settings, tmp_path):
     root = tmp_path / "mirror"
     settings.MIRROR_TARGETS = [f"file://{root}"]
-    return root
+    yield root
+    # The changes a test made asked the in-process publisher for a publish: it must not land
+    # in the next test's target (it reads MIRROR_TARGETS when it runs).
+    assert _debouncer.wait_idle(60)
 
 
 @pytest.fixture
@@ -75,6 +84,10 @@ def test_every_public_path_is_published_under_the_apps_own_paths(mirror, inciden
     # Text files come with a pre-compressed sibling holding the same bytes.
     page = (tree / "p/it/index.html").read_bytes()
     assert gzip.decompress((tree / "p/it/index.html.gz").read_bytes()) == page
+    assert brotli.decompress((tree / "p/it/index.html.br").read_bytes()) == page
+    assert len((tree / "p/it/index.html.br").read_bytes()) < len(
+        (tree / "p/it/index.html.gz").read_bytes()
+    )
     assert (tree / "p/it/handout.pdf").read_bytes().startswith(b"%PDF")
     incident.page.refresh_from_db()
     assert heartbeat(tree)["versions"]["it"] == incident.page.version
@@ -269,3 +282,65 @@ def test_an_emergency_notice_needs_no_database(mirror, incident):
     after = heartbeat(tree)
     assert after["published_at"] == before["published_at"]  # the data is as old as it was
     assert after["notice"]["body"] == text
+
+
+def test_a_heartbeat_with_nothing_new_rewrites_only_mirror_json(mirror, it_page, phone_page):
+    # (No outage today: an open or recent outage's uptime for today really does change from
+    # one minute to the next, and is published when it does.)
+    publish_mirror()
+    first = release(mirror)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=7)
+    with time_machine.travel(later):
+        [outcome] = publish_mirror()
+    tree = release(mirror)
+    assert outcome.result.written == 1  # the heartbeat, nothing else
+    assert heartbeat(tree)["published_at"] > heartbeat(first)["published_at"]
+    page = (tree / "p/it/index.html").read_text()
+    assert (first / "p/it/index.html").read_text() == page
+    # The page says when its content last changed, which stays true without JavaScript;
+    # mirror.js adds the heartbeat's time from mirror.json.
+    shown = re.search(r'data-changed="([^"]+)"', page)
+    assert shown and dt.datetime.fromisoformat(shown[1]) == page_snapshot(it_page).changed_at()
+    assert "What it shows last changed on" in page and "data-standby-checked hidden" in page
+    assert " nonce=" not in page  # the app's per-request CSP nonce would change every build
+
+
+def test_badges_of_the_page_and_its_public_components_are_in_the_mirror(mirror, incident):
+    hidden = make_component(incident.page, "Secret billing backend", is_visible=False)
+    publish_mirror()
+    tree = release(mirror)
+    client = Client()
+    assert (tree / "p/it/badge.svg").read_bytes() == client.get("/p/it/badge.svg").content
+    assert badge_texts((tree / "badge.svg").read_bytes())[0].startswith("IT services: ")
+    vpn = Component.objects.get(page=incident.page, name="VPN")
+    title, _texts = badge_texts((tree / f"p/it/components/{vpn.pk}/badge.svg").read_bytes())
+    assert title == "VPN: Partial outage"
+    dutch = badge_texts((tree / f"nl/p/it/components/{vpn.pk}/badge.svg").read_bytes())[0]
+    assert dutch == "VPN: Gedeeltelijke storing"
+    assert not (tree / f"p/it/components/{hidden.pk}").exists()
+    assert not list(tree.rglob(f"components/{hidden.pk}/*"))
+
+
+def test_a_custom_host_gets_a_tree_laid_out_as_the_app_serves_that_host(
+    mirror, incident, phone_page, settings
+):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "status.telephony.example"]
+    settings.MIRROR_PUBLIC_URL = "https://mirror.example.com"
+    phone_page.custom_host = "status.telephony.example"
+    services.save_page(phone_page, actor=None)
+    publish_mirror()
+    tree = release(mirror) / "hosts/status.telephony.example"
+    assert (tree / "p").exists() is False  # the page is at the host's root
+    app = Client().get("/", HTTP_HOST="status.telephony.example").content.decode()
+    home = (tree / "index.html").read_text()
+    assert "Inbound calls" in app and "Inbound calls" in home
+    assert 'href="/en/"' in home  # the language switch, in this host's tree
+    assert 'href="https://mirror.example.com/p/it/"' in home  # another page: the main mirror
+    assert (tree / "en/index.html").is_file() and (tree / "404.html").is_file()
+    assert heartbeat(tree)["versions"] == heartbeat(release(mirror))["versions"]
+    assert broken_links(tree) == {}
+    assert heartbeat(release(mirror))["hosts"] == {"status.telephony.example": "telephony"}
+    # Publishing only the IT page keeps the telephony host's tree.
+    services.post_update(incident, actor=None, status="identified", body="Found it.")
+    publish_mirror(pages=["it"])
+    assert (release(mirror) / "hosts/status.telephony.example/index.html").read_text() == home

@@ -29,6 +29,7 @@ from .mirror_helpers import internal_links, mirror_path, release
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
+CUSTOM_HOST = "status.telephony.example"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.needs("nginx")]
 
@@ -36,12 +37,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.needs("nginx")]
 class Nginx:
     """nginx in the foreground on a free port, serving `root` with the documented server block."""
 
-    def __init__(self, root: Path, folder: Path):
+    def __init__(self, root: Path, folder: Path, hosts: tuple[str, ...] = ()):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         server = (ROOT / "docs/nginx-mirror.conf").read_text()
+        for host in hosts:  # the documented block of a custom host, for each one
+            block = (ROOT / "docs/nginx-mirror-custom-host.conf").read_text()
+            server += block.replace("status.customer.example", host)
         server = server.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
         server = server.replace("/srv/statuspage-mirror/current", str(root / "current"))
         (folder / "server.conf").write_text(server)
@@ -115,10 +119,10 @@ def published(settings, tmp_path, it_page, phone_page):
 def nginx(tmp_path):
     servers = []
 
-    def start(root: Path) -> Nginx:
+    def start(root: Path, hosts: tuple[str, ...] = ()) -> Nginx:
         folder = tmp_path / f"nginx-{len(servers)}"
         folder.mkdir()
-        server = Nginx(root, folder)
+        server = Nginx(root, folder, hosts)
         servers.append(server)
         return server
 
@@ -137,7 +141,13 @@ def browser(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=CHROMIUM,
+            # A custom host's DNS pointing at the mirror (here: at the test's nginx).
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--host-resolver-rules=MAP {CUSTOM_HOST} 127.0.0.1",
+            ],
         )
         yield browser
         browser.close()
@@ -273,3 +283,51 @@ def test_the_live_page_falls_back_to_the_mirrors_live_json(
     page.wait_for_timeout(500)
     assert refused == []  # CORS let the page read it
     context.close()
+
+
+def test_a_custom_hosts_tree_works_when_its_dns_points_at_the_mirror(
+    published, nginx, request, phone_page, settings
+):
+    """The telephony page has its own host: nginx serves `hosts/<host>/` for it with the
+    documented block, Chromium resolves that host to nginx, and every page, link, language
+    switch and asset works there with the page at `/`, as the app serves that host."""
+    from incidents import services as page_services
+
+    root, _incident = published
+    phone_page.custom_host = CUSTOM_HOST
+    page_services.save_page(phone_page, actor=None)
+    server = nginx(root, hosts=(CUSTOM_HOST,))
+    settings.MIRROR_PUBLIC_URL = server.url  # the main mirror, where the other pages are
+    publish_mirror()
+    tree = release(root) / "hosts" / CUSTOM_HOST
+    assert (tree / "index.html").is_file() and (tree / "mirror.json").is_file()
+    links: set[str] = set()
+    for path in tree.rglob("*"):
+        if path.suffix in {".html", ".json"}:
+            links |= internal_links(path.read_text())
+    assert not any(link.startswith("/p/telephony/") for link in links)  # the host's own paths
+    broken = {}
+    for link in sorted(links):
+        status, _headers, _body = server.get(link, Host=CUSTOM_HOST)
+        if status != 200:
+            broken[link] = status
+    assert broken == {}
+    status, headers, _ = server.get("/", Host=CUSTOM_HOST, **{"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    assert server.get("/no/such/page/", Host=CUSTOM_HOST)[0] == 404
+
+    browser = request.getfixturevalue("browser")
+    url = f"http://{CUSTOM_HOST}:{server.port}"
+    page, problems = visit(browser, url + "/")
+    assert problems == []
+    assert "Inbound calls" in page.inner_text("body")  # the telephony page, at the root
+    assert "Dit is de reservekopie" in page.inner_text("body")  # in its default language
+    assert page.locator("[data-standby-checked]").is_visible()  # read the host's mirror.json
+    page.click('.lang-switch a[lang="en"]')
+    page.wait_for_load_state("networkidle")
+    assert page.url == url + "/en/" and problems == []
+    assert "This is the standby copy" in page.inner_text("body")
+    page.click('a[href="/en/history/"]')  # a link within the host's tree
+    page.wait_for_load_state("networkidle")
+    assert page.url == url + "/en/history/" and problems == []
+    page.context.close()

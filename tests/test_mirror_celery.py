@@ -3,6 +3,8 @@ burst gives one publish), a real worker on Redis publishes it."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from incidents import services
@@ -21,14 +23,18 @@ def worker_pool(broker, tmp_path):  # noqa: F811 - broker is the imported fixtur
     from pathlib import Path
 
     # The worker renders pages with production's static storage, which reads the manifest
-    # collectstatic writes (as a deployment runs it before starting workers).
+    # collectstatic writes (as a deployment runs it before starting workers); into this test's
+    # own folder, so the checkout's var/static is never left older than the sources.
+    static_root = str(tmp_path / "static")
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "STATIC_ROOT": static_root},
         check=True,
         timeout=300,
     )
     pool = Workers(tmp_path)
+    pool.static_root = static_root
     yield pool
     pool.stop_all()
 
@@ -45,7 +51,13 @@ def test_a_burst_of_changes_is_published_once_by_a_celery_worker(
     }
     settings.MIRROR_TARGETS = [target]
     settings.MIRROR_DEBOUNCE_SECONDS = 2
-    workers.start(1, MIRROR_TARGETS=target, MIRROR_DEBOUNCE_SECONDS="2", REDIS_URL=REDIS_URL)
+    workers.start(
+        1,
+        MIRROR_TARGETS=target,
+        MIRROR_DEBOUNCE_SECONDS="2",
+        REDIS_URL=REDIS_URL,
+        STATIC_ROOT=workers.static_root,
+    )
     vpn = Component.objects.get(page=it_page, name="VPN")
     try:
         for status in ["degraded_performance", "partial_outage", "major_outage"]:

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 
 from .site import (
     HEARTBEAT_FILE,
+    HOSTS_DIR,
     MirrorFile,
     Site,
     build_site,
@@ -75,7 +76,11 @@ def publish_site(site: Site, target: Target) -> TargetOutcome:
         document = heartbeat_document(site, previous)
         files = dict(site.files)
         files[HEARTBEAT_FILE] = heartbeat_file(document)
-        result = target.publish(files, keep=_kept(site), default_slug=site.default_slug)
+        for host in site.hosts:  # each custom host's tree has the heartbeat at its root too
+            files[f"{HOSTS_DIR}/{host}/{HEARTBEAT_FILE}"] = files[HEARTBEAT_FILE]
+        result = target.publish(
+            files, keep=_kept(site), default_slug=site.default_slug, hosts=site.hosts
+        )
     except (TargetError, OSError) as error:
         seconds = time.monotonic() - started
         row, _ = MirrorTarget.objects.get_or_create(url=target.url)
@@ -276,14 +281,13 @@ def add_notice(files: dict[str, MirrorFile], text: str, *, now: dt.datetime) -> 
             marker = "NOTICE: "
             lines = [line for line in lines if not line.startswith(marker)]
             body = "\n".join([marker + text, *lines]).encode()
-        elif path == HEARTBEAT_FILE:
+        elif path == HEARTBEAT_FILE or path.endswith("/" + HEARTBEAT_FILE):
             document = json.loads(body)
             document["notice"] = {"body": text, "created_at": stamp}
             body = json.dumps(document, indent=1, sort_keys=True).encode()
         result[path] = MirrorFile(body, item.content_type)
-    return with_compressed({p: f for p, f in result.items() if p != HEARTBEAT_FILE}) | {
-        HEARTBEAT_FILE: result[HEARTBEAT_FILE]
-    }
+    heartbeats = {p: f for p, f in result.items() if p.split("/")[-1] == HEARTBEAT_FILE}
+    return with_compressed({p: f for p, f in result.items() if p not in heartbeats}) | heartbeats
 
 
 def publish_notice(target: Target, text: str) -> int:
@@ -296,5 +300,10 @@ def publish_notice(target: Target, text: str) -> int:
     if HEARTBEAT_FILE not in files:
         raise TargetError(f"{target.url}: no mirror.json, so nothing was published here")
     updated = add_notice(files, text, now=timezone.now())
-    default = json.loads(updated[HEARTBEAT_FILE].body).get("default_page", "")
-    return target.publish(updated, keep=None, default_slug=default).written
+    heartbeat = json.loads(updated[HEARTBEAT_FILE].body)
+    return target.publish(
+        updated,
+        keep=None,
+        default_slug=heartbeat.get("default_page", ""),
+        hosts=heartbeat.get("hosts") or {},
+    ).written

@@ -8,8 +8,14 @@ holds exactly what is public and never drifts from the app. Then, per copy:
 - `/<path>` is each page in its default language (as a first visit to the app shows it), and
   `/<lang>/<path>` each supported language; links are rewritten to stay in their language tree
   and the language switch points at the other tree (static hosting cannot set a cookie);
-- CSS/JS get content-hashed names; text files get a `.gz` sibling (`gzip_static`);
-- every HTML page gets the standby note (and the stale-heartbeat warning its script shows);
+- CSS/JS get content-hashed names; text files get `.gz` and `.br` siblings (nginx's
+  `gzip_static` and, where the module is installed, `brotli_static`);
+- a page with a custom host also gets a tree of its own, `hosts/<host>/`, laid out as the app
+  serves that host (the page at `/`, its links without `/p/<slug>/`), for that host's DNS or
+  CDN to point at;
+- every HTML page gets the standby note (and the stale-heartbeat warning its script shows); a
+  page carries the time its snapshot last changed, never the publish time, so a heartbeat that
+  finds nothing new rewrites `/mirror.json` alone (the script reads the heartbeat's age there);
 - links to what only the live app can do (report form, subscribe) get a small page saying so,
   with the numbers to call;
 - `/mirror.json` names the publish time and each page's version (the heartbeat).
@@ -65,6 +71,8 @@ MIRRORED_ROUTES = {
     "feed-atom",
     "feed-rss",
     "live",
+    "badge",
+    "component-badge",
 }
 # What no page links to but clients fetch: the JSON APIs, the feeds, the phone line, live.json.
 SEEDS = (
@@ -85,7 +93,10 @@ SEEDS = (
     "api/v2/scheduled-maintenances.json",
     "api/v2/scheduled-maintenances/upcoming.json",
     "api/v2/scheduled-maintenances/active.json",
+    "badge.svg",
 )
+HOSTS_DIR = "hosts"
+COMPRESSED = {".gz": "gzip", ".br": "br"}
 COMPRESSIBLE: tuple[str, ...] = (
     "text/",
     "application/json",
@@ -94,6 +105,7 @@ COMPRESSIBLE: tuple[str, ...] = (
 )
 COMPRESSIBLE += ("application/rss+xml", "application/xml", "image/svg+xml")
 LINK = re.compile(r'\b(?P<attr>href|src|data-prefix)=(?P<q>\\?")(?P<url>/[^"\\]*)(?P=q)')
+NONCE = re.compile(r' nonce="[^"]*"')
 HASHED = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
 
 
@@ -105,7 +117,7 @@ class MirrorBuildError(Exception):
 class MirrorFile:
     body: bytes
     content_type: str
-    encoding: str = ""  # "gzip" for a pre-compressed sibling
+    encoding: str = ""  # "gzip" or "br" for a pre-compressed sibling
 
     @property
     def digest(self) -> str:
@@ -122,6 +134,7 @@ class Site:
     # The pages this copy was built for (None: all of them); other pages' files are kept.
     only: frozenset[str] | None = None
     default_slug: str = ""
+    hosts: dict[str, str] = field(default_factory=dict)  # custom host -> page slug
 
     @property
     def bytes(self) -> int:
@@ -134,9 +147,20 @@ def file_path(url_path: str) -> str:
     return path + "index.html" if path == "" or path.endswith("/") else path
 
 
-def owner(path: str, default_slug: str) -> str | None:
-    """The page slug a mirror file belongs to (None: shared, such as assets and mirror.json)."""
-    parts = path.split("/")
+def uncompressed(path: str) -> str:
+    """`p/it/index.html.br` -> `p/it/index.html`: the file a pre-compressed sibling stands for."""
+    for suffix in COMPRESSED:
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
+def owner(path: str, default_slug: str, hosts: dict[str, str] | None = None) -> str | None:
+    """The page slug a mirror file belongs to (None: shared, such as assets and mirror.json).
+    `hosts` (custom host -> slug) names the owners of the custom hosts' trees."""
+    parts = uncompressed(path).split("/")
+    if parts[0] == HOSTS_DIR and len(parts) > 2:
+        return (hosts or {}).get(parts[1], parts[1])
     if parts[0] in SUPPORTED and len(parts) > 1:
         parts = parts[1:]
     if parts[0] == "static" or (len(parts) == 1 and parts[0] in {HEARTBEAT_FILE, NOT_FOUND_FILE}):
@@ -148,7 +172,7 @@ def owner(path: str, default_slug: str) -> str | None:
 
 def content_type_for(path: str) -> str:
     """The Content-Type a file of the mirror is served with (as nginx's mime.types says)."""
-    name = path[:-3] if path.endswith(".gz") else path
+    name = uncompressed(path)
     if name.endswith((".atom",)):
         return "application/atom+xml; charset=utf-8"
     if name.endswith(".rss"):
@@ -159,26 +183,43 @@ def content_type_for(path: str) -> str:
     return guessed
 
 
-# Compressed bodies by digest: a heartbeat or a change to one page recompresses only what
-# changed (gzip -9 of every file was most of a publish).
-_packed: dict[str, bytes] = {}
-PACKED_MAX = 4000
+# Compressed bodies by (digest, encoding): a heartbeat or a change to one page recompresses
+# only what changed (compressing every file was most of a publish).
+_packed: dict[tuple[str, str], bytes] = {}
+PACKED_MAX = 8000
+# Brotli's densest level for assets (compressed once, cached for good); pages change with the
+# page, and quality 11 costs ~14x gzip -9's CPU (most of a one-page publish) for ~10% less
+# than quality 5, which is still about half of gzip's size.
+BROTLI_QUALITY_ASSETS = 11
+BROTLI_QUALITY_PAGES = 5
+
+
+def _compress(path: str, body: bytes, encoding: str) -> bytes:
+    if encoding == "br":
+        import brotli  # type: ignore[import-untyped]
+
+        asset = path.startswith("static/") or "/static/" in path
+        quality = BROTLI_QUALITY_ASSETS if asset else BROTLI_QUALITY_PAGES
+        return brotli.compress(body, quality=quality)
+    return gzip.compress(body, compresslevel=9, mtime=0)
 
 
 def with_compressed(files: dict[str, MirrorFile]) -> dict[str, MirrorFile]:
-    """The files plus a `.gz` sibling of each text file (deterministic: no name, no time)."""
+    """The files plus `.gz` and `.br` siblings of each text file (deterministic: no name, no
+    time, so an unchanged file has unchanged siblings)."""
     result = {}
     for path, item in files.items():
         result[path] = item
         if item.content_type.startswith(COMPRESSIBLE) and len(item.body) > 256:
             digest = item.digest
-            packed = _packed.get(digest)
-            if packed is None:
-                packed = gzip.compress(item.body, compresslevel=9, mtime=0)
-                if len(_packed) >= PACKED_MAX:
-                    _packed.clear()
-                _packed[digest] = packed
-            result[path + ".gz"] = MirrorFile(packed, item.content_type, "gzip")
+            for suffix, encoding in COMPRESSED.items():
+                packed = _packed.get((digest, encoding))
+                if packed is None:
+                    packed = _compress(path, item.body, encoding)
+                    if len(_packed) >= PACKED_MAX:
+                        _packed.clear()
+                    _packed[(digest, encoding)] = packed
+                result[path + suffix] = MirrorFile(packed, item.content_type, encoding)
     return result
 
 
@@ -231,6 +272,11 @@ class _Builder:
         for page_slug in self.pages:
             if self.wanted(page_slug) and self.in_tree(page_slug, language):
                 queue += [f"/p/{page_slug}/{suffix}" for suffix in SEEDS]
+                # A badge per public component (the snapshot holds only the visible ones).
+                queue += [
+                    f"/p/{page_slug}/components/{pk}/badge.svg"
+                    for pk in self.snapshots[page_slug].components
+                ]
         seen: set[str] = set()
         fetched: dict[str, tuple[bytes, str]] = {}
         while queue:
@@ -352,7 +398,7 @@ class _Builder:
                     "mirror/standby.html",
                     {
                         "page": self.snapshots[slug].page,
-                        "published_at": self.now,
+                        "changed_at": self.snapshots[slug].changed_at(),
                         "stale_after": settings.MIRROR_STALE_SECONDS,
                         "hours": _hours(self.snapshots[slug]),
                     },
@@ -360,7 +406,9 @@ class _Builder:
         return self.blocks[key]
 
     def finish_html(self, html: str, slug: str, language: str | None) -> str:
-        html = self.localize(html, language)
+        # The app's CSP nonce is new on every request; static hosting sends no CSP, and a
+        # nonce would make every heartbeat rewrite every page.
+        html = NONCE.sub("", self.localize(html, language))
         found = re.search(r'<html lang="([a-z]{2})', html)
         lang = found.group(1) if found else (language or "en")
         block = self.standby_block(slug, lang)
@@ -369,6 +417,15 @@ class _Builder:
             html = html[: main.end()] + block + html[main.end() :]
         script = f'<script src="{self.asset(_static_prefix() + "statuspage/mirror.js")}" defer>'
         return html.replace("</body>", f"{script}</script></body>", 1)
+
+    def phone_json(self, body: bytes, slug: str) -> bytes:
+        """phone.json with `generated_at` the time the page's content last changed (as its
+        pages say), not the time of this build: an unchanged answer keeps its bytes, and
+        mirror.json says when the copy was last checked."""
+        document = json.loads(body)
+        stamp = self.snapshots[slug].changed_at().astimezone(dt.UTC).isoformat()
+        document["generated_at"] = stamp.replace("+00:00", "Z")
+        return json.dumps(document, ensure_ascii=False).encode()
 
     def unavailable_page(self, slug: str, language: str | None, path: str) -> str:
         page = self.pages[slug]
@@ -399,6 +456,57 @@ class _Builder:
                 if path.startswith(tree + base):
                     self.files[tree + path[len(tree + base) :]] = item
 
+    def copy_custom_hosts(self) -> None:
+        """A page with a custom host gets `hosts/<host>/`: its files at the root of that tree
+        (as the app serves them on that host), links rewritten to match, with the assets and
+        the 404 page beside them, so the tree is complete on its own (a bucket prefix or a
+        CDN origin path works as well as an nginx root)."""
+        shared = {path: item for path, item in self.files.items() if path.startswith("static/")}
+        for slug, page in self.pages.items():
+            if not page.custom_host or not self.wanted(slug):
+                continue
+            tree = f"{HOSTS_DIR}/{page.custom_host}/"
+            prefix = f"p/{slug}/"
+            for path, item in list(self.files.items()):
+                for language in ("", *(f"{code}/" for code in SUPPORTED)):
+                    if path.startswith(language + prefix):
+                        rest = path[len(language + prefix) :]
+                        self.files[tree + language + rest] = self.on_host(item, slug)
+            for path, item in shared.items():
+                self.files[tree + path] = item
+            with translation.override(self.default_language(slug)):
+                not_found = render_to_string("404.html", {})
+            html = self.finish_html(not_found, slug, None).encode()
+            self.files[tree + NOT_FOUND_FILE] = self.on_host(
+                MirrorFile(html, "text/html; charset=utf-8"), slug
+            )
+
+    def on_host(self, item: MirrorFile, slug: str) -> MirrorFile:
+        """A file of page `slug` as its custom host serves it: `/p/<slug>/x` is `/x` there (and
+        `/nl/p/<slug>/x` is `/nl/x`); a link to another page goes to the main mirror
+        (`MIRROR_PUBLIC_URL`), else to the app's own address (`SITE_URL`): that page's files
+        are in the main tree, published with that page."""
+        if not (
+            item.content_type.startswith("text/html")
+            or item.content_type.startswith("application/json")
+        ):
+            return item
+        own = re.compile(rf"^(/(?:{'|'.join(SUPPORTED)})?)/?p/{re.escape(slug)}/")
+        elsewhere = (settings.MIRROR_PUBLIC_URL or settings.SITE_URL or "").rstrip("/")
+
+        def replace(match: re.Match) -> str:
+            url, quote = match["url"], match["q"]
+            if url.startswith(("//", _static_prefix())):
+                return match[0]
+            mine = own.match(url)
+            if mine:
+                url = mine.group(1).rstrip("/") + "/" + url[mine.end() :]
+            elif elsewhere:
+                url = elsewhere + url
+            return f"{match['attr']}={quote}{url}{quote}"
+
+        return MirrorFile(LINK.sub(replace, item.body.decode()).encode(), item.content_type)
+
     # --- the whole copy -----------------------------------------------------------------
     def build(self) -> Site:
         if self.default is None:
@@ -413,6 +521,8 @@ class _Builder:
                     body = self.finish_html(body.decode(), slug, language).encode()
                 elif path.endswith("/live.json") and language:
                     body = self.localize(body.decode(), language).encode()
+                elif path.endswith("/phone.json") and slug in self.snapshots:
+                    body = self.phone_json(body, slug)
                 target = file_path(f"/{language}{path}" if language else path)
                 self.files[target] = MirrorFile(body, content_type)
         for language, path in sorted(self.unavailable, key=lambda item: (item[0] or "", item[1])):
@@ -428,12 +538,14 @@ class _Builder:
             self.finish_html(not_found, self.default_slug, None).encode(),
             "text/html; charset=utf-8",
         )
+        self.copy_custom_hosts()
         versions = {slug: snap.version for slug, snap in self.snapshots.items()}
         site = Site(
             published_at=self.now,
             versions=versions,
             only=self.only,
             default_slug=self.default_slug,
+            hosts={p.custom_host: slug for slug, p in self.pages.items() if p.custom_host},
         )
         site.files = with_compressed(self.files)
         return site
@@ -491,6 +603,7 @@ def heartbeat_document(site: Site, previous: dict | None) -> dict:
         "default_page": site.default_slug,
         "versions": versions,
         "notice": (previous or {}).get("notice") if site.only is not None else None,
+        "hosts": site.hosts,
     }
 
 

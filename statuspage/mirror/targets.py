@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .site import HEARTBEAT_FILE, MirrorFile, content_type_for, owner
+from .site import HEARTBEAT_FILE, MirrorFile, content_type_for, owner, uncompressed
 
 KEEP_RELEASES = 3
 UPLOAD_THREADS = 16  # S3 PUTs in flight at once (boto3 clients are thread-safe)
@@ -35,8 +35,8 @@ class PublishResult:
 
 
 def cache_control(path: str) -> str:
-    name = path.removesuffix(".gz")
-    if name.startswith("static/"):
+    name = uncompressed(path)
+    if name.startswith("static/") or "/static/" in name:
         return IMMUTABLE
     if name == HEARTBEAT_FILE or name.endswith("live.json"):
         return NO_CACHE
@@ -45,9 +45,10 @@ def cache_control(path: str) -> str:
 
 def _upload_order(path: str) -> int:
     """Assets first (pages refer to them), then pages, then the heartbeat that announces them."""
-    if path.startswith("static/"):
+    name = uncompressed(path)
+    if name.startswith("static/") or "/static/" in name:
         return 0
-    if path.removesuffix(".gz") == HEARTBEAT_FILE:
+    if name == HEARTBEAT_FILE or name.endswith("/" + HEARTBEAT_FILE):
         return 2
     return 1
 
@@ -56,16 +57,23 @@ class Target:
     url: str
 
     def publish(
-        self, files: dict[str, MirrorFile], *, keep: frozenset[str] | None, default_slug: str
+        self,
+        files: dict[str, MirrorFile],
+        *,
+        keep: frozenset[str] | None,
+        default_slug: str,
+        hosts: dict[str, str] | None = None,
     ) -> PublishResult:
-        """Make `files` the copy. With `keep` (the pages not rebuilt), their files stay."""
+        """Make `files` the copy. With `keep` (the pages not rebuilt), their files stay;
+        `hosts` (custom host -> slug) says whose the custom hosts' trees are."""
         raise NotImplementedError
 
     def read(self, path: str) -> bytes | None:
         raise NotImplementedError
 
     def read_all(self) -> dict[str, MirrorFile]:
-        """The published copy without its `.gz` siblings (the notice command rebuilds those)."""
+        """The published copy without its `.gz`/`.br` siblings (the notice command rebuilds
+        those)."""
         raise NotImplementedError
 
 
@@ -86,7 +94,7 @@ class DirectoryTarget(Target):
     def _current_release(self) -> Path | None:
         return self.current.resolve() if self.current.is_symlink() else None
 
-    def publish(self, files, *, keep, default_slug):
+    def publish(self, files, *, keep, default_slug, hosts=None):
         releases = self.root / "releases"
         releases.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "w") as lock:
@@ -99,7 +107,7 @@ class DirectoryTarget(Target):
             wanted = dict(files)
             if previous is not None and keep is not None:
                 for old in _walk(previous):
-                    if old not in wanted and owner(old.removesuffix(".gz"), default_slug) in keep:
+                    if old not in wanted and owner(old, default_slug, hosts) in keep:
                         _link_or_copy(previous / old, release / old)
             for path, item in wanted.items():
                 target = release / path
@@ -155,7 +163,7 @@ class DirectoryTarget(Target):
         return {
             path: MirrorFile((release / path).read_bytes(), content_type_for(path))
             for path in _walk(release)
-            if not path.endswith(".gz")
+            if uncompressed(path) == path
         }
 
 
@@ -191,7 +199,7 @@ class S3Target(Target):
                 found[item["Key"][len(self.prefix) :]] = item["ETag"].strip('"')
         return found
 
-    def publish(self, files, *, keep, default_slug):
+    def publish(self, files, *, keep, default_slug, hosts=None):
         from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         client = self._client()
@@ -217,7 +225,7 @@ class S3Target(Target):
                 path
                 for path in existing
                 if path not in files
-                and (keep is None or owner(path.removesuffix(".gz"), default_slug) not in keep)
+                and (keep is None or owner(path, default_slug, hosts) not in keep)
             ]
             for start in range(0, len(stale), 1000):
                 client.delete_objects(
@@ -248,7 +256,7 @@ class S3Target(Target):
 
         client = self._client()
         try:
-            paths = [p for p in self._listing(client) if not p.endswith(".gz")]
+            paths = [p for p in self._listing(client) if uncompressed(p) == p]
             if HEARTBEAT_FILE not in paths:
                 raise TargetError(f"{self.url}: nothing has been published here yet")
             result = {}

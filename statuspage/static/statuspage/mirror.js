@@ -1,7 +1,8 @@
-/* The standby copy's heartbeat check (only on the mirror): reads /mirror.json and, when the
- * last publish is older than the page's limit, shows the "we may be having a larger outage"
- * warning with the time of the last update in the page's time zone. Without JavaScript the
- * note with the publish time still shows. */
+/* The standby copy's heartbeat check (only on the mirror): reads /mirror.json, says when the
+ * copy was last checked against the live page and, when that is older than the page's limit,
+ * shows the "we may be having a larger outage" warning with that time in the page's time zone.
+ * The pages carry only the time their content last changed (so a heartbeat rewrites nothing but
+ * mirror.json); without JavaScript that sentence, which stays true, is all that shows. */
 (function () {
   "use strict";
   var box = document.querySelector("[data-standby]");
@@ -23,16 +24,18 @@
       el.textContent = time;
       el.setAttribute("datetime", at.toISOString());
     });
+    box.querySelector("[data-standby-checked]").hidden = false;
     box.querySelector("[data-standby-stale]").hidden = Date.now() - at.getTime() <= limit;
   }
 
   function check() {
-    if (!window.fetch) { show(box.getAttribute("data-published")); return; }
+    if (!window.fetch) return;
+    // An unreadable heartbeat proves nothing either way: the page then says only what it knows.
     window.fetch("/mirror.json", { cache: "no-store" }).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (heartbeat) {
-      show(heartbeat && heartbeat.published_at || box.getAttribute("data-published"));
-    }).catch(function () { show(box.getAttribute("data-published")); });
+      if (heartbeat && heartbeat.published_at) show(heartbeat.published_at);
+    }).catch(function () {});
   }
 
   check();
