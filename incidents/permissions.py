@@ -1,4 +1,5 @@
-"""Who may manage which page: superusers every page, engineers the pages they are listed on."""
+"""Who may do what on which page: superusers everything, engineers what their role on a page
+allows (viewer < responder < page manager, `Role`), nothing on pages they have no role on."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.db.models import QuerySet
 
-from .models import APIKey, Page
+from .models import APIKey, Page, PageRole, Role
 
 ENGINEER_GROUP = "Engineers"
 # The page-manager role: may point a host name at a page. Not an engineer's permission: a host
@@ -27,18 +28,38 @@ def ensure_engineer_group() -> Group:
     return group
 
 
-def pages_for(user) -> QuerySet[Page]:
-    if not getattr(user, "is_active", False):
+def pages_for(user, role: str = Role.VIEWER) -> QuerySet[Page]:
+    """The pages on which `user` holds `role` or a higher one (every page for a superuser)."""
+    if not getattr(user, "is_active", False) or not getattr(user, "is_staff", False):
         return Page.objects.none()
     if user.is_superuser:
         return Page.objects.all()
-    return Page.objects.filter(engineers=user)
+    return Page.objects.filter(
+        pk__in=PageRole.objects.filter(user=user, role__in=Role.at_least(role)).values("page")
+    )
+
+
+def has_role(user, page: Page | None, role: str = Role.VIEWER) -> bool:
+    """Whether `user` may act as `role` on `page` (superusers may everywhere)."""
+    if page is None or not getattr(user, "is_active", False):
+        return False
+    if not getattr(user, "is_staff", False):
+        return False
+    if user.is_superuser:
+        return True
+    return PageRole.objects.filter(page=page, user=user, role__in=Role.at_least(role)).exists()
+
+
+def role_on(user, page: Page) -> str | None:
+    """The user's role on the page (None without one); superusers count as page managers."""
+    if getattr(user, "is_superuser", False):
+        return Role.PAGE_MANAGER
+    return PageRole.objects.filter(page=page, user=user).values_list("role", flat=True).first()
 
 
 def can_manage(user, page: Page | None) -> bool:
-    if page is None or not getattr(user, "is_active", False):
-        return False
-    return user.is_superuser or page.engineers.filter(pk=user.pk).exists()
+    """May change the page's incidents, maintenance and reports (a responder or more)."""
+    return has_role(user, page, Role.RESPONDER)
 
 
 def site_host() -> str:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incidents.admin.base import PageScopedAdmin, ReadOnlyAdminMixin
-from incidents.models import Page
+from incidents.models import Page, Role
 from incidents.permissions import pages_for
 from statuspage.csv_export import csv_response
 
@@ -38,7 +38,9 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["page"]).queryset = pages_for(user)
+        cast(forms.ModelChoiceField, self.fields["page"]).queryset = pages_for(
+            user, Role.PAGE_MANAGER
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -69,6 +71,7 @@ class SubscriberForm(forms.ModelForm):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(PageScopedAdmin):
+    write_role = Role.PAGE_MANAGER
     form = SubscriberForm
     list_display = [
         "__str__",
@@ -152,7 +155,7 @@ class SubscriberAdmin(PageScopedAdmin):
             from incidents.models import Component
 
             kwargs["queryset"] = Component.objects.filter(
-                page__in=pages_for(request.user)
+                page__in=self.writable_pages(request)
             ).select_related("page", "group")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # the list of active sessions ("3 minutes ago")
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -49,10 +50,17 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "csp",
-    "axes",
     "incidents",
     "notifications",
     "statuspage.mirror",
+    # Engineers' accounts (issue 17): sign-in, OpenID Connect, two-factor, active sessions.
+    "statuspage.accounts",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
+    "allauth.usersessions",
 ]
 
 MIDDLEWARE = [
@@ -72,8 +80,12 @@ MIDDLEWARE = [
     "statuspage.mirror.middleware.AllowMirrorOrigin",
     # A database that is down answers 503 (JSON for the API), never an HTML 500.
     "statuspage.middleware.PartUnavailableMiddleware",
-    # Last, as django-axes asks: it turns a locked-out login into its lockout page.
-    "axes.middleware.AxesMiddleware",
+    # Engineers' accounts (issue 17): allauth's login flow state, active sessions, the idle
+    # timeout, and REQUIRE_MFA in front of the admin.
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "statuspage.accounts.middleware.IdleTimeoutMiddleware",
+    "statuspage.accounts.middleware.RequireMFAMiddleware",
 ]
 
 ROOT_URLCONF = "statuspage.urls"
@@ -267,25 +279,95 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-deliveries"] = {
 # --- end of email notifications -------------------------------------------------------------
 
 # --- Security (issue 11) ---------------------------------------------------------------------
-# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user
-# name from one address, that pair waits AXES_COOLOFF_TIME (hours) and sees a page saying so.
-# Axes is the first backend: a later SSO/2FA backend (django-allauth) goes after it.
+# --- Engineers' accounts (issue 17) ------------------------------------------------------------
+# Every sign-in (the admin's /admin/login/ sends people there) goes through django-allauth:
+# a local account (the break-glass admin), or an OpenID Connect provider, then the second
+# factor. Its rate limits are the one throttle: after SIGN_IN_FAILURE_LIMIT wrong passwords
+# for one user name from one address (or wrong codes for one user), that pair waits
+# SIGN_IN_COOLOFF_MINUTES and sees a page saying so, whether or not the account exists.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=0.25)  # hours: 15 minutes
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "statuspage.lockout.locked_out"
-AXES_CLIENT_IP_CALLABLE = "statuspage.pages.client_ip"  # honours TRUSTED_PROXIES
-AXES_VERBOSE = False
+SIGN_IN_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
+SIGN_IN_COOLOFF_MINUTES = env.int("SIGN_IN_COOLOFF_MINUTES", default=15)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{SIGN_IN_FAILURE_LIMIT}/{SIGN_IN_COOLOFF_MINUTES * 60}s/key",
+}
+ACCOUNT_ADAPTER = "statuspage.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "statuspage.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # no self sign-up; SSO users' addresses come verified
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/admin/"
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# An SSO sign-in with a verified address that a local account already has signs in as it.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# OpenID Connect providers: OIDC_PROVIDERS=entra,google and for each NAME (upper case):
+# OIDC_<NAME>_SERVER_URL (the issuer), OIDC_<NAME>_CLIENT_ID, OIDC_<NAME>_CLIENT_SECRET,
+# OIDC_<NAME>_LABEL (the button's text), OIDC_<NAME>_ROLES_CLAIM (default "groups": values
+# "<page slug>:<role>" give roles) and OIDC_<NAME>_DEFAULT_ROLES ("it:viewer,voice:responder",
+# for people whose claim names none), OIDC_<NAME>_SCOPES (default "openid,email,profile"; add
+# the scope that carries the roles claim if the provider needs one).
+OIDC_PROVIDERS = env.list("OIDC_PROVIDERS", default=[])
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": _name.lower(),
+                "name": env.str(f"OIDC_{_name.upper()}_LABEL", default=_name),
+                "client_id": env.str(f"OIDC_{_name.upper()}_CLIENT_ID"),
+                "secret": env.str(f"OIDC_{_name.upper()}_CLIENT_SECRET", default=""),
+                "settings": {
+                    "server_url": env.str(f"OIDC_{_name.upper()}_SERVER_URL"),
+                    "roles_claim": env.str(f"OIDC_{_name.upper()}_ROLES_CLAIM", default="groups"),
+                    "default_roles": env.list(f"OIDC_{_name.upper()}_DEFAULT_ROLES", default=[]),
+                    "scope": env.list(
+                        f"OIDC_{_name.upper()}_SCOPES", default=["openid", "email", "profile"]
+                    ),
+                },
+            }
+            for _name in OIDC_PROVIDERS
+        ],
+    }
+}
+# Two-factor: TOTP apps, passkeys (WebAuthn) and recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Status pages")
+# Browsers allow WebAuthn on http://localhost only; this lets a local demo try passkeys.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG)
+# REQUIRE_MFA=1: a staff user with a local password reaches no admin page before adding a
+# second factor; REQUIRE_MFA_FOR_SSO=1 asks it of SSO users too (else their provider's MFA).
+REQUIRE_MFA = env.bool("REQUIRE_MFA", default=False)
+REQUIRE_MFA_FOR_SSO = env.bool("REQUIRE_MFA_FOR_SSO", default=False)
+# Sessions: signed out after SESSION_IDLE_MINUTES without a request (0: never), and after
+# SESSION_MAX_AGE_HOURS whatever happens; each user sees and ends their sessions at
+# /accounts/sessions/.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)
+SESSION_COOKIE_AGE = env.int("SESSION_MAX_AGE_HOURS", default=12) * 3600
+USERSESSIONS_TRACK_ACTIVITY = True
 
 # Content-Security-Policy (django-csp): scripts and <style> elements only from this site or
 # carrying the response's nonce; no plugins, no framing, forms post here only. Images may come
 # from elsewhere over HTTPS (a page's logo URL). `'self'` covers the same-origin websocket.
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+_OIDC_ORIGINS = sorted(
+    {
+        "{0.scheme}://{0.netloc}".format(urlsplit(env.str(f"OIDC_{_name.upper()}_SERVER_URL")))
+        for _name in OIDC_PROVIDERS
+    }
+)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -297,7 +379,8 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Signing in with SSO posts here and is redirected to the provider: its origin too.
+        "form-action": [SELF, *_OIDC_ORIGINS],
         "frame-ancestors": [NONE],
     }
 }
@@ -422,7 +505,15 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 
 # Opt-in hardening for deployments behind TLS: each is its own switch, never implied by DEBUG.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+# Session and CSRF cookies are Secure in production (DEBUG off and a public host name).
+SESSION_COOKIE_SECURE = env.bool(
+    "SECURE_COOKIES",
+    default=not DEBUG
+    and any(
+        h.strip().lstrip(".") not in {"127.0.0.1", "localhost", "[::1]", "testserver"}
+        for h in ALLOWED_HOSTS
+    ),
+)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 if env.bool("USE_X_FORWARDED_PROTO", default=False):

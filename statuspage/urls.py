@@ -5,10 +5,15 @@ from django.urls import include, path
 
 from incidents.api import converters  # noqa: F401  (registers the `apiid` path converter)
 from notifications.api import views as subscriber_api
+from statuspage.accounts import views as accounts
 
 from . import health, views
 
 urlpatterns = [
+    # Engineers sign in through allauth (local account or SSO, then the second factor).
+    path("admin/login/", accounts.admin_login),
+    path("accounts/login/", accounts.SignInView.as_view()),
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # For load balancers and monitoring: the process is up / each part can serve.
     path("healthz", health.healthz, name="healthz"),

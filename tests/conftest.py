@@ -72,6 +72,13 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", ".example.com"]
+    # A fast hash: sign-in tests hash many passwords (production keeps Django's PBKDF2). Tests
+    # whose server process checks a password set Django's default hashers again.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests that move the clock by days keep their session (tests/test_accounts_mfa.py turns
+    # the idle timeout on).
+    settings.SESSION_IDLE_MINUTES = 0
+    settings.SESSION_COOKIE_AGE = 30 * 24 * 3600
     # Tests name SITE_URL (the default http://127.0.0.1:8000 unless they set it);
     # tests/test_site_url.py covers links taken from the request when it is not set.
     settings.SITE_URL_FROM_REQUEST = False
@@ -152,19 +159,19 @@ def phone_page(db) -> Page:
 
 @pytest.fixture
 def alice(db, it_page):
-    """An engineer of the IT page."""
+    """The IT page's page manager."""
     user = get_user_model().objects.create_user("alice", password="alice-pass-123", is_staff=True)
     _grant_engineer(user)
-    it_page.engineers.add(user)
+    it_page.engineers.add(user, through_defaults={"role": "page_manager"})
     return user
 
 
 @pytest.fixture
 def bob(db, phone_page):
-    """An engineer of the telephony page only."""
+    """The telephony page's page manager, with no role on the IT page."""
     user = get_user_model().objects.create_user("bob", password="bob-pass-123", is_staff=True)
     _grant_engineer(user)
-    phone_page.engineers.add(user)
+    phone_page.engineers.add(user, through_defaults={"role": "page_manager"})
     return user
 
 

@@ -257,6 +257,8 @@ def test_opening_hours_are_edited_with_the_page(client, admin_user_, it_page):
         "support_hours-0-weekday": "0",
         "support_hours-0-opens": "08:00",
         "support_hours-0-closes": "17:30",
+        "roles-TOTAL_FORMS": "0",
+        "roles-INITIAL_FORMS": "0",
     }
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -8,8 +8,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incidents import services
-from incidents.models import AlertDraft, AlertRule, AlertState, Component, IncidentTemplate
-from incidents.permissions import pages_for
+from incidents.models import (
+    AlertDraft,
+    AlertRule,
+    AlertState,
+    Component,
+    IncidentTemplate,
+    Role,
+)
 from incidents.services import ServiceError
 
 from .base import PageScopedAdmin, ReadOnlyAdminMixin
@@ -17,6 +23,7 @@ from .base import PageScopedAdmin, ReadOnlyAdminMixin
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(PageScopedAdmin):
+    write_role = Role.PAGE_MANAGER
     list_display = ["name", "page", "position", "component", "incident_action", "enabled"]
     list_filter = ["page", "enabled"]
     fields = [
@@ -35,10 +42,12 @@ class AlertRuleAdmin(PageScopedAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "component":
             kwargs["queryset"] = Component.objects.filter(
-                page__in=pages_for(request.user)
+                page__in=self.writable_pages(request)
             ).select_related("page")
         if db_field.name == "template":
-            kwargs["queryset"] = IncidentTemplate.objects.filter(page__in=pages_for(request.user))
+            kwargs["queryset"] = IncidentTemplate.objects.filter(
+                page__in=self.writable_pages(request)
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -1,7 +1,8 @@
 """Admin for API keys: the raw key is shown once, on creation; only its hash is stored.
 
-Engineers who are not superusers see and make only keys limited to pages they manage (a key
-with no pages may touch every page, so only a superuser may hold one).
+Engineers who are not superusers see and make only keys limited to pages they are page managers
+of (a key with no pages may touch every page, so only a superuser may hold one); viewers and
+responders make none.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from incidents import services
-from incidents.models import APIKey, Page
+from incidents.models import APIKey, Page, Role
 from incidents.permissions import pages_for
 from incidents.services import ServiceError
 
@@ -44,16 +45,20 @@ class APIKeyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         if "pages" in self.fields and user is not None and not user.is_superuser:
-            cast(forms.ModelChoiceField, self.fields["pages"]).queryset = pages_for(user)
+            cast(forms.ModelChoiceField, self.fields["pages"]).queryset = pages_for(
+                user, Role.PAGE_MANAGER
+            )
             self.fields["pages"].required = True
             self.fields["pages"].help_text = _("The pages this key may touch.")
 
     def clean_pages(self):
         pages = self.cleaned_data.get("pages")
         if self.user is not None and not self.user.is_superuser:
-            allowed = set(pages_for(self.user).values_list("pk", flat=True))
+            allowed = set(pages_for(self.user, Role.PAGE_MANAGER).values_list("pk", flat=True))
             if not pages or any(p.pk not in allowed for p in pages):
-                raise forms.ValidationError(_("Choose one or more of the pages you manage."))
+                raise forms.ValidationError(
+                    _("Choose one or more of the pages you are a page manager of.")
+                )
         return pages
 
 
@@ -65,6 +70,24 @@ class APIKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
+
+    def _is_page_manager(self, request) -> bool:
+        return request.user.is_superuser or pages_for(request.user, Role.PAGE_MANAGER).exists()
+
+    def has_module_permission(self, request):
+        return self._is_page_manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_page_manager(request)
+
+    def has_add_permission(self, request):
+        return self._is_page_manager(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._is_page_manager(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._is_page_manager(request)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -92,7 +115,7 @@ class APIKeyAdmin(admin.ModelAdmin):
         keys = super().get_queryset(request).prefetch_related("pages")
         if request.user.is_superuser:
             return keys
-        managed = pages_for(request.user)
+        managed = pages_for(request.user, Role.PAGE_MANAGER)
         others = Page.objects.exclude(pk__in=managed.values("pk"))
         return keys.filter(pages__in=managed).exclude(pages__in=others).distinct()
 

@@ -62,17 +62,11 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, PageScopedAdmin):
     readonly_fields = AUDIT_FIELDS
 
     def has_view_permission(self, request, obj=None):
-        # Reading the trail is part of managing a page: every engineer may, for their pages.
-        from incidents.permissions import can_manage
-
+        # Reading the trail is reading the admin: every role may, for its pages. Entries
+        # without a page (sign-ins, API keys for every page) are for superusers.
         if obj is not None and obj.page_id is None:
             return request.user.is_superuser
-        if obj is not None:
-            return can_manage(request.user, obj.page)
-        return request.user.is_active and request.user.is_staff
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
+        return super().has_view_permission(request, obj)
 
     def lookup_allowed(self, lookup, value, request=None):
         # The incident page links here filtered by object.

@@ -1,22 +1,31 @@
-"""What every admin of the status-page apps shares: engineers see only the pages they manage,
-and a refused write shows the service's message instead of a server error."""
+"""What every admin of the status-page apps shares: engineers see only the pages they have a
+role on and change only what their role allows there (`write_role`), and a refused write shows a
+message instead of a server error."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext as _
 
-from incidents.models import Page
-from incidents.permissions import can_manage, pages_for
+from incidents.models import Page, Role
+from incidents.permissions import has_role, pages_for
 from incidents.services import ServiceError
 
 
 class PageScopedAdmin(admin.ModelAdmin):
-    """Limit rows, choices and permissions to the pages the user manages."""
+    """Limit rows, choices and permissions to the pages the user has a role on.
+
+    Any role reads (a viewer sees the admin); adding, changing, deleting and the list's actions
+    need `write_role` on the object's page. Superusers may everything. A staff user's rights come
+    from their roles alone, not from Django's model permissions.
+    """
 
     page_path = "page"  # lookup from the model to its Page
+    write_role: str = Role.RESPONDER
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -46,8 +55,12 @@ class PageScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Page:
-            kwargs["queryset"] = pages_for(request.user)
+            kwargs["queryset"] = self.writable_pages(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def writable_pages(self, request):
+        """The pages whose objects this user may add or change here (FK choices)."""
+        return pages_for(request.user, self.write_role)
 
     def page_of(self, obj) -> Page | None:
         if obj is None:
@@ -58,17 +71,48 @@ class PageScopedAdmin(admin.ModelAdmin):
             obj = getattr(obj, part)
         return obj
 
+    def _may(self, request, obj, role: str) -> bool:
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return pages_for(request.user, role).exists()
+        return has_role(request.user, self.page_of(obj), role)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or pages_for(request.user).exists()
+
+    def has_add_permission(self, request, *args):
+        return self._may(request, None, self.write_role)
+
     def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or can_manage(request.user, self.page_of(obj)))
+        return self._may(request, obj, self.write_role)
 
     def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or can_manage(request.user, self.page_of(obj)))
+        return self._may(request, obj, self.write_role)
 
     def has_view_permission(self, request, obj=None):
-        allowed = super().has_view_permission(request, obj)
-        return allowed and (obj is None or can_manage(request.user, self.page_of(obj)))
+        return self._may(request, obj, Role.VIEWER)
+
+    def get_actions(self, request):
+        """A viewer gets no actions; others get them where their role allows the write."""
+        if not self._may(request, None, self.write_role):
+            return {}
+        return super().get_actions(request)
+
+    def response_action(self, request, queryset):
+        """Refuse an action on selected rows of a page where the user may not write (a viewer
+        there), with a message naming the page, before the action runs."""
+        if not request.user.is_superuser:
+            selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+            rows = queryset.filter(pk__in=selected) if selected else queryset.none()
+            if request.POST.get("select_across") == "1":
+                rows = queryset
+            for obj in rows:
+                page = self.page_of(obj)
+                if not has_role(request.user, page, self.write_role):
+                    messages.error(request, refusal(page, self.write_role))
+                    return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -77,9 +121,9 @@ class PageScopedAdmin(admin.ModelAdmin):
             report_service_error(request, error)
             return HttpResponseRedirect(request.get_full_path())
 
-    def check_page(self, request, page: Page | None) -> None:
-        if not can_manage(request.user, page):
-            raise PermissionDenied("You do not manage this page.")
+    def check_page(self, request, page: Page | None, role: str | None = None) -> None:
+        if not has_role(request.user, page, role or self.write_role):
+            raise PermissionDenied(refusal(page, role or self.write_role))
 
 
 class ReadOnlyAdminMixin:
@@ -97,3 +141,11 @@ class ReadOnlyAdminMixin:
 
 def report_service_error(request, error: ServiceError) -> None:
     messages.error(request, error.message)
+
+
+def refusal(page: Page | None, role: str) -> str:
+    """The message a refused write shows: which role it needs on which page."""
+    return _("This needs the role “%(role)s” on the page “%(page)s”, which you do not have.") % {
+        "role": Role(role).label,
+        "page": page.name if page is not None else "—",
+    }

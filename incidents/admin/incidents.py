@@ -4,6 +4,7 @@ its own page with the timeline in view. Templates and the status history live he
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.forms import BaseForm
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -24,8 +25,13 @@ from incidents.forms import (
     ResolveForm,
 )
 from incidents.markdown import render_markdown
-from incidents.models import ComponentStatus, ComponentStatusChange, Incident, IncidentTemplate
-from incidents.permissions import pages_for
+from incidents.models import (
+    ComponentStatus,
+    ComponentStatusChange,
+    Incident,
+    IncidentTemplate,
+    Role,
+)
 
 from .audit import audit_context
 from .base import PageScopedAdmin, ReadOnlyAdminMixin
@@ -73,7 +79,14 @@ class IncidentAdmin(PageScopedAdmin):
     # Opening an incident -------------------------------------------------------------
 
     def add_view(self, request, form_url="", extra_context=None):
-        pages = list(pages_for(request.user))
+        if not self.has_add_permission(request):
+            raise PermissionDenied(
+                _(
+                    "Opening an incident needs the role “responder” on a page, "
+                    "which you do not have."
+                )
+            )
+        pages = list(self.writable_pages(request))
         page = None
         page_id = request.GET.get("page") or request.POST.get("page")
         if page_id:
@@ -289,6 +302,7 @@ class IncidentAdmin(PageScopedAdmin):
 
 @admin.register(IncidentTemplate)
 class IncidentTemplateAdmin(PageScopedAdmin):
+    write_role = Role.PAGE_MANAGER
     list_display = ["name", "page", "title", "impact"]
     list_filter = ["page"]
     search_fields = ["name", "title", "body"]
@@ -306,7 +320,7 @@ class IncidentTemplateAdmin(PageScopedAdmin):
         if db_field.name == "components" and not request.user.is_superuser:
             from incidents.models import Component
 
-            kwargs["queryset"] = Component.objects.filter(page__in=pages_for(request.user))
+            kwargs["queryset"] = Component.objects.filter(page__in=self.writable_pages(request))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 

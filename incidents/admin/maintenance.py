@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 
 from incidents import services
 from incidents.models import Component, IncidentStatus, Maintenance
-from incidents.permissions import pages_for
 from incidents.services import ServiceError
 
 from .audit import audit_context
@@ -194,7 +193,7 @@ class MaintenanceAdmin(PageScopedAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"user_pages": pages_for(request.user)})
+        return type(form.__name__, (form,), {"user_pages": self.writable_pages(request)})
 
     # Columns ---------------------------------------------------------------------------
 

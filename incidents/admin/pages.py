@@ -10,8 +10,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from incidents import services
-from incidents.models import Component, ComponentGroup, ComponentStatus, Page, SupportHours
-from incidents.permissions import can_manage_hosts
+from incidents.models import (
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    Page,
+    PageRole,
+    Role,
+    SupportHours,
+)
+from incidents.permissions import can_manage_hosts, has_role, pages_for
 
 from .base import PageScopedAdmin
 
@@ -22,14 +30,43 @@ class SupportHoursInline(admin.TabularInline):
     fields = ["line", "weekday", "opens", "closes"]
 
 
+class PageRoleInline(admin.TabularInline):
+    """Who has which role on the page. Superusers change roles; others see them."""
+
+    model = PageRole
+    extra = 0
+    fields = ["user", "role"]
+    verbose_name = _("engineer's role")
+    verbose_name_plural = _("Engineers and their roles")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None or has_role(request.user, obj, Role.VIEWER)
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 @admin.register(Page)
 class PageAdmin(PageScopedAdmin):
     page_path = ""
+    write_role = Role.PAGE_MANAGER
     list_display = ["name", "slug", "custom_host", "is_default", "time_zone", "default_language"]
     search_fields = ["name", "slug", "custom_host"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [SupportHoursInline]
-    filter_horizontal = ["engineers"]
+    inlines = [SupportHoursInline, PageRoleInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "headline", "is_default", "custom_host"]}),
         (_("Language and time"), {"fields": ["default_language", "time_zone"]}),
@@ -63,7 +100,6 @@ class PageAdmin(PageScopedAdmin):
                 ),
             },
         ),
-        (_("Engineers"), {"fields": ["engineers"]}),
         (
             _("Maintenance and uptime"),
             {"fields": ["maintenance_reminder_hours", "uptime_excludes_maintenance"]},
@@ -90,7 +126,7 @@ class PageAdmin(PageScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = ["handout_links"]
         if not request.user.is_superuser:
-            readonly += ["engineers", "slug", "is_default"]
+            readonly += ["slug", "is_default"]
         if not can_manage_hosts(request.user):
             readonly += ["custom_host"]
         return readonly
@@ -102,10 +138,11 @@ class PageAdmin(PageScopedAdmin):
         return super().get_prepopulated_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
-        """Saved with its opening hours and engineers in `save_related`: one service call."""
+        """Saved with its opening hours and roles in `save_related`: one service call."""
 
     def save_related(self, request, form, formsets, change):
         intervals = None
+        roles = None
         for formset in formsets:
             if formset.model is SupportHours:
                 intervals = [
@@ -121,14 +158,26 @@ class PageAdmin(PageScopedAdmin):
                 # What the admin's change message reads; the rows are written by the service.
                 formset.new_objects, formset.changed_objects = [], []
                 formset.deleted_objects = []
-        engineers = form.cleaned_data.get("engineers") if "engineers" in form.fields else None
-        services.save_page(
-            form.instance, actor=request.user, support_hours=intervals, engineers=engineers
-        )
+            elif formset.model is PageRole and request.user.is_superuser:
+                # The roles as they are, with the rows the form changed, added or deleted.
+                by_pk = {
+                    r.user_id: (r.user, r.role) for r in form.instance.roles.select_related("user")
+                }
+                for f in formset.forms:
+                    if f.initial.get("user") is not None and f.has_changed():
+                        by_pk.pop(f.initial["user"], None)  # deleted, or given to another
+                    if f.cleaned_data and not f.cleaned_data.get("DELETE"):
+                        person = f.cleaned_data["user"]
+                        by_pk[person.pk] = (person, f.cleaned_data["role"])
+                roles = dict(by_pk.values())
+                formset.new_objects, formset.changed_objects = [], []
+                formset.deleted_objects = []
+        services.save_page(form.instance, actor=request.user, support_hours=intervals, roles=roles)
 
 
 @admin.register(ComponentGroup)
 class ComponentGroupAdmin(PageScopedAdmin):
+    write_role = Role.PAGE_MANAGER
     list_display = ["name", "page", "position"]
     list_filter = ["page"]
     list_editable = ["position"]
@@ -207,13 +256,33 @@ class ComponentAdmin(PageScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "group" and not request.user.is_superuser:
-            from incidents.permissions import pages_for
-
-            kwargs["queryset"] = ComponentGroup.objects.filter(page__in=pages_for(request.user))
+            kwargs["queryset"] = ComponentGroup.objects.filter(
+                page__in=self.writable_pages(request)
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def writable_pages(self, request):
+        return pages_for(request.user, Role.PAGE_MANAGER)  # the add form's choices
+
+    # Responders set components' status; adding, removing and reshaping them is a page
+    # manager's.
+    def has_add_permission(self, request, *args):
+        return self._may(request, None, Role.PAGE_MANAGER)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, obj, Role.PAGE_MANAGER)
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data}
+        if change and not has_role(request.user, obj.page, Role.PAGE_MANAGER):
+            kept = {k: v for k, v in data.items() if k == "status"}
+            if kept != data:
+                messages.warning(
+                    request,
+                    _("Only the status of “%(name)s” was saved: responders change status only.")
+                    % {"name": obj.name},
+                )
+            data = kept
         if not change:
             obj.pk = None
             created = services.create_component(
@@ -241,4 +310,6 @@ class ComponentAdmin(PageScopedAdmin):
                 services.delete_component(component, actor=request.user)
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not has_role(request.user, obj.page, Role.PAGE_MANAGER):
+            return ["page", "group", "name", "description", "position", "is_visible"]
         return ["page"] if obj else []

@@ -25,7 +25,6 @@ from incidents.models import (
     ProblemReport,
     ReportAlert,
 )
-from incidents.permissions import pages_for
 from incidents.services import ServiceError
 from incidents.services import reports as report_services
 
@@ -120,7 +119,7 @@ class ProblemReportAdmin(PageScopedAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "incident":
             kwargs["queryset"] = Incident.objects.filter(
-                page__in=pages_for(request.user), kind=Incident.Kind.INCIDENT
+                page__in=self.writable_pages(request), kind=Incident.Kind.INCIDENT
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

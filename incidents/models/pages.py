@@ -132,12 +132,13 @@ class Page(models.Model):
         default=3,
         help_text=_("Reports from one company count once towards this number."),
     )
-    engineers = models.ManyToManyField(
+    engineers: models.ManyToManyField = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
+        through="PageRole",
         related_name="status_pages",
         verbose_name=_("engineers"),
-        help_text=_("Staff users who may manage this page. Superusers manage every page."),
+        help_text=_("Staff users with a role on this page. Superusers manage every page."),
     )
     # Maintenance reminders and uptime (issue 6).
     maintenance_reminder_hours = models.CharField(
@@ -334,3 +335,40 @@ class Component(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group.name} › {self.name}" if self.group else self.name
+
+
+class Role(models.TextChoices):
+    """What an engineer may do on one page, each role including the ones before it."""
+
+    VIEWER = "viewer", _("viewer (reads the admin)")
+    RESPONDER = "responder", _("responder (incidents, maintenance, components' status, reports)")
+    PAGE_MANAGER = (
+        "page_manager",
+        _("page manager (page settings, templates, subscribers, API keys, integrations)"),
+    )
+
+    @classmethod
+    def at_least(cls, role: str) -> list[str]:
+        """The roles that include `role` (a responder's rights are a page manager's too)."""
+        order = list(cls.values)
+        return order[order.index(role) :]
+
+
+class PageRole(models.Model):
+    """One engineer's role on one page (the table behind `Page.engineers`)."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="page_roles"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.RESPONDER)
+
+    class Meta:
+        # The table the plain many-to-many had: upgrading keeps every engineer (migration 0013).
+        db_table = "incidents_page_engineers"
+        unique_together = [("page", "user")]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.page} · {self.get_role_display()}"

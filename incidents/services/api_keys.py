@@ -13,7 +13,31 @@ from django.utils.translation import gettext as _
 from incidents.models import APIKey, Page
 
 from .audit import as_actor, intent
-from .base import ServiceError
+from .base import PermissionRefused, ServiceError
+
+
+def _check_pages(actor: Any, pages: list[Page]) -> None:
+    """A person who is not a superuser may only make keys limited to pages they are a page
+    manager of (a key for no page touches every page)."""
+    from incidents.models import Role
+    from incidents.permissions import pages_for
+
+    user = as_actor(actor).user
+    if user is None or user.is_superuser:
+        return
+    if not pages:
+        raise PermissionRefused(
+            _("Only a superuser may make a key for every page; choose the pages it may touch."),
+            field="pages",
+        )
+    allowed = set(pages_for(user, Role.PAGE_MANAGER).values_list("pk", flat=True))
+    refused = [page.name for page in pages if page.pk not in allowed]
+    if refused:
+        raise PermissionRefused(
+            _("Keys for %(pages)s need the role “page manager” there, which you do not have.")
+            % {"pages": ", ".join(refused)},
+            field="pages",
+        )
 
 
 def _check_name(name: str) -> str:
@@ -34,8 +58,12 @@ def create_api_key(
     key: APIKey | None = None,
 ) -> tuple[APIKey, str]:
     """Make a key and return it with its raw value, which is never stored and never shown
-    again. `key` is an unsaved key to fill (the admin form's); its scope is kept."""
+    again. `key` is an unsaved key to fill (the admin form's); its scope is kept. A person
+    may only make keys for pages they are a page manager of (`PermissionRefused`)."""
     from incidents.api.authentication import assign_secret
+
+    pages = list(pages)
+    _check_pages(actor, pages)
 
     key = (
         key
@@ -65,6 +93,8 @@ def change_api_key(
 ) -> APIKey:
     """Rename a key, change its scope, expiry or pages, and revoke it if asked. A revoked key
     stays revoked (make a new one)."""
+    pages = list(pages)
+    _check_pages(actor, pages)
     key = APIKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked and not revoked:
         raise ServiceError(

@@ -18,6 +18,8 @@ from incidents.models import (
     ComponentStatusChange,
     Incident,
     Page,
+    PageRole,
+    Role,
 )
 from incidents.permissions import can_manage_hosts, site_host
 
@@ -308,10 +310,12 @@ def save_page(
     *,
     actor: Any,
     support_hours: Iterable[tuple[str, int, Any, Any]] | None = None,
-    engineers: Iterable[Any] | None = None,
+    roles: dict[Any, str] | None = None,
 ) -> Page:
     """Create or change a page's settings (name, hosts, branding, support desk), and, when
-    given, its weekly opening hours and its engineers: one intent, one event.
+    given, its weekly opening hours and its engineers' roles (`{user: Role}`, the whole list):
+    one intent, one event. Role changes are noted in the audit row; only superusers may
+    change roles.
 
     One-line fields must be one line; only those allowed to manage hosts
     (`permissions.can_manage_hosts`) may change the custom host, and it may never be the main
@@ -360,12 +364,35 @@ def save_page(
         )
     if old_zone and old_zone != page.time_zone:
         rebuild_page_uptime(page)  # its days are other days now
-    if engineers is not None:
-        page.engineers.set(engineers)
+    if roles is not None:
+        _replace_roles(page, roles, actor=actor)
     if support_hours is not None:
         replace_support_hours(page, support_hours, actor=actor)
     publish_event(page, events.PAGE_UPDATED, {"page": {"id": page.pk, "slug": page.slug}})
     return page
+
+
+def _replace_roles(page: Page, roles: dict[Any, str], *, actor: Any) -> None:
+    """Make the page's roles exactly `roles`; note each change as {user: {before, after}}."""
+    user = audit.as_actor(actor).user
+    if user is not None and not user.is_superuser:
+        raise PermissionRefused(_("Only a superuser may change who has which role on a page."))
+    for role in roles.values():
+        if role not in Role.values:
+            raise ServiceError(_("“%(role)s” is not a role.") % {"role": role}, field="roles")
+    before = {r.user: r.role for r in PageRole.objects.filter(page=page).select_related("user")}
+    changes = {}
+    for person in set(before) | set(roles):
+        old, new = before.get(person), roles.get(person)
+        if old == new:
+            continue
+        changes[person.get_username()] = {"before": old, "after": new}
+        if new is None:
+            PageRole.objects.filter(page=page, user=person).delete()
+        else:
+            PageRole.objects.update_or_create(page=page, user=person, defaults={"role": new})
+    if changes:
+        audit.note("roles", changes)
 
 
 @intent("touch_page")

@@ -61,8 +61,11 @@ def test_public_page_and_live_updates_work_under_the_policy(live_server_with_red
     assert violations == []
 
 
-def test_the_admin_works_under_the_policy(live_server_with_redis, browser, it_page):
+def test_the_admin_works_under_the_policy(live_server_with_redis, browser, it_page, settings):
+    from django.conf import global_settings
+
     server = live_server_with_redis
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks it
     get_user_model().objects.create_superuser("root", "root@example.com", "root-pass-123")
     alert = ReportAlert.objects.create(
         page=it_page, created_at=it_page.created_at, last_report_at=it_page.created_at,
@@ -72,9 +75,9 @@ def test_the_admin_works_under_the_policy(live_server_with_redis, browser, it_pa
     page = browser.new_page()
     violations = watch(page)
     page.goto(f"{server.url}/admin/login/")
-    page.fill("#id_username", "root")
+    page.fill("#id_login", "root")
     page.fill("#id_password", "root-pass-123")
-    page.click("input[type=submit]")
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(f"{server.url}/admin/")
     # The early-warning banner is styled by its nonce'd <style>.
     assert page.locator(".report-alerts").evaluate("e => getComputedStyle(e).borderTopWidth") == (

@@ -74,7 +74,9 @@ def test_a_stored_phone_number_with_a_line_break_does_not_break_phone_txt(it_pag
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/p/it/", "/admin/login/", "/p/it/subscribe/", "/p/it/report/"])
+@pytest.mark.parametrize(
+    "path", ["/p/it/", "/accounts/login/", "/p/it/subscribe/", "/p/it/report/"]
+)
 def test_pages_carry_a_strict_content_security_policy(client, it_page, path):
     response = client.get(path)
     assert response.status_code == 200
@@ -96,17 +98,34 @@ def test_pages_carry_a_strict_content_security_policy(client, it_page, path):
 @pytest.mark.django_db
 def test_admin_sign_in_is_paused_after_five_wrong_passwords(alice):
     client = Client(REMOTE_ADDR="192.0.2.10")
-    form = {"username": "alice", "password": "wrong", "next": "/admin/"}
-    codes = [client.post("/admin/login/", form).status_code for _ in range(6)]
-    assert codes[:4] == [200] * 4 and codes[-1] == 429
-    locked = client.post("/admin/login/", {**form, "password": "alice-pass-123"})
+    # The admin's own form sends people to the one sign-in page (where the second factor is).
+    assert client.get("/admin/login/?next=/admin/").headers["Location"] == (
+        "/accounts/login/?next=%2Fadmin%2F"
+    )
+    form = {"login": "alice", "password": "wrong", "next": "/admin/"}
+    codes = [client.post("/accounts/login/", form).status_code for _ in range(6)]
+    assert codes[:5] == [200] * 5 and codes[-1] == 429
+    locked = client.post("/accounts/login/", {**form, "password": "alice-pass-123"})
     assert locked.status_code == 429  # even the right password waits
     text = locked.content.decode()
     assert "Too many failed sign-ins" in text and "Try again in 15 minutes" in text
     # Another address is not paused for this user (the pair is).
     other = Client(REMOTE_ADDR="192.0.2.11")
-    response = other.post("/admin/login/", {**form, "password": "alice-pass-123"})
+    response = other.post("/accounts/login/", {**form, "password": "alice-pass-123"})
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_sign_in_answers_the_same_whether_or_not_the_account_exists(alice):
+    def attempts(name: str) -> list[tuple[int, str]]:
+        client = Client(REMOTE_ADDR="192.0.2.20")
+        form = {"login": name, "password": "wrong"}
+        answers = [client.post("/accounts/login/", form) for _ in range(7)]
+        # The page without what differs on every response (the name typed, tokens, nonces).
+        variable = r"alice|nobody|value=\"[^\"]*\"|nonce=\"[^\"]*\""
+        return [(r.status_code, re.sub(variable, "", r.content.decode())) for r in answers]
+
+    assert attempts("alice") == attempts("nobody")
 
 
 # --- token pages ---------------------------------------------------------------------------

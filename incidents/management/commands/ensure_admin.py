@@ -31,7 +31,7 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(username, f"{username}@example.com", password)
         for page in Page.objects.all():
-            page.engineers.add(user)
+            page.engineers.add(user, through_defaults={"role": "page_manager"})
         import os
 
         os.makedirs("var", exist_ok=True)
