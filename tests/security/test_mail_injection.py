@@ -85,5 +85,5 @@ def test_subject_and_from_are_encoded_by_the_email_package(it_page):
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert head.isascii()  # RFC 2047 encoded words, never raw UTF-8 in headers
     message = message_from_bytes(raw, policy=policy.default)
-    assert message["Subject"] == "[IT-diensten ✓] Storing → opgelost?"
+    assert message["Subject"] == "[IT-diensten ✓] Nieuwe storing: Storing → opgelost?"
     assert message["Date"].datetime <= timezone.now()
