@@ -54,21 +54,25 @@ class PartUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not resilience.cannot_write(exception):
-            return None
-        if isinstance(exception, resilience.DATABASE_DOWN):
-            resilience.failed(resilience.database, exception)
-        log.error("database unavailable during %s %s: %s", request.method, request.path, exception)
-        message = database_unavailable_message()
-        response: HttpResponse
-        if request.path.startswith("/api/"):
-            response = JsonResponse(
-                {"message": message, "code": "database_unavailable"}, status=503
-            )
-        else:
-            response = render(
-                request, "statuspage/database_unavailable.html", {"message": message}, status=503
-            )
-        response["Retry-After"] = RETRY_AFTER
-        response["Cache-Control"] = "no-store"
-        return response
+        return database_unavailable_response(request, exception)
+
+
+def database_unavailable_response(request, exception: BaseException) -> HttpResponse | None:
+    """The 503 for a request the database cannot serve now (JSON under /api/, else a readable
+    page); None when `exception` is something else."""
+    if not resilience.cannot_write(exception):
+        return None
+    if isinstance(exception, resilience.DATABASE_DOWN):
+        resilience.failed(resilience.database, exception)
+    log.error("database unavailable during %s %s: %s", request.method, request.path, exception)
+    message = database_unavailable_message()
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"message": message, "code": "database_unavailable"}, status=503)
+    else:
+        response = render(
+            request, "statuspage/database_unavailable.html", {"message": message}, status=503
+        )
+    response["Retry-After"] = RETRY_AFTER
+    response["Cache-Control"] = "no-store"
+    return response

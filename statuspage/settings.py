@@ -81,9 +81,10 @@ MIDDLEWARE = [
     # A database that is down answers 503 (JSON for the API), never an HTML 500.
     "statuspage.middleware.PartUnavailableMiddleware",
     # Engineers' accounts (issue 17): allauth's login flow state, active sessions, the idle
-    # timeout, and REQUIRE_MFA in front of the admin.
+    # timeout, and REQUIRE_MFA in front of the admin (the last three on /admin/ and /accounts/
+    # only, answering 503 themselves when the database is down).
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "statuspage.accounts.middleware.UserSessionsMiddleware",
     "statuspage.accounts.middleware.IdleTimeoutMiddleware",
     "statuspage.accounts.middleware.RequireMFAMiddleware",
 ]

@@ -215,6 +215,9 @@ def test_with_the_database_refused_writes_answer_a_json_503_and_the_admin_a_read
         assert admin.status == 503 and admin.seconds < WRITE_SECONDS
         assert "text/html" in admin.headers["Content-Type"]
         assert "The database is unavailable" in admin.text
+        # An engineer's session cookie changes nothing on the public page: its last good copy.
+        public = fetch(stack.url + "/p/it/", headers=stack.admin_cookie, timeout=10)
+        assert public.status == 200 and public.seconds < READ_SECONDS, public.text[:300]
 
         ready = fetch(stack.url + "/readyz", timeout=10)
         assert ready.status == 503 and ready.seconds < WRITE_SECONDS

@@ -1,4 +1,11 @@
-"""Session hygiene in front of every view: the idle timeout, and REQUIRE_MFA for the admin."""
+"""Session hygiene in front of the engineers' pages (`/admin/`, `/accounts/`): active sessions,
+the idle timeout, and REQUIRE_MFA for the admin.
+
+They read the session and the user before any view runs, so a database that is down would be a
+500 there (PartUnavailableMiddleware only sees views' exceptions): each answers the readable 503
+itself. Public pages never sign anyone in, so these checks stay off them: a visitor with a session
+cookie is served from the last good copy when the database is down, like everyone else.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +14,58 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from statuspage.middleware import database_unavailable_response
+
 # How often the last-seen stamp is written (seconds): not a session write on every request.
 _STAMP_EVERY = 60
+SIGNED_IN_PATHS = ("/admin/", "/accounts/")
 
 
-class IdleTimeoutMiddleware:
-    """Sign a person out after SESSION_IDLE_MINUTES without a request (0: never)."""
+class SignedInAreaMiddleware:
+    """Runs `check` on the engineers' paths only; an answer from it ends the request there."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(SIGNED_IN_PATHS):
+            try:
+                response = self.check(request)
+            except Exception as exc:
+                response = database_unavailable_response(request, exc)
+                if response is None:
+                    raise
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def check(self, request) -> HttpResponse | None:
+        raise NotImplementedError
+
+
+class UserSessionsMiddleware(SignedInAreaMiddleware):
+    """allauth's list of a person's active sessions: their last activity and address."""
+
+    def check(self, request) -> HttpResponse | None:
+        from allauth.usersessions.internal import usersessionkit
+
+        usersessionkit.track_activity(
+            request,
+            user=getattr(request, "user", None),
+            session=getattr(request, "session", None),
+        )
+        return None
+
+
+class IdleTimeoutMiddleware(SignedInAreaMiddleware):
+    """Sign a person out after SESSION_IDLE_MINUTES without a request (0: never)."""
+
+    def check(self, request) -> HttpResponse | None:
         idle = settings.SESSION_IDLE_MINUTES
         if idle and request.session.session_key and request.user.is_authenticated:
             now = int(time.time())
@@ -30,12 +73,11 @@ class IdleTimeoutMiddleware:
             if last is not None and now - last > idle * 60:
                 logout(request)
                 messages.info(request, _("You were signed out after a while without activity."))
-                if request.path.startswith(("/admin/", "/accounts/")):
-                    login = reverse("account_login")
-                    return HttpResponseRedirect(f"{login}?{urlencode({'next': request.path})}")
+                login = reverse("account_login")
+                return HttpResponseRedirect(f"{login}?{urlencode({'next': request.path})}")
             elif last is None or now - last >= _STAMP_EVERY:
                 request.session["last_seen"] = now
-        return self.get_response(request)
+        return None
 
 
 def needs_second_factor(user) -> bool:
@@ -51,14 +93,11 @@ def needs_second_factor(user) -> bool:
     ).exists()
 
 
-class RequireMFAMiddleware:
+class RequireMFAMiddleware(SignedInAreaMiddleware):
     """With REQUIRE_MFA=1, every admin page sends a staff user without a second factor to add
     one first (signing out stays possible)."""
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
+    def check(self, request) -> HttpResponse | None:
         if (
             settings.REQUIRE_MFA
             and request.path.startswith("/admin/")
@@ -70,4 +109,4 @@ class RequireMFAMiddleware:
                 _("Add a second factor (an authenticator app or a passkey) to use the admin."),
             )
             return HttpResponseRedirect(reverse("mfa_index"))
-        return self.get_response(request)
+        return None
