@@ -298,3 +298,20 @@ def other_installation(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium through Playwright (tests marked `browser`: skipped with the reason
+    where it is missing, failed under CI=true, see pytest_runtest_setup above)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_live_browser import CHROMIUM, CHROMIUM_ARGS
+
+    # Playwright's sync API runs an event loop in this thread; a test's own reads are plain
+    # sync code all the same (writes from another thread, see test_live_browser.write).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

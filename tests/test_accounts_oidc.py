@@ -19,7 +19,6 @@ from django.contrib.auth import get_user_model
 
 from incidents.models import AuditEntry, PageRole
 from tests.fault_helpers import AppServer
-from tests.test_live_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -89,19 +88,6 @@ def sso(oidc_provider_installed, it_page, tmp_path):
     provider.kill()
     provider.wait(10)
     app.close()
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (Debian package `chromium`)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_an_engineer_signs_in_through_the_openid_connect_provider(sso, browser, it_page):

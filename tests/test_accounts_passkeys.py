@@ -4,30 +4,14 @@ again, then signs in with the passkey alone."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
 
 from incidents.models import AuditEntry, PageRole, Role
 from tests.fault_helpers import AppServer
-from tests.test_live_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (Debian package `chromium`)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_an_engineer_adds_a_passkey_and_signs_in_with_it(browser, it_page, tmp_path, settings):

@@ -52,20 +52,6 @@ def server(it_page, settings, tmp_path):
     client.close()
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own reads are plain
-    # sync code all the same (writes go through `write`, in a thread of their own).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def write(fn, *args, **kwargs):
     """Write through the service layer from a plain thread, as a WSGI worker or Celery does
     (Playwright's sync API keeps an event loop in this one)."""

@@ -9,21 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from incidents.models import Component, Page, ReportAlert
-from tests.test_live_browser import CHROMIUM, CHROMIUM_ARGS, set_status, write
+from tests.test_live_browser import set_status, write
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def watch(page) -> list[str]:
