@@ -283,10 +283,10 @@ def phone_message(
 
     Built from the page snapshot and the support hours; `language` defaults to the page's.
     """
-    snapshot = page_snapshot(page)
     now = now or timezone.now()
     language = language if language in PHRASES else page.default_language
     language = language if language in PHRASES else "en"
+    snapshot = page_snapshot(page, language)  # titles and component names in that language
     phrases = PHRASES[language]
     tz = page.tz
     support = snapshot.page.support

@@ -33,6 +33,7 @@ from .models import (
     SupportHours,
 )
 from .models import IncidentComponent as AffectedComponentRow
+from .snapshot_languages import localize, localize_history, localize_incident
 from .snapshot_types import (
     AffectedComponent,
     ComponentView,
@@ -188,6 +189,10 @@ def _update_view(
             if _code(c) in visible
         ),
         deliver_notifications=update.deliver_notifications,
+        body_translations=update.body_translations or {},
+        body_html_translations={
+            language: render_markdown(text) for language, text in update.body_translations.items()
+        },
     )
 
 
@@ -222,6 +227,7 @@ def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) 
         incident_updates=tuple(
             _update_view(u, incident.public_id, components) for u in incident.updates.all()
         ),
+        name_translations=incident.name_translations or {},
     )
 
 
@@ -237,6 +243,7 @@ def _incident_component(component: ComponentView, status: str) -> IncidentCompon
         group_public_id=component.group_public_id,
         created_at=component.created_at,
         updated_at=component.updated_at,
+        name_translations=component.name_translations,
         incident_status=status,
     )
 
@@ -273,6 +280,7 @@ def _components(
             group_public_id=c.group.public_id if c.group else None,
             created_at=_iso(c.created_at),
             updated_at=_iso(c.updated_at),
+            name_translations=c.name_translations or {},
         )
         for c in Component.objects.filter(page=page, is_visible=True)
         .select_related("group")
@@ -299,6 +307,7 @@ def _components(
                     components=tuple(members[group.pk]),
                     created_at=_iso(group.created_at),
                     updated_at=_iso(group.updated_at),
+                    name_translations=group.name_translations or {},
                 )
             )
     # The page's layout: groups and ungrouped components in position order.
@@ -399,18 +408,28 @@ def build_page_snapshot(page: Page) -> PageSnapshot:
     )
 
 
-def page_snapshot(page: Page) -> PageSnapshot:
-    """The page's snapshot for its current version, from the cache when it is there."""
+def page_snapshot(page: Page, language: str | None = None) -> PageSnapshot:
+    """The page's snapshot for its current version, from the cache when it is there; with a
+    `language`, as a reader in it sees it (translated titles, names and messages, see
+    `incidents.snapshot_languages`)."""
     key = _cache_key(page, "page")
     snapshot = _cached(key, PageSnapshot)
     if snapshot is None:
         snapshot = build_page_snapshot(page)
         _store(key, snapshot)
-    return snapshot
+    return localize(snapshot, language)
 
 
-def incident_detail(page: Page, incident_id: int) -> IncidentView | None:
-    """One incident of the page as the public sees it (from the snapshot when it is there)."""
+def incident_detail(
+    page: Page, incident_id: int, language: str | None = None
+) -> IncidentView | None:
+    """One incident of the page as the public sees it (from the snapshot when it is there),
+    in `language` when one is given."""
+    found = _incident_detail(page, incident_id)
+    return localize_incident(found, language) if found and language else found
+
+
+def _incident_detail(page: Page, incident_id: int) -> IncidentView | None:
     snapshot = page_snapshot(page)
     found = snapshot.incidents.get(incident_id)
     if found is not None:
@@ -426,11 +445,18 @@ def incident_detail(page: Page, incident_id: int) -> IncidentView | None:
     return found
 
 
-def incident_history(page: Page, year: int, month: int) -> MonthHistory:
-    """The page's incidents and maintenance that started in one month (in the page's zone).
+def incident_history(
+    page: Page, year: int, month: int, language: str | None = None
+) -> MonthHistory:
+    """The page's incidents and maintenance that started in one month (in the page's zone),
+    in `language` when one is given.
 
     Also says which neighbouring months hold any, for paging. 4 queries, cached per version.
     """
+    return localize_history(_incident_history(page, year, month), language)
+
+
+def _incident_history(page: Page, year: int, month: int) -> MonthHistory:
     key = _cache_key(page, f"history:{year}-{month:02d}")
     history = _cached(key, MonthHistory)
     if history is not None:

@@ -67,6 +67,7 @@ class ComponentView:
     group_public_id: str | None
     created_at: str | None
     updated_at: str | None
+    name_translations: Mapping[str, str]  # {"nl": "..."}: see incidents.translations
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class GroupView:
     components: tuple[int, ...]
     created_at: str | None
     updated_at: str | None
+    name_translations: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,8 @@ class UpdateView:
     display_at: str | None
     affected_components: tuple[AffectedComponent, ...]
     deliver_notifications: bool
+    body_translations: Mapping[str, str]
+    body_html_translations: Mapping[str, str]  # each translation rendered as body_html is
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,7 @@ class IncidentView:
     phone_message: str
     components: tuple[IncidentComponent, ...]
     incident_updates: tuple[UpdateView, ...]  # newest first
+    name_translations: Mapping[str, str]
 
     @property
     def is_maintenance(self) -> bool:
@@ -163,6 +168,7 @@ class UptimeIncident:
     id: int
     name: str
     impact: str
+    name_translations: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,7 @@ def uptime_for_snapshot(
             "component_id",
             "incident_id",
             "incident__name",
+            "incident__name_translations",
             "incident__impact",
             "incident__started_at",
             "incident__resolved_at",
@@ -123,12 +124,14 @@ def uptime_for_snapshot(
         .order_by("incident__started_at", "incident_id")
     )  # query 2
     incidents_on: dict[tuple[int, dt.date], list[UptimeIncident]] = defaultdict(list)
-    for component_id, incident_id, name, impact, started, resolved in links:
+    for component_id, incident_id, name, names, impact, started, resolved in links:
         day = max(local_day(started, tz), first_day)
         last = local_day(min(resolved or now, now), tz)
         while day <= last:
             incidents_on[(component_id, day)].append(
-                UptimeIncident(id=incident_id, name=name, impact=impact)
+                UptimeIncident(
+                    id=incident_id, name=name, impact=impact, name_translations=names or {}
+                )
             )
             day += dt.timedelta(days=1)
 

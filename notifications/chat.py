@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from incidents.events import COMPONENT_UPDATED
 from incidents.models import ComponentStatus, ComponentStatusChange, Incident, IncidentStatus
+from incidents.translations import translated
 
 from . import emails
 from .ssrf import UnsafeURL, check_host, checked_connections
@@ -58,9 +59,10 @@ def message_for(notification, language: str) -> tuple[str, str] | None:
             )
             if change is None or not change.component.is_visible:
                 return None
-            title = f"{page.name}: {change.component.name}"
+            name = translated(change.component.name, change.component.name_translations, language)
+            title = f"{page.name}: {name}"
             body = _("%(component)s is now %(new)s (was %(old)s).") % {
-                "component": change.component.name,
+                "component": name,
                 "new": ComponentStatus(change.new_status).label,
                 "old": ComponentStatus(change.old_status).label if change.old_status else "—",
             }
@@ -73,8 +75,10 @@ def message_for(notification, language: str) -> tuple[str, str] | None:
             return None
         update = incident.updates.order_by("-display_at", "-id").first()
         status = IncidentStatus(incident.status).label
-        title = f"{page.name}: {incident.name} ({status})"
-        text = (update.body if update else "").strip()
+        name = translated(incident.name, incident.name_translations, language)
+        title = f"{page.name}: {name} ({status})"
+        text = translated(update.body, update.body_translations, language) if update else ""
+        text = text.strip()
         if len(text) > 400:
             text = text[:399].rstrip() + "…"
         link = emails.page_url(page, f"incidents/{incident.pk}/")

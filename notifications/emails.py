@@ -33,6 +33,7 @@ from django.utils.translation import ngettext
 from incidents import events
 from incidents.markdown import render_markdown
 from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Page
+from incidents.translations import translated
 
 
 class _Policy(policy.EmailPolicy):
@@ -97,6 +98,18 @@ class NoticeContent:
     # What happened (incidents.events), for the subject: "Resolved: …", "Maintenance in 1 hour: …".
     event_type: str = ""
     reminder_hours: int | None = None
+    # The title in other languages ({"nl": "..."}): a subscriber reads their language's.
+    incident_name_translations: dict[str, str] | None = None
+
+    def name_in(self, language: str) -> str:
+        """The incident's title for a reader in `language` (the original where none)."""
+        return translated(self.incident_name, self.incident_name_translations, language)
+
+    def body_in(self, language: str) -> str:
+        """The update's message for a reader in `language` (the original where none)."""
+        if self.update is None:
+            return ""
+        return translated(self.update.body, self.update.body_translations, language)
 
     @classmethod
     def load(cls, notification) -> NoticeContent:
@@ -128,6 +141,7 @@ class NoticeContent:
             else "",
             event_type=notification.event_type,
             reminder_hours=notification.data.get("reminder_hours"),
+            incident_name_translations=incident.name_translations if incident else None,
         )
 
 
@@ -190,9 +204,10 @@ COMPONENT_COLOURS = {
 }
 
 
-def notice_subject(content: NoticeContent) -> str:
-    """The subject says what happened: "[Example IT] Resolved: VPN slow in Utrecht"."""
-    title = one_line(content.incident_name)
+def notice_subject(content: NoticeContent, language: str | None = None) -> str:
+    """The subject says what happened: "[Example IT] Resolved: VPN slow in Utrecht" (the
+    title in `language`, else the active one)."""
+    title = one_line(content.name_in(language or translation.get_language() or "en"))
     if content.event_type == events.MAINTENANCE_REMINDER and content.reminder_hours:
         hours = content.reminder_hours
         if hours % 24 == 0 and hours >= 48:
@@ -232,19 +247,21 @@ def render_notice(
         status_label = dict(_status_labels()).get(content.status, content.status)
         if content.postmortem:
             status_label = _("Postmortem")
+        body = content.body_in(language)
         context = {
             "page": page,
             "kind": content.kind,
-            "incident_name": content.incident_name,
+            "incident_name": content.name_in(language),
             "status": content.status,
             "status_label": status_label,
             "update": content.update,
-            "body_html": render_markdown(content.update.body) if content.update else "",
+            "body": body,
+            "body_html": render_markdown(body) if content.update else "",
             "postmortem": content.postmortem,
             "postmortem_html": render_markdown(content.postmortem) if content.postmortem else "",
             "components": [
                 {
-                    "name": c.name,
+                    "name": translated(c.name, c.name_translations, language),
                     "status": ComponentStatus(c.status).label
                     if c.status in ComponentStatus.values
                     else c.status,
@@ -259,7 +276,11 @@ def render_notice(
             else None,
             "scheduled_for": content.scheduled_for,
             "scheduled_until": content.scheduled_until,
-            "followed": [c for c in content.components if c.pk in followed],
+            "followed": [
+                {"name": translated(c.name, c.name_translations, language)}
+                for c in content.components
+                if c.pk in followed
+            ],
             "incident_url": page_url(page, f"incidents/{content.incident_id}/"),
             "page_url": page_url(page),
             "manage_url": manage_url(page, TOKEN),
@@ -268,7 +289,7 @@ def render_notice(
         }
         text = render_to_string("notifications/email/notice.txt", context)
         html = render_to_string("notifications/email/notice.html", context)
-        subject = notice_subject(content)
+        subject = notice_subject(content, language)
     # Mails about one incident form a thread; a notice without one threads with nothing.
     thread = []
     if content.incident_id is not None:

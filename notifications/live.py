@@ -23,6 +23,7 @@ from incidents import events
 from incidents.events import DomainEvent
 from incidents.models import ComponentStatus, IncidentStatus, Page
 from incidents.snapshot import page_snapshot
+from incidents.snapshot_languages import localize
 from incidents.snapshot_types import ComponentView, PageSnapshot
 from statuspage import resilience
 from statuspage.live import live_state
@@ -147,13 +148,16 @@ def live_messages(page: Page, event: DomainEvent) -> dict[str, str]:
     """The serialized websocket message of an event, per language: `{language: json text}`.
 
     Each message holds the event's `type`, `version`, `page` and the changed object as the
-    public sees it (`data`), the live sections as HTML and the page title in that language,
-    and an `announce` sentence.
+    public sees it (`data`), the live sections as HTML and the page title in that language
+    (incident titles, component names and messages translated where the engineers wrote a
+    translation), and an `announce` sentence.
     """
-    snapshot = page_snapshot(page)
-    changed = public_object(event, snapshot)
+    original = page_snapshot(page)
     messages = {}
     for language in SUPPORTED:
+        # Titles, names and messages in the group's language (the original where none).
+        snapshot = localize(original, language)
+        changed = public_object(event, snapshot)
         state = live_state(page, snapshot, language=language, prefix=canonical_prefix(page.slug))
         with translation.override(language):
             announce = announcement(event, changed)

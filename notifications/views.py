@@ -39,7 +39,7 @@ def _over_limit(kind: str, value: str, limit: int) -> bool:
 
 
 def _render(request, page: Page, template: str, extra: dict, status: int = 200, snapshot=None):
-    context = page_context(request, page, snapshot or page_snapshot(page))
+    context = page_context(request, page, snapshot or page_snapshot(page, request.LANGUAGE_CODE))
     context.update(extra)
     return render(request, template, context, status=status)
 
@@ -47,7 +47,7 @@ def _render(request, page: Page, template: str, extra: dict, status: int = 200, 
 @require_http_methods(["GET", "POST"])
 @page_view
 def subscribe(request, page: Page):
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, request.LANGUAGE_CODE)
     initial = {"language": request.LANGUAGE_CODE}
     if request.method == "GET":
         form = SubscribeForm(snapshot=snapshot, initial=initial)
@@ -127,7 +127,7 @@ def _subscriber(page: Page, token: str) -> Subscriber:
 @page_view
 def manage(request, page: Page, token: str):
     subscriber = _subscriber(page, token)
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, request.LANGUAGE_CODE)
     if request.method == "POST":
         form = PreferencesForm(request.POST, snapshot=snapshot)
         if form.is_valid():

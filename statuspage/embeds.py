@@ -121,7 +121,7 @@ def badge(request, page: Page):
         request,
         page,
         "badge",
-        lambda: page_badge(page_snapshot(page)),
+        lambda: page_badge(page_snapshot(page, translation.get_language())),
         "image/svg+xml; charset=utf-8",
     )
 
@@ -132,7 +132,7 @@ def component_badge_view(request, page: Page, component_id: str):
         request,
         page,
         f"badge:{component_id}",
-        lambda: component_badge(page_snapshot(page), component_id),
+        lambda: component_badge(page_snapshot(page, translation.get_language()), component_id),
         "image/svg+xml; charset=utf-8",
     )
 
@@ -153,7 +153,7 @@ def allow_framing(response, page: Page):
 def embed(request, page: Page):
     """A compact page for an iframe: overall status, components not operational, open
     incidents with links that open the full page."""
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, translation.get_language())
     components = [
         c for c in snapshot.components.values() if c.status != ComponentStatus.OPERATIONAL
     ]

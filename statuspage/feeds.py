@@ -57,7 +57,7 @@ class PageFeed(Feed):
         self.prefix = request.page_prefix
         self.absolute = request.build_absolute_uri
         self.page = page
-        self.snapshot = page_snapshot(page)
+        self.snapshot = page_snapshot(page, request.LANGUAGE_CODE)
 
     def get_object(self, request, *args, **kwargs):
         return self.snapshot.page

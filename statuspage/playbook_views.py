@@ -29,7 +29,7 @@ def _language(request, default: str) -> str:
 def handout_page(request, page: Page):
     """The handout as a web page with a print stylesheet (visitor's language, or ?lang=)."""
     language = _language(request, request.LANGUAGE_CODE)
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, language)
     with translation.override(language), timezone.override(page.tz):
         context = page_context(request, page, snapshot)
         context["handout"] = handout(snapshot, other_pages(page), language)

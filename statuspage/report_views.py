@@ -177,7 +177,7 @@ def _render(request, page: Page, snapshot: PageSnapshot, template: str, status: 
 @page_view
 def pick(request, page: Page):
     """Step 1: which services is it about?"""
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, request.LANGUAGE_CODE)
     ids, other = picked_components(request.GET, snapshot)
     return _render(
         request,
@@ -192,7 +192,7 @@ def pick(request, page: Page):
 @page_view
 def known(request, page: Page):
     """Step 2: what is known right now about the picked services."""
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, request.LANGUAGE_CODE)
     ids, other = picked_components(request.GET, snapshot)
     if not ids and not other:
         return _render(
@@ -220,7 +220,7 @@ def known(request, page: Page):
 @page_view
 def report_form(request, page: Page):
     """Step 3: the report itself. POST stores it, mails it, and redirects to a thank-you page."""
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, request.LANGUAGE_CODE)
     if request.method == "POST":
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             return HttpResponse(_("This report is too large."), status=413)
@@ -245,7 +245,8 @@ def report_form(request, page: Page):
                     phone=data["phone"],
                     language=request.LANGUAGE_CODE,
                     ip=client_ip(request),
-                    snapshot=snapshot,
+                    # What the page showed, recorded for the desk in the page's language.
+                    snapshot=page_snapshot(page),
                     actor=Actor.visitor(),
                 )
             except ServiceError as error:
@@ -276,4 +277,4 @@ def report_form(request, page: Page):
 @page_view
 def sent(request, page: Page):
     """After a report: thanks, and what happens next."""
-    return _render(request, page, page_snapshot(page), "sent.html")
+    return _render(request, page, page_snapshot(page, request.LANGUAGE_CODE), "sent.html")

@@ -129,7 +129,7 @@ def cached_html(view):
 @page_view
 @cached_html
 def status_page(request, page: Page):
-    snapshot = page_snapshot(page)
+    snapshot = page_snapshot(page, request.LANGUAGE_CODE)
     context = page_context(request, page, snapshot)
     context.update(status_sections(snapshot))
     context["live_etag"] = live_etag(page, request.LANGUAGE_CODE)
@@ -140,10 +140,10 @@ def status_page(request, page: Page):
 @page_view
 @cached_html
 def incident_page(request, page: Page, pk: int):
-    incident = incident_detail(page, pk)
+    incident = incident_detail(page, pk, request.LANGUAGE_CODE)
     if incident is None:
         raise Http404(_("No such incident on this page."))
-    context = page_context(request, page, page_snapshot(page))
+    context = page_context(request, page, page_snapshot(page, request.LANGUAGE_CODE))
     context["incident"] = incident
     with timezone.override(page.tz):
         return render(request, "statuspage/incident.html", context)
@@ -157,8 +157,8 @@ def history_page(request, page: Page, year: int | None = None, month: int | None
         year, month = local_now.year, local_now.month
     if not (1 <= month <= 12 and 2000 <= year <= 2100):
         raise Http404(_("No such month."))
-    history = incident_history(page, year, month)
-    context = page_context(request, page, page_snapshot(page))
+    history = incident_history(page, year, month, request.LANGUAGE_CODE)
+    context = page_context(request, page, page_snapshot(page, request.LANGUAGE_CODE))
 
     def month_of(iso):
         if not iso:
@@ -206,7 +206,8 @@ def live_json(request, page: Page):
     if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
         response = HttpResponseNotModified()
     else:
-        state = live_state(page, page_snapshot(page), language=language, prefix=request.page_prefix)
+        snapshot = page_snapshot(page, language)
+        state = live_state(page, snapshot, language=language, prefix=request.page_prefix)
         announce = _("The status page was brought up to date")
         response = JsonResponse({"type": "state", **state, "announce": announce})
     response["ETag"] = etag

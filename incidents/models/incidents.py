@@ -34,6 +34,8 @@ class Incident(models.Model):
     )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INCIDENT)
     name = models.CharField(_("title"), max_length=200)
+    # The title in other languages than the page's ({"nl": "..."}; incidents.translations).
+    name_translations = models.JSONField(_("title in other languages"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices)
     impact = models.CharField(_("impact"), max_length=16, choices=Impact.choices)
     components: models.ManyToManyField[Component, IncidentComponent] = models.ManyToManyField(
@@ -127,6 +129,7 @@ class IncidentUpdate(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices)
     body = models.TextField(_("message"), help_text=_("Markdown."))
+    body_translations = models.JSONField(_("message in other languages"), default=dict, blank=True)
     # [{"code": id, "name": ..., "old_status": ..., "new_status": ...}] as Statuspage has it.
     affected_components = models.JSONField(default=list, blank=True)
     deliver_notifications = models.BooleanField(_("notify subscribers"), default=True)
@@ -185,7 +188,9 @@ class IncidentTemplate(models.Model):
     )
     name = models.CharField(_("template name"), max_length=120)
     title = models.CharField(_("incident title"), max_length=200)
+    title_translations = models.JSONField(_("title in other languages"), default=dict, blank=True)
     body = models.TextField(_("message"), help_text=_("Markdown."))
+    body_translations = models.JSONField(_("message in other languages"), default=dict, blank=True)
     impact = models.CharField(
         _("impact"), max_length=16, choices=Impact.choices, default=Impact.MINOR
     )

@@ -275,6 +275,8 @@ class ComponentGroup(models.Model):
         Page, on_delete=models.CASCADE, related_name="groups", verbose_name=_("page")
     )
     name = models.CharField(_("name"), max_length=120)
+    # The name in other languages than the page's ({"nl": "..."}; incidents.translations).
+    name_translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -306,6 +308,8 @@ class Component(models.Model):
         verbose_name=_("group"),
     )
     name = models.CharField(_("name"), max_length=120)
+    # The name in other languages than the page's ({"nl": "..."}; incidents.translations).
+    name_translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     status = models.CharField(

@@ -22,13 +22,28 @@ from incidents.models import (
     Role,
 )
 from incidents.permissions import can_manage_hosts, site_host
+from incidents.translations import clean_translations
 
 from . import audit
 from .audit import intent
 from .base import PermissionRefused, ServiceError, actor_fields, publish_event
 from .uptime import rebuild_page_uptime, roll_up_component
 
-COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "status"}
+COMPONENT_FIELDS = {
+    "name", "name_translations", "description", "group", "position", "is_visible", "status",
+}  # fmt: skip
+
+
+def _names(page: Page, value: Any, label: str) -> dict[str, str]:
+    """A component's or group's name in other languages, checked as the name is."""
+    return clean_translations(
+        value,
+        page_language=page.default_language,
+        field="name",
+        label=label,
+        limit=120,
+        one_line=True,
+    )
 
 
 def component_data(component: Component) -> dict[str, Any]:
@@ -121,9 +136,11 @@ def create_component(
     position: int | None = None,
     status: str = ComponentStatus.OPERATIONAL,
     is_visible: bool = True,
+    name_translations: Any = None,
 ) -> Component:
     """Add a component to a page; its first status is the start of its history."""
     name = validators.one_line_text(name, field="name", label=_("A component's name"), limit=120)
+    names = _names(page, name_translations, _("A component's name"))
     validate_component_status(status)
     _check_group(page, group)
     _check_component_cap(page)
@@ -133,6 +150,7 @@ def create_component(
         page=page,
         group=group,
         name=name,
+        name_translations=names,
         description=description,
         position=position,
         status=status,
@@ -168,6 +186,10 @@ def update_component(component: Component, *, actor: Any, **changes: Any) -> Com
     if "name" in changes:
         changes["name"] = validators.one_line_text(
             changes["name"], field="name", label=_("A component's name"), limit=120
+        )
+    if "name_translations" in changes:
+        changes["name_translations"] = _names(
+            component.page, changes["name_translations"], _("A component's name")
         )
     if "group" in changes:
         _check_group(component.page, changes["group"])
@@ -243,6 +265,7 @@ def save_group(group: ComponentGroup, *, actor: Any) -> ComponentGroup:
     group.name = validators.one_line_text(
         group.name, field="name", label=_("A group's name"), limit=120
     )
+    group.name_translations = _names(group.page, group.name_translations, _("A group's name"))
     clash = ComponentGroup.objects.filter(page_id=group.page_id, name=group.name).exclude(
         pk=group.pk
     )

@@ -22,6 +22,7 @@ from incidents.models import (
     IncidentUpdate,
     Page,
 )
+from incidents.translations import clean_translations, other_languages
 
 from . import audit
 from .audit import intent
@@ -86,6 +87,37 @@ def _clean_text(value: str | None, *, field: str, label: str, limit: int) -> str
             field=field,
         )
     return value
+
+
+def _titles(page: Page, value: Any) -> dict[str, str]:
+    """An incident's title in other languages, checked as the title is (one line)."""
+    return clean_translations(
+        value,
+        page_language=page.default_language,
+        field="name",
+        label=_("A title"),
+        limit=MAX_TITLE,
+        one_line=True,
+    )
+
+
+def _messages(
+    page: Page, value: Any, *, defaulted: bool, status: str, cancelled: bool = False
+) -> dict[str, str]:
+    """An update's message in other languages. When the message itself is the status's
+    default text, each language without a translation gets that default text in it."""
+    cleaned = clean_translations(
+        value,
+        page_language=page.default_language,
+        field="body",
+        label=_("A message"),
+        limit=MAX_BODY,
+        one_line=False,
+    )
+    if defaulted:
+        for language, _name in other_languages(page.default_language):
+            cleaned.setdefault(language, default_body(language, status, cancelled=cancelled))
+    return cleaned
 
 
 def resolve_components(page: Page, components: ComponentStatuses | None) -> dict[Component, str]:
@@ -198,16 +230,18 @@ def _append_update(
     affected: list[dict[str, Any]],
     deliver_notifications: bool,
     at,
+    body_translations: dict[str, str] | None = None,
 ) -> IncidentUpdate:
     user, name = actor_fields(actor)
-    audit.note(
-        "update",
-        {"status": status, "body": body, "affected_components": affected},
-    )
+    note: dict[str, Any] = {"status": status, "body": body, "affected_components": affected}
+    if body_translations:
+        note["body_translations"] = body_translations
+    audit.note("update", note)
     return IncidentUpdate.objects.create(
         incident=incident,
         status=status,
         body=body,
+        body_translations=body_translations or {},
         affected_components=affected,
         deliver_notifications=deliver_notifications,
         author=user,
@@ -231,12 +265,16 @@ def open_incident(
     components: ComponentStatuses | None = None,
     deliver_notifications: bool = True,
     template: IncidentTemplate | None = None,
+    name_translations: Mapping[str, str] | None = None,
+    body_translations: Mapping[str, str] | None = None,
 ) -> Incident:
     """Open an incident with its first update and set the affected components' status.
 
     A template fills a missing title, message, status and impact (and its components, at the
-    status its impact stands for). Without a message the status's default text is posted.
-    Emits `incident.created`.
+    status its impact stands for; its translations with the title and message it gave).
+    Without a message the status's default text is posted (in every language). Translations
+    are checked as the texts they translate (`incidents.translations`). Emits
+    `incident.created`.
     """
     if template is not None:
         if template.page_id != page.pk:
@@ -245,8 +283,12 @@ def open_incident(
                 code="unknown_template",
                 field="template",
             )
-        name = name or template.title
-        body = body or template.body
+        if not name:
+            name = template.title
+            name_translations = name_translations or template.title_translations
+        if not body:
+            body = template.body
+            body_translations = body_translations or template.body_translations
         status = status or template.update_status
         impact = impact or template.impact
         if not components:
@@ -255,6 +297,8 @@ def open_incident(
             components = {c.pk: held for c in template.components.all()} if held else None
     status = validate_new_incident_status(status or IncidentStatus.INVESTIGATING)
     name = validators.one_line_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    titles = _titles(page, name_translations)
+    messages = _messages(page, body_translations, defaulted=not body, status=status)
     body = _clean_text(
         body or default_body(page.default_language, status),
         field="body",
@@ -270,6 +314,7 @@ def open_incident(
         page=page,
         kind=Incident.Kind.INCIDENT,
         name=name,
+        name_translations=titles,
         status=status,
         impact=impact,
         created_at=now,
@@ -287,6 +332,7 @@ def open_incident(
         affected=affected,
         deliver_notifications=deliver_notifications,
         at=now,
+        body_translations=messages,
     )
     publish_event(page, events.INCIDENT_CREATED, incident_data(incident, update))
     return incident
@@ -303,8 +349,10 @@ def post_update(
     components: ComponentStatuses | None = None,
     deliver_notifications: bool = True,
     impact: str | None = None,
+    body_translations: Mapping[str, str] | None = None,
 ) -> IncidentUpdate:
-    """Append an update: new status and message, and optionally new component statuses.
+    """Append an update: new status and message (optionally translated), and optionally new
+    component statuses.
 
     Validates the lifecycle step (a resolved incident needs `reopen_incident` first). Resolving
     gives the components back (see `release_components`). Emits `incident.updated` or
@@ -314,6 +362,7 @@ def post_update(
     status = status or incident.status
     validate_transition(incident, status)
     body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    messages = _messages(incident.page, body_translations, defaulted=False, status=status)
     statuses = resolve_components(incident.page, components)
     if impact is not None:
         incident.impact = validate_impact(impact, maintenance=incident.is_maintenance)
@@ -346,6 +395,7 @@ def post_update(
         affected=affected,
         deliver_notifications=deliver_notifications,
         at=now,
+        body_translations=messages,
     )
     publish_event(incident.page, _update_event(incident, previous), incident_data(incident, update))
     return update
@@ -390,16 +440,21 @@ def resolve_incident(
     actor: Any,
     body: str = "",
     deliver_notifications: bool = True,
+    body_translations: Mapping[str, str] | None = None,
 ) -> IncidentUpdate:
-    """Post the resolving update (a default message in the page's language if none is given)."""
+    """Post the resolving update (a default message in every language if none is given)."""
     if not body:
         body = default_body(incident.page.default_language, IncidentStatus.RESOLVED)
+        body_translations = _messages(
+            incident.page, body_translations, defaulted=True, status=IncidentStatus.RESOLVED
+        )
     return post_update(
         incident,
         actor=actor,
         status=IncidentStatus.RESOLVED,
         body=body,
         deliver_notifications=deliver_notifications,
+        body_translations=body_translations,
     )
 
 
@@ -413,6 +468,7 @@ def reopen_incident(
     status: str = IncidentStatus.INVESTIGATING,
     components: ComponentStatuses | None = None,
     deliver_notifications: bool = True,
+    body_translations: Mapping[str, str] | None = None,
 ) -> IncidentUpdate:
     """Explicitly reopen a resolved incident: it takes its components back, at the statuses
     given in `components` (others at the status the incident last gave them). Without a message
@@ -421,6 +477,7 @@ def reopen_incident(
     if incident.is_maintenance or incident.status != IncidentStatus.RESOLVED:
         raise TransitionError(_("Only a resolved incident can be reopened."))
     validate_reopen_status(status)
+    messages = _messages(incident.page, body_translations, defaulted=not body, status=status)
     body = _clean_text(
         body or default_body(incident.page.default_language, status),
         field="body",
@@ -448,6 +505,7 @@ def reopen_incident(
         affected=affected,
         deliver_notifications=deliver_notifications,
         at=now,
+        body_translations=messages,
     )
     publish_event(incident.page, events.INCIDENT_REOPENED, incident_data(incident, update))
     return update
@@ -455,16 +513,31 @@ def reopen_incident(
 
 @intent("edit_update")
 @transaction.atomic
-def edit_update(update: IncidentUpdate, *, actor: Any, body: str) -> IncidentUpdate:
-    """Fix the text of a posted update (a typo). Subscribers are not notified again."""
+def edit_update(
+    update: IncidentUpdate,
+    *,
+    actor: Any,
+    body: str | None = None,
+    body_translations: Mapping[str, str] | None = None,
+) -> IncidentUpdate:
+    """Fix the text of a posted update (a typo), or its translations (given ones replace the
+    stored ones; an empty text removes one). Subscribers are not notified again."""
     update = (
         IncidentUpdate.objects.select_for_update()
         .select_related("incident__page")
         .get(pk=update.pk)
     )
-    update.body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+    fields = ["updated_at"]
+    if body is not None or body_translations is None:
+        update.body = _clean_text(body, field="body", label=_("A message"), limit=MAX_BODY)
+        fields.append("body")
+    if body_translations is not None:
+        update.body_translations = _messages(
+            update.incident.page, body_translations, defaulted=False, status=update.status
+        )
+        fields.append("body_translations")
     update.updated_at = timezone.now()
-    update.save(update_fields=["body", "updated_at"])
+    update.save(update_fields=fields)
     incident = update.incident
     publish_event(
         incident.page,
@@ -483,8 +556,10 @@ def change_incident(
     name: str | None = None,
     impact: str | None = None,
     phone_message: str | None = None,
+    name_translations: Mapping[str, str] | None = None,
 ) -> Incident:
-    """Edit an incident's details without posting an update (no notification).
+    """Edit an incident's details without posting an update (no notification). Given
+    `name_translations` replace the stored ones.
 
     The postmortem has its own workflow (`incidents.services.postmortems`)."""
     incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
@@ -492,6 +567,8 @@ def change_incident(
         incident.name = validators.one_line_text(
             name, field="name", label=_("A title"), limit=MAX_TITLE
         )
+    if name_translations is not None:
+        incident.name_translations = _titles(incident.page, name_translations)
     if impact is not None:
         incident.impact = validate_impact(impact, maintenance=incident.is_maintenance)
     if phone_message is not None:

@@ -4,6 +4,7 @@ the maintenance clock that starts, completes and reminds on time (Celery beat, e
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,9 @@ from .incidents import (
     ComponentStatuses,
     _append_update,
     _clean_text,
+    _messages,
     _note_components,
+    _titles,
     change_incident,
     incident_data,
     post_update,
@@ -78,15 +81,22 @@ def schedule_maintenance(
     auto_complete: bool = True,
     deliver_notifications: bool = True,
     status: str = IncidentStatus.SCHEDULED,
+    name_translations: Mapping[str, str] | None = None,
+    body_translations: Mapping[str, str] | None = None,
 ) -> Incident:
     """Announce maintenance. Its components go under maintenance only when it starts.
 
     `status` other than scheduled records maintenance already under way (or done): it walks the
     state machine in the same transaction, so subscribers hear of it once (one event). Without a
-    message the status's default text is posted.
+    message the status's default text is posted (in every language); translations are
+    checked as the texts they translate.
     """
     steps = maintenance_path(status)
     name = validators.one_line_text(name, field="name", label=_("A title"), limit=MAX_TITLE)
+    titles = _titles(page, name_translations)
+    messages = _messages(
+        page, body_translations, defaulted=not body, status=IncidentStatus.SCHEDULED
+    )
     body = _clean_text(
         body or default_body(page.default_language, IncidentStatus.SCHEDULED),
         field="body",
@@ -102,6 +112,7 @@ def schedule_maintenance(
         page=page,
         kind=Incident.Kind.MAINTENANCE,
         name=name,
+        name_translations=titles,
         status=IncidentStatus.SCHEDULED,
         impact=Impact.MAINTENANCE,
         created_at=now,
@@ -121,6 +132,7 @@ def schedule_maintenance(
         affected=affected,
         deliver_notifications=deliver_notifications,
         at=now,
+        body_translations=messages,
     )
     publish_event(page, events.MAINTENANCE_SCHEDULED, incident_data(incident, update))
     for step in steps:
@@ -135,6 +147,7 @@ def schedule_maintenance(
                 status=step,
                 body=default_body(page.default_language, step),
                 deliver_notifications=deliver_notifications,
+                body_translations=_messages(page, None, defaulted=True, status=step),
             )
     return incident
 
@@ -151,8 +164,12 @@ def start_maintenance(
         IncidentStatus.SCHEDULED,
     ):
         raise TransitionError(_("Only scheduled maintenance can be started."))
+    translations = None
     if not body:
         body = default_body(maintenance.page.default_language, IncidentStatus.IN_PROGRESS)
+        translations = _messages(
+            maintenance.page, None, defaulted=True, status=IncidentStatus.IN_PROGRESS
+        )
     statuses = {link.component_id: "under_maintenance" for link in maintenance.affected.all()}
     return post_update(
         maintenance,
@@ -161,6 +178,7 @@ def start_maintenance(
         body=body,
         components=statuses,
         deliver_notifications=deliver_notifications,
+        body_translations=translations,
     )
 
 
@@ -169,11 +187,18 @@ def complete_maintenance(
     maintenance: Incident, *, actor: Any, body: str = "", deliver_notifications: bool = True
 ) -> IncidentUpdate:
     """End maintenance (or cancel it before it started): components get their status back."""
+    translations = None
     if not body:
+        cancelled = maintenance.status == IncidentStatus.SCHEDULED
         body = default_body(
-            maintenance.page.default_language,
-            IncidentStatus.COMPLETED,
-            cancelled=maintenance.status == IncidentStatus.SCHEDULED,
+            maintenance.page.default_language, IncidentStatus.COMPLETED, cancelled=cancelled
+        )
+        translations = _messages(
+            maintenance.page,
+            None,
+            defaulted=True,
+            status=IncidentStatus.COMPLETED,
+            cancelled=cancelled,
         )
     return post_update(
         maintenance,
@@ -181,6 +206,7 @@ def complete_maintenance(
         status=IncidentStatus.COMPLETED,
         body=body,
         deliver_notifications=deliver_notifications,
+        body_translations=translations,
     )
 
 
@@ -290,13 +316,24 @@ def change_maintenance(
     auto_start: bool | None = None,
     auto_complete: bool | None = None,
     deliver_notifications: bool = True,
+    name_translations: Mapping[str, str] | None = None,
 ) -> Incident:
-    """Change maintenance from one form (the admin's): its name, its window while it is only
-    scheduled, a later end once it is under way (an update tells subscribers), its automatic
-    start and completion. Only what differs is changed; one event, one audit row."""
+    """Change maintenance from one form (the admin's): its name and its translations, its
+    window while it is only scheduled, a later end once it is under way (an update tells
+    subscribers), its automatic start and completion. Only what differs is changed; one event,
+    one audit row."""
     current = Incident.objects.select_for_update().select_related("page").get(pk=maintenance.pk)
-    if name is not None and name != current.name:
-        change_incident(current, actor=actor, name=name)
+    renamed = name is not None and name != current.name
+    retitled = name_translations is not None and (
+        _titles(current.page, name_translations) != current.name_translations
+    )
+    if renamed or retitled:
+        change_incident(
+            current,
+            actor=actor,
+            name=name if renamed else None,
+            name_translations=name_translations if retitled else None,
+        )
     started = current.status != IncidentStatus.SCHEDULED
     if started and scheduled_until is not None and scheduled_until != current.scheduled_until:
         extend_maintenance(

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from incidents import events, validators
 from incidents.models import INCIDENT_STATUSES, IncidentTemplate
+from incidents.translations import clean_translations
 
 from .audit import intent
 from .base import ServiceError, publish_event
@@ -30,6 +31,24 @@ def save_incident_template(
         template.title, field="title", label=_("A title"), limit=MAX_TITLE
     )
     template.body = _clean_text(template.body, field="body", label=_("A message"), limit=MAX_BODY)
+    # Checked as the incident's title and first message will be (incidents.translations).
+    language = template.page.default_language
+    template.title_translations = clean_translations(
+        template.title_translations,
+        page_language=language,
+        field="title",
+        label=_("A title"),
+        limit=MAX_TITLE,
+        one_line=True,
+    )
+    template.body_translations = clean_translations(
+        template.body_translations,
+        page_language=language,
+        field="body",
+        label=_("A message"),
+        limit=MAX_BODY,
+        one_line=False,
+    )
     validate_impact(template.impact)
     if template.update_status not in INCIDENT_STATUSES:
         raise ServiceError(
