@@ -59,6 +59,8 @@ def clean_translations(
                 code="unknown_language",
                 field=key,
             )
+        if text is None or (isinstance(text, str) and not text.strip()):
+            continue  # no translation (an empty one removes what was stored)
         if language == page_language:
             raise ServiceError(
                 _(
@@ -69,8 +71,6 @@ def clean_translations(
                 code="page_language",
                 field=key,
             )
-        if text is None:
-            continue
         if not isinstance(text, str):
             raise ServiceError(_("A translation must be text."), code="invalid", field=key)
         name = f"{label} ({known[language]})"

@@ -3,6 +3,7 @@ its own page with the timeline in view. Templates and the status history live he
 
 from __future__ import annotations
 
+from django import forms as django_forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms import BaseForm
@@ -18,11 +19,13 @@ from incidents import services
 from incidents.forms import (
     EditUpdateForm,
     IncidentDetailsForm,
+    ModelTranslationsMixin,
     OpenIncidentForm,
     PostmortemForm,
     PostUpdateForm,
     ReopenForm,
     ResolveForm,
+    with_translations,
 )
 from incidents.markdown import render_markdown
 from incidents.models import (
@@ -120,11 +123,11 @@ class IncidentAdmin(PageScopedAdmin):
                         components=form.component_statuses(),
                         deliver_notifications=data["deliver_notifications"],
                         template=data["template"],
+                        name_translations=form.translations("name"),
+                        body_translations=form.translations("body"),
                     )
                 except services.ServiceError as error:
-                    form.add_error(
-                        error.field if error.field in form.fields else None, error.message
-                    )
+                    form.add_error(form.form_field(error.field), error.message)
                 else:
                     messages.success(
                         request, _("Incident opened: “%(name)s”.") % {"name": incident.name}
@@ -136,7 +139,14 @@ class IncidentAdmin(PageScopedAdmin):
             form=form,
             preview=preview,
             templates=[
-                {"id": t.pk, "title": t.title, "body": t.body, "impact": t.impact}
+                {
+                    "id": t.pk,
+                    "title": t.title,
+                    "body": t.body,
+                    "impact": t.impact,
+                    "title_translations": t.title_translations,
+                    "body_translations": t.body_translations,
+                }
                 for t in IncidentTemplate.objects.filter(page=page)
             ],
         )
@@ -169,7 +179,9 @@ class IncidentAdmin(PageScopedAdmin):
             update.html = render_markdown(update.body)
             if str(update.pk) == edit_id and forms["edit_form"] is None:
                 forms["edit_form"] = EditUpdateForm(
-                    initial={"update_id": update.pk, "body": update.body}
+                    initial={"update_id": update.pk, "body": update.body},
+                    page=incident.page,
+                    initial_translations=update.body_translations,
                 )
                 update.editing = True
         context = {
@@ -205,6 +217,7 @@ class IncidentAdmin(PageScopedAdmin):
                         body=update_form.cleaned_data["body"],
                         components=update_form.component_statuses(),
                         deliver_notifications=update_form.cleaned_data["deliver_notifications"],
+                        body_translations=update_form.translations("body"),
                     )
                     messages.success(request, _("Update posted."))
                     return HttpResponseRedirect(here)
@@ -242,6 +255,7 @@ class IncidentAdmin(PageScopedAdmin):
                         name=details_form.cleaned_data["name"],
                         impact=details_form.cleaned_data["impact"],
                         phone_message=details_form.cleaned_data["phone_message"],
+                        name_translations=details_form.translations("name", keep_empty=True),
                     )
                     messages.success(request, _("Details saved (no notification sent)."))
                     return HttpResponseRedirect(here)
@@ -252,13 +266,16 @@ class IncidentAdmin(PageScopedAdmin):
                 messages.success(request, _("Postmortem taken back to draft."))
                 return HttpResponseRedirect(here)
             elif action == "edit":
-                edit_form = forms["edit_form"] = EditUpdateForm(request.POST)
+                edit_form = forms["edit_form"] = EditUpdateForm(request.POST, page=incident.page)
                 if edit_form.is_valid():
                     update = get_object_or_404(
                         incident.updates, pk=edit_form.cleaned_data["update_id"]
                     )
                     services.edit_update(
-                        update, actor=request.user, body=edit_form.cleaned_data["body"]
+                        update,
+                        actor=request.user,
+                        body=edit_form.cleaned_data["body"],
+                        body_translations=edit_form.translations("body", keep_empty=True),
                     )
                     messages.success(request, _("Update corrected (no notification sent)."))
                     return HttpResponseRedirect(here)
@@ -300,13 +317,32 @@ class IncidentAdmin(PageScopedAdmin):
             services.delete_incident(incident, actor=request.user)
 
 
+@with_translations(
+    title=(gettext_lazy("Incident title"), False, 200), body=(gettext_lazy("Message"), True, None)
+)
+class IncidentTemplateForm(ModelTranslationsMixin, django_forms.ModelForm):
+    translated = {"title": "title_translations", "body": "body_translations"}
+
+    class Meta:
+        model = IncidentTemplate
+        fields = ["page", "name", "title", "body", "impact", "update_status", "components"]
+
+
 @admin.register(IncidentTemplate)
 class IncidentTemplateAdmin(PageScopedAdmin):
+    form = IncidentTemplateForm
     write_role = Role.PAGE_MANAGER
     list_display = ["name", "page", "title", "impact"]
     list_filter = ["page"]
     search_fields = ["name", "title", "body"]
     filter_horizontal = ["components"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is None:
+            return fields
+        own = {f"title_{obj.page.default_language}", f"body_{obj.page.default_language}"}
+        return [f for f in fields if f not in own]
 
     def save_model(self, request, obj, form, change):
         # The service checks that the components belong to the template's page.

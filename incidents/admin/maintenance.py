@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from incidents import services
+from incidents.forms import ModelTranslationsMixin, translation_field_names, with_translations
 from incidents.models import Component, IncidentStatus, Maintenance
 from incidents.services import ServiceError
 
@@ -68,8 +69,12 @@ def in_page_zone(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.dateti
     return moment.astimezone(tz).replace(tzinfo=None) if moment else None
 
 
-class MaintenanceForm(forms.ModelForm):
+@with_translations(
+    name=(gettext_lazy("Title"), False, 200), body=(gettext_lazy("Message"), True, None)
+)
+class MaintenanceForm(ModelTranslationsMixin, forms.ModelForm):
     user_pages = None  # set per request by MaintenanceAdmin.get_form
+    translated = {"name": "name_translations"}
 
     affected = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Affected components"),
@@ -115,6 +120,8 @@ class MaintenanceForm(forms.ModelForm):
             self.initial["scheduled_until"] = in_page_zone(self.instance.scheduled_until, tz)
             # The window and the switches are what may change once it is scheduled.
             for name in ("affected", "body", "deliver_notifications"):
+                self.fields.pop(name)
+            for name in translation_field_names("body", None):
                 self.fields.pop(name)
             if self.instance.status != IncidentStatus.SCHEDULED:
                 self.fields["scheduled_for"].disabled = True
@@ -165,14 +172,16 @@ class MaintenanceAdmin(PageScopedAdmin):
     def get_fieldsets(self, request, obj=None):
         window = ["scheduled_for", "scheduled_until"]
         switches = ["scheduled_auto_in_progress", "scheduled_auto_completed"]
+        names = translation_field_names("name", obj.page if obj else None)
         if obj is None:
+            bodies = translation_field_names("body", None)
             return [
-                (None, {"fields": ["page", "name", "body", "affected"]}),
+                (None, {"fields": ["page", "name", *names, "body", *bodies, "affected"]}),
                 (_("Window (the page's time zone)"), {"fields": window}),
                 (_("Automation and notice"), {"fields": [*switches, "deliver_notifications"]}),
             ]
         return [
-            (None, {"fields": ["page", "name", "status_label", "components_list"]}),
+            (None, {"fields": ["page", "name", *names, "status_label", "components_list"]}),
             (
                 _("Window (the page's time zone)"),
                 {
@@ -253,6 +262,8 @@ class MaintenanceAdmin(PageScopedAdmin):
                 auto_start=data["scheduled_auto_in_progress"],
                 auto_complete=data["scheduled_auto_completed"],
                 deliver_notifications=data["deliver_notifications"],
+                name_translations=form.translations("name"),
+                body_translations=form.translations("body"),
             )
             obj.pk = obj.id = created.pk
             return
@@ -264,6 +275,7 @@ class MaintenanceAdmin(PageScopedAdmin):
             scheduled_until=data["scheduled_until"],
             auto_start=data["scheduled_auto_in_progress"],
             auto_complete=data["scheduled_auto_completed"],
+            name_translations=form.translations("name", keep_empty=True),
         )
 
     def save_related(self, request, form, formsets, change):

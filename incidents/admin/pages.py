@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from incidents import services
+from incidents.forms import ModelTranslationsMixin, with_translations
 from incidents.models import (
     Component,
     ComponentGroup,
@@ -175,13 +176,34 @@ class PageAdmin(PageScopedAdmin):
         services.save_page(form.instance, actor=request.user, support_hours=intervals, roles=roles)
 
 
+@with_translations(name=(_("Name"), False, 120))
+class ComponentGroupForm(ModelTranslationsMixin, forms.ModelForm):
+    translated = {"name": "name_translations"}
+
+    class Meta:
+        model = ComponentGroup
+        fields = ["page", "name", "description", "position"]
+
+
+def _without_other_page_languages(fields: list, obj) -> list:
+    """Leave out the translation field of the page's own language once the page is known."""
+    if obj is None:
+        return fields
+    own = {f"name_{obj.page.default_language}"}
+    return [f for f in fields if f not in own]
+
+
 @admin.register(ComponentGroup)
 class ComponentGroupAdmin(PageScopedAdmin):
+    form = ComponentGroupForm
     write_role = Role.PAGE_MANAGER
     list_display = ["name", "page", "position"]
     list_filter = ["page"]
     list_editable = ["position"]
     search_fields = ["name"]
+
+    def get_fields(self, request, obj=None):
+        return _without_other_page_languages(list(super().get_fields(request, obj)), obj)
 
     def save_model(self, request, obj, form, change):
         services.save_group(obj, actor=request.user)
@@ -195,7 +217,10 @@ class ComponentGroupAdmin(PageScopedAdmin):
                 services.delete_group(group, actor=request.user)
 
 
-class ComponentForm(forms.ModelForm):
+@with_translations(name=(_("Name"), False, 120))
+class ComponentForm(ModelTranslationsMixin, forms.ModelForm):
+    translated = {"name": "name_translations"}
+
     class Meta:
         model = Component
         fields = ["page", "group", "name", "description", "position", "status", "is_visible"]
@@ -243,6 +268,9 @@ class ComponentAdmin(PageScopedAdmin):
     list_select_related = ["group", "page"]
     actions = [_status_action(status) for status in ComponentStatus]
 
+    def get_fields(self, request, obj=None):
+        return _without_other_page_languages(list(super().get_fields(request, obj)), obj)
+
     @admin.display(description=_("now"), ordering="status")
     def status_badge(self, obj):
         symbol = {
@@ -274,6 +302,9 @@ class ComponentAdmin(PageScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data}
+        names = form.translation_field_names("name")
+        if any(data.pop(name, None) is not None for name in names):
+            data["name_translations"] = form.translations("name", keep_empty=True)
         if change and not has_role(request.user, obj.page, Role.PAGE_MANAGER):
             kept = {k: v for k, v in data.items() if k == "status"}
             if kept != data:
@@ -294,6 +325,7 @@ class ComponentAdmin(PageScopedAdmin):
                 position=obj.position,
                 status=obj.status,
                 is_visible=obj.is_visible,
+                name_translations=obj.name_translations,
             )
             obj.pk = created.pk
             return
