@@ -23,13 +23,16 @@ from .api_helpers import make_api
 
 pytestmark = pytest.mark.django_db
 
-# Statuspage's documented field sets (manage API v1).
+# Statuspage's documented field sets (manage API v1), and ours beside them: the texts in other
+# languages (`*_translations`, issue 14), added fields a Statuspage client ignores.
 COMPONENT_FIELDS = {
     "id", "page_id", "group_id", "created_at", "updated_at", "group", "name", "description",
     "position", "status", "showcase", "only_show_if_degraded", "automation_email", "start_date",
+    "name_translations",
 }  # fmt: skip
 GROUP_FIELDS = {
     "id", "page_id", "name", "description", "components", "position", "created_at", "updated_at",
+    "name_translations",
 }  # fmt: skip
 INCIDENT_FIELDS = {
     "id", "components", "created_at", "impact", "impact_override", "incident_updates",
@@ -40,12 +43,12 @@ INCIDENT_FIELDS = {
     "auto_transition_deliver_notifications_at_end",
     "auto_transition_deliver_notifications_at_start", "auto_transition_to_maintenance_state",
     "auto_transition_to_operational_state", "scheduled_remind_prior", "scheduled_reminded_at",
-    "scheduled_until", "shortlink", "status", "updated_at",
+    "scheduled_until", "shortlink", "status", "updated_at", "name_translations",
 }  # fmt: skip
 UPDATE_FIELDS = {
     "id", "incident_id", "affected_components", "body", "created_at", "custom_tweet",
     "deliver_notifications", "display_at", "status", "tweet_id", "twitter_updated_at",
-    "updated_at", "wants_twitter_update",
+    "updated_at", "wants_twitter_update", "body_translations",
 }  # fmt: skip
 PAGE_FIELDS = {
     "id", "created_at", "updated_at", "name", "page_description", "headline", "branding",
@@ -57,7 +60,7 @@ PAGE_FIELDS = {
 }  # fmt: skip
 TEMPLATE_FIELDS = {
     "id", "components", "name", "title", "body", "group_id", "update_status", "should_tweet",
-    "should_send_notifications",
+    "should_send_notifications", "title_translations", "body_translations",
 }  # fmt: skip
 
 

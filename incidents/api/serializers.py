@@ -117,6 +117,39 @@ class ErrorSerializer(serializers.Serializer):
         return fields
 
 
+TRANSLATIONS_HELP = (
+    "The same text in other languages than the page's, by language code (en, nl): a visitor "
+    "or subscriber reading that language gets it, others the original. Optional; an empty "
+    "text removes a translation; the page's own language is refused."
+)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "example": {"nl": "Storing bij e-mail"},
+    }
+)
+class TranslationsField(serializers.DictField):
+    """`{language: text}`; checked by the services as the field it translates."""
+
+    child = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=20_000)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", TRANSLATIONS_HELP)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and len(data) > 10:
+            raise serializers.ValidationError("At most 10 languages.")
+        return super().to_internal_value(data)
+
+
+def translations_out() -> TranslationsField:
+    return TranslationsField(read_only=True)
+
+
 class ComponentSerializer(serializers.Serializer):
     """A component; its group is read through `component.group` (select it with the query)."""
 
@@ -127,6 +160,7 @@ class ComponentSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
     group = FalseField()
     name = serializers.CharField(read_only=True)
+    name_translations = translations_out()
     description = serializers.CharField(read_only=True)
     position = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=ComponentStatus.choices, read_only=True)
@@ -143,6 +177,7 @@ class ComponentGroupSerializer(serializers.Serializer):
     id = serializers.CharField(source="public_id", read_only=True)
     page_id = PageSlugField()
     name = serializers.CharField(read_only=True)
+    name_translations = translations_out()
     description = serializers.CharField(read_only=True)
     components = serializers.SerializerMethodField()
     position = serializers.IntegerField(read_only=True)
@@ -167,6 +202,7 @@ class IncidentUpdateSerializer(serializers.Serializer):
     incident_id = serializers.CharField(source="incident.public_id", read_only=True)
     affected_components = serializers.SerializerMethodField()
     body = serializers.CharField(read_only=True)
+    body_translations = translations_out()
     created_at = serializers.DateTimeField(read_only=True)
     custom_tweet = NullField()
     deliver_notifications = serializers.BooleanField(read_only=True)
@@ -224,6 +260,7 @@ class IncidentSerializer(serializers.Serializer):
     metadata = serializers.SerializerMethodField()
     monitoring_at = serializers.DateTimeField(read_only=True, allow_null=True)
     name = serializers.CharField(read_only=True)
+    name_translations = translations_out()
     page_id = PageSlugField()
     postmortem_body = serializers.CharField(
         source="postmortem", read_only=True, help_text="The draft (private until published)."
@@ -328,7 +365,9 @@ class IncidentTemplateSerializer(serializers.Serializer):
     components = ComponentSerializer(many=True, read_only=True)
     name = serializers.CharField(read_only=True)
     title = serializers.CharField(read_only=True)
+    title_translations = translations_out()
     body = serializers.CharField(read_only=True)
+    body_translations = translations_out()
     group_id = NullField()
     update_status = serializers.CharField(read_only=True)
     should_tweet = FalseField()
@@ -402,6 +441,7 @@ class PageSerializer(serializers.Serializer):
 
 class ComponentInput(serializers.Serializer):
     name = text(120)
+    name_translations = TranslationsField(required=False)
     description = text(5000, allow_blank=True, required=False)
     status = serializers.ChoiceField(choices=ComponentStatus.choices, required=False)
     group_id = ObjectId(allow_null=True, required=False)
@@ -417,6 +457,7 @@ class ComponentBody(serializers.Serializer):
 
 class ComponentGroupInput(serializers.Serializer):
     name = text(120)
+    name_translations = TranslationsField(required=False)
     description = text(5000, allow_blank=True, required=False)
     components = serializers.ListField(child=ObjectId(), max_length=MAX_COMPONENTS, required=False)
     position = serializers.IntegerField(min_value=0, max_value=MAX_POSITION, required=False)
@@ -449,11 +490,13 @@ class ComponentStatusMap(serializers.DictField):
 
 class IncidentInput(serializers.Serializer):
     name = text(200)
+    name_translations = TranslationsField(required=False)
     status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
     impact_override = serializers.ChoiceField(
         choices=Impact.choices, required=False, allow_null=True
     )
     body = text(20_000, allow_blank=True, required=False)
+    body_translations = TranslationsField(required=False)
     component_ids = serializers.ListField(
         child=ObjectId(), max_length=MAX_COMPONENTS, required=False
     )
@@ -475,6 +518,7 @@ class IncidentBody(serializers.Serializer):
 
 class IncidentUpdateInput(serializers.Serializer):
     body = text(20_000)
+    body_translations = TranslationsField(required=False)
     display_at = serializers.DateTimeField(required=False)
     deliver_notifications = serializers.BooleanField(required=False)
     wants_twitter_update = serializers.BooleanField(required=False)
@@ -487,7 +531,9 @@ class IncidentUpdateBody(serializers.Serializer):
 class IncidentTemplateInput(serializers.Serializer):
     name = text(120)
     title = text(200)
+    title_translations = TranslationsField(required=False)
     body = text(20_000)
+    body_translations = TranslationsField(required=False)
     group_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     update_status = serializers.ChoiceField(choices=INCIDENT_STATUS_CHOICES, required=False)
     should_tweet = serializers.BooleanField(required=False)

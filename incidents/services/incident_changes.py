@@ -6,6 +6,7 @@ message and component statuses, reopening. One intent: one transaction, one even
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -13,7 +14,13 @@ from django.db import transaction
 from incidents.models import Incident, IncidentStatus
 
 from .audit import intent
-from .incidents import ComponentStatuses, change_incident, post_update, reopen_incident
+from .incidents import (
+    ComponentStatuses,
+    _messages,
+    change_incident,
+    post_update,
+    reopen_incident,
+)
 from .maintenance import reschedule_maintenance
 from .rules import DEFAULT_BODIES, default_body
 
@@ -32,6 +39,8 @@ def update_incident(
     scheduled_for: dt.datetime | None = None,
     scheduled_until: dt.datetime | None = None,
     deliver_notifications: bool = True,
+    name_translations: Mapping[str, str] | None = None,
+    body_translations: Mapping[str, str] | None = None,
 ) -> Incident:
     """Apply what was sent, and only that.
 
@@ -39,13 +48,16 @@ def update_incident(
     maintenance; a status, message or component statuses post an update. An open status sent
     to a resolved incident reopens it (with the component statuses sent). A status change sent
     without a message gets the status's default text; starting maintenance puts its components
-    under maintenance.
+    under maintenance. `name_translations` replace the title's translations;
+    `body_translations` go with the update's message.
     """
     incident = Incident.objects.select_for_update().select_related("page").get(pk=incident.pk)
     components = dict(components or {})
     posts_update = bool(status or body or components)
-    if name is not None or (impact and not posts_update):
-        change_incident(incident, actor=actor, name=name, impact=impact)
+    if name is not None or name_translations is not None or (impact and not posts_update):
+        change_incident(
+            incident, actor=actor, name=name, impact=impact, name_translations=name_translations
+        )
     if incident.is_maintenance and (scheduled_for or scheduled_until):
         reschedule_maintenance(
             incident, actor=actor, scheduled_for=scheduled_for, scheduled_until=scheduled_until
@@ -66,10 +78,14 @@ def update_incident(
             status=status,
             components=components,
             deliver_notifications=deliver_notifications,
+            body_translations=body_translations,
         )
         return incident
     if status and status != incident.status and not body and status in DEFAULT_BODIES:
         body = default_body(incident.page.default_language, status)
+        body_translations = _messages(
+            incident.page, body_translations, defaulted=True, status=status
+        )
     if (
         incident.is_maintenance
         and status == IncidentStatus.IN_PROGRESS
@@ -87,5 +103,6 @@ def update_incident(
         components=components,
         deliver_notifications=deliver_notifications,
         impact=impact,
+        body_translations=body_translations,
     )
     return incident

@@ -58,6 +58,7 @@ class ComponentList(ManageView):
             position=data.get("position"),
             status=data.get("status", "operational"),
             is_visible=data.get("showcase", True),
+            name_translations=data.get("name_translations"),
         )
         return Response(
             s.ComponentSerializer(component, context=self.context()).data,
@@ -91,7 +92,9 @@ class ComponentDetail(ManageView):
         component = self.component(component_id)
         data = self.read(s.ComponentBody, partial=True).get("component", {})
         changes: dict[str, Any] = {
-            key: data[key] for key in ("name", "description", "status", "position") if key in data
+            key: data[key]
+            for key in ("name", "name_translations", "description", "status", "position")
+            if key in data
         }
         if "group_id" in data:
             changes["group"] = self.group_or_error(data["group_id"])

@@ -70,6 +70,7 @@ class GroupList(GroupMixin, ManageView):
             group = ComponentGroup(
                 page=self.page,
                 name=data["name"],
+                name_translations=data.get("name_translations") or {},
                 description=data.get("description", body.get("description", "")),
                 position=data.get("position", self.page.groups.count()),
             )
@@ -105,7 +106,7 @@ class GroupDetail(GroupMixin, ManageView):
         body = self.read(s.ComponentGroupBody, partial=True)
         data = body.get("component_group", {})
         with transaction.atomic():
-            for key in ("name", "description", "position"):
+            for key in ("name", "name_translations", "description", "position"):
                 if key in data:
                     setattr(group, key, data[key])
             if "description" in body and "description" not in data:

@@ -24,7 +24,6 @@ from .base import (
     READ_ERRORS,
     WRITE_ERRORS,
     ManageView,
-    default_body,
     incidents_of,
 )
 
@@ -110,6 +109,8 @@ class IncidentList(IncidentMixin, ManageView):
                     auto_complete=data.get("scheduled_auto_completed", True),
                     deliver_notifications=notify,
                     status=status_ or IncidentStatus.SCHEDULED,
+                    name_translations=data.get("name_translations"),
+                    body_translations=data.get("body_translations"),
                 )
             else:
                 status_ = status_ or IncidentStatus.INVESTIGATING
@@ -117,11 +118,13 @@ class IncidentList(IncidentMixin, ManageView):
                     page,
                     actor=actor,
                     name=data["name"],
-                    body=data.get("body") or default_body(page, status_),
+                    body=data.get("body", ""),  # the service posts the default text
                     status=status_,
                     impact=data.get("impact_override"),
                     components=statuses,
                     deliver_notifications=notify,
+                    name_translations=data.get("name_translations"),
+                    body_translations=data.get("body_translations"),
                 )
         return self.respond(incident, status.HTTP_201_CREATED)
 
@@ -215,6 +218,8 @@ class IncidentDetail(IncidentMixin, ManageView):
             scheduled_for=data.get("scheduled_for"),
             scheduled_until=data.get("scheduled_until"),
             deliver_notifications=data.get("deliver_notifications", True),
+            name_translations=data.get("name_translations"),
+            body_translations=data.get("body_translations"),
         )
 
     @extend_schema(
@@ -254,8 +259,13 @@ class IncidentUpdateDetail(ManageView):
     def patch(self, request, page_id, incident_id, incident_update_id):
         update = self.update(incident_id, incident_update_id)
         data = self.read(s.IncidentUpdateBody, partial=True).get("incident_update", {})
-        if "body" in data:
-            update = services.edit_update(update, actor=request.auth, body=data["body"])
+        if "body" in data or "body_translations" in data:
+            update = services.edit_update(
+                update,
+                actor=request.auth,
+                body=data.get("body"),
+                body_translations=data.get("body_translations"),
+            )
         return Response(s.IncidentUpdateSerializer(update, context=self.context()).data)
 
     @extend_schema(

@@ -58,7 +58,9 @@ class TemplateList(ManageView):
             page=self.page,
             name=data["name"],
             title=data["title"],
+            title_translations=data.get("title_translations") or {},
             body=data["body"],
+            body_translations=data.get("body_translations") or {},
             update_status=data.get("update_status", IncidentStatus.INVESTIGATING),
             impact=data.get("impact", "minor"),
         )
