@@ -1,5 +1,8 @@
-"""Load a realistic demo: an IT-services page and a telephony page with history.
+"""Load a realistic demo: an IT-services page (English) and a telephony page (Dutch) with
+history.
 
+Each page's texts are written in its own language, with a translation into the other one
+(`*_translations`), so a visitor of either page reads it in their language.
 Idempotent: does nothing when the demo pages exist (use --reset to start over).
 """
 
@@ -24,6 +27,98 @@ from incidents.models import (
 )
 
 DEMO = services.System("demo data", kind="command")
+
+# The other language's text of each demo text: Dutch for the English IT page, English for the
+# Dutch telephony page (customers are addressed formally in Dutch: "u", "wij").
+TRANSLATIONS = {
+    # IT services (en) -> nl
+    "Network": "Netwerk",
+    "Workplace": "Werkplek",
+    "Internet access": "Internettoegang",
+    "Wi-Fi in offices": "Wifi op kantoor",
+    "Email hosting": "E-mailhosting",
+    "File sharing": "Bestanden delen",
+    "Microsoft 365 sign-in": "Aanmelden bij Microsoft 365",
+    "Virtual servers": "Virtuele servers",
+    "Backups": "Back-ups",
+    "Internet access disrupted": "Internettoegang verstoord",
+    "We are aware of a disruption of internet access and are investigating.": (
+        "Wij zijn op de hoogte van een verstoring van de internettoegang en onderzoeken dit."
+    ),
+    "Email delivery delayed": "Bezorging van e-mail vertraagd",
+    "VPN connections dropping": "VPN-verbindingen vallen weg",
+    "Backups ran late": "Back-ups liepen vertraging op",
+    "Internet access disrupted in the Utrecht region": (
+        "Internettoegang verstoord in de regio Utrecht"
+    ),
+    "We are aware of a disruption of internet access for customers in the Utrecht region and "
+    "are investigating.": (
+        "Wij zijn op de hoogte van een verstoring van de internettoegang voor klanten in de "
+        "regio Utrecht en onderzoeken dit."
+    ),
+    "A fibre cable between Utrecht and Amsterdam was damaged by construction work. Our "
+    "carrier's engineers are on site.": (
+        "Een glasvezelkabel tussen Utrecht en Amsterdam is bij graafwerkzaamheden beschadigd. "
+        "De monteurs van onze provider zijn ter plaatse."
+    ),
+    "Traffic is being rerouted. Some customers may see their connection come back before the "
+    "repair is complete.": (
+        "Het verkeer wordt omgeleid. Bij een deel van de klanten kan de verbinding al terugkomen "
+        "voordat de reparatie klaar is."
+    ),
+    "We found the cause and are working on a fix.": (
+        "Wij hebben de oorzaak gevonden en werken aan een oplossing."
+    ),
+    "A fix is in place. We are watching the results.": (
+        "Er is een oplossing doorgevoerd. Wij houden de resultaten in de gaten."
+    ),
+    # Telephony (nl) -> en
+    "Telefonie": "Telephony",
+    "Mobiel": "Mobile",
+    "Inkomende gesprekken": "Inbound calls",
+    "Uitgaande gesprekken": "Outbound calls",
+    "Wachtrijen": "Call queues",
+    "Mobiel bellen": "Mobile calls",
+    "Mobiele data": "Mobile data",
+    "Inkomende gesprekken komen niet aan": "Inbound calls are not arriving",
+    "Een deel van de inkomende gesprekken komt niet aan. Wij onderzoeken dit samen met onze "
+    "provider.": "Some inbound calls do not arrive. We are investigating with our carrier.",
+    "Voicemail niet bereikbaar": "Voicemail not reachable",
+    "Uitgaande gesprekken mislukken naar sommige nummers": (
+        "Outbound calls failing for some numbers"
+    ),
+    "Wij hebben de oorzaak gevonden en werken aan een oplossing.": (
+        "We found the cause and are working on a fix."
+    ),
+    "Er is een oplossing doorgevoerd. Wij houden de resultaten in de gaten.": (
+        "A fix is in place. We are watching the results."
+    ),
+    "Upgrade van het telefonieplatform": "Telephony platform upgrade",
+    "Wij voeren een upgrade uit van het telefonieplatform. Gesprekken kunnen eenmalig enkele "
+    "seconden wegvallen.": (
+        "We upgrade the telephony platform. Calls may drop once for a few seconds."
+    ),
+}
+
+
+OPEN_BODIES = (
+    "We are aware of a disruption of internet access for customers in the Utrecht region and "
+    "are investigating.",
+    "A fibre cable between Utrecht and Amsterdam was damaged by construction work. Our "
+    "carrier's engineers are on site.",
+    "Traffic is being rerouted. Some customers may see their connection come back before the "
+    "repair is complete.",
+)
+UPGRADE_BODY = (
+    "Wij voeren een upgrade uit van het telefonieplatform. Gesprekken kunnen eenmalig enkele "
+    "seconden wegvallen."
+)
+
+
+def other(page: Page, text: str) -> dict[str, str]:
+    """The demo text's translation into the language the page is not written in (if any)."""
+    translated = TRANSLATIONS.get(text)
+    return {"nl" if page.default_language == "en" else "en": translated} if translated else {}
 
 
 def _hours(page: Page) -> None:
@@ -102,14 +197,16 @@ class Command(BaseCommand):
             Page(
                 slug="telephony",
                 name="Example Telephony",
-                headline="Hosted telephony, SIP trunks and mobile",
+                headline="Gehoste telefonie, SIP-trunks en mobiel",
                 time_zone="Europe/Amsterdam",
                 default_language="nl",
                 accent_colour="#6b3fa0",
                 support_email="support@example.com",
                 support_phone="+31 20 555 0100",
                 after_hours_phone="+31 20 555 0199",
-                after_hours_audience="contracts with 16x7 support",
+                after_hours_audience="contracten met 16x7-ondersteuning",
+                support_text="Buiten kantoortijden belt u met een 16x7-contract het storingsnummer "
+                "en toetst u uw pincode in.",
             ),
             actor=DEMO,
         )
@@ -123,20 +220,36 @@ class Command(BaseCommand):
                 "Hosting": ["Virtual servers", "Backups", "Websites"],
             },
             phone: {
-                "Telephony": ["Inbound calls", "Outbound calls", "Voicemail", "Call queues"],
-                "Mobile": ["Mobile calls", "Mobile data"],
+                "Telefonie": [
+                    "Inkomende gesprekken",
+                    "Uitgaande gesprekken",
+                    "Voicemail",
+                    "Wachtrijen",
+                ],
+                "Mobiel": ["Mobiel bellen", "Mobiele data"],
             },
         }
         components = {}
         for page, page_groups in layout.items():
             for position, (group_name, names) in enumerate(page_groups.items()):
                 group = services.save_group(
-                    ComponentGroup(page=page, name=group_name, position=position), actor=DEMO
+                    ComponentGroup(
+                        page=page,
+                        name=group_name,
+                        name_translations=other(page, group_name),
+                        position=position,
+                    ),
+                    actor=DEMO,
                 )
                 groups[group_name] = group
                 for n, name in enumerate(names):
                     components[name] = services.create_component(
-                        page, actor=DEMO, name=name, group=group, position=n
+                        page,
+                        actor=DEMO,
+                        name=name,
+                        name_translations=other(page, name),
+                        group=group,
+                        position=n,
                     )
         services.create_component(
             it, actor=DEMO, name="Monitoring probe", is_visible=False, position=99
@@ -147,64 +260,79 @@ class Command(BaseCommand):
         ComponentStatusChange.objects.filter(component__page__in=[it, phone]).update(
             changed_at=since
         )
-        IncidentTemplate.objects.create(
-            page=it,
-            name="Internet outage",
-            title="Internet access disrupted",
-            body="We are aware of a disruption of internet access and are investigating.",
-            impact="major",
-        )
-        IncidentTemplate.objects.create(
-            page=phone,
-            name="Inbound calls",
-            title="Inbound calls are not arriving",
-            body="Some inbound calls do not arrive. We are investigating with our carrier.",
-            impact="major",
-        )
+        for page, name, title, body in (
+            (
+                it,
+                "Internet outage",
+                "Internet access disrupted",
+                "We are aware of a disruption of internet access and are investigating.",
+            ),
+            (
+                phone,
+                "Inkomende gesprekken",
+                "Inkomende gesprekken komen niet aan",
+                "Een deel van de inkomende gesprekken komt niet aan. Wij onderzoeken dit samen "
+                "met onze provider.",
+            ),
+        ):
+            IncidentTemplate.objects.create(
+                page=page,
+                name=name,
+                title=title,
+                title_translations=other(page, title),
+                body=body,
+                body_translations=other(page, body),
+                impact="major",
+            )
 
         # Resolved incidents over the past weeks.
         history = [
             (it, "Email delivery delayed", "Email hosting", "degraded_performance", 3),
             (it, "VPN connections dropping", "VPN", "partial_outage", 9),
-            (phone, "Voicemail not reachable", "Voicemail", "major_outage", 12),
+            (phone, "Voicemail niet bereikbaar", "Voicemail", "major_outage", 12),
             (it, "Backups ran late", "Backups", "degraded_performance", 20),
             (
                 phone,
-                "Outbound calls failing for some numbers",
-                "Outbound calls",
+                "Uitgaande gesprekken mislukken naar sommige nummers",
+                "Uitgaande gesprekken",
                 "partial_outage",
                 34,
             ),
         ]
         for page, title, name, status, days_ago in history:
+            dutch = page.default_language == "nl"
+            english_name = TRANSLATIONS.get(name, name) if dutch else name
+            dutch_name = name if dutch else TRANSLATIONS.get(name, name)
+            investigating = {
+                "en": f"We are investigating reports about **{english_name}**.",
+                "nl": f"Wij onderzoeken meldingen over **{dutch_name}**.",
+            }
+            language, translation = ("nl", "en") if dutch else ("en", "nl")
             incident = services.open_incident(
                 page,
                 actor=DEMO,
                 name=title,
-                body=f"We are investigating reports about **{name}**.",
+                name_translations=other(page, title),
+                body=investigating[language],
+                body_translations={translation: investigating[translation]},
                 components={components[name].pk: status},
                 deliver_notifications=False,
             )
-            services.post_update(
-                incident,
-                actor=DEMO,
-                status="identified",
-                body="We found the cause and are working on a fix.",
-                deliver_notifications=False,
-            )
-            services.post_update(
-                incident,
-                actor=DEMO,
-                status="monitoring",
-                body="A fix is in place. We are watching the results.",
-                deliver_notifications=False,
-            )
-            services.resolve_incident(
-                incident,
-                actor=DEMO,
-                body="This incident has been resolved.",
-                deliver_notifications=False,
-            )
+            for update_status, english in (
+                ("identified", "We found the cause and are working on a fix."),
+                ("monitoring", "A fix is in place. We are watching the results."),
+            ):
+                body = TRANSLATIONS[english] if dutch else english
+                services.post_update(
+                    incident,
+                    actor=DEMO,
+                    status=update_status,
+                    body=body,
+                    body_translations=other(page, body),
+                    deliver_notifications=False,
+                )
+            # Without a message: the default text, in both languages.
+            services.resolve_incident(incident, actor=DEMO, deliver_notifications=False)
             if title == "VPN connections dropping":
                 services.publish_postmortem(
                     incident,
@@ -224,8 +352,9 @@ class Command(BaseCommand):
             it,
             actor=DEMO,
             name="Internet access disrupted in the Utrecht region",
-            body="We are aware of a disruption of internet access for customers in the Utrecht "
-            "region and are investigating.",
+            name_translations=other(it, "Internet access disrupted in the Utrecht region"),
+            body=OPEN_BODIES[0],
+            body_translations=other(it, OPEN_BODIES[0]),
             components={
                 components["Internet access"].pk: "major_outage",
                 components["VPN"].pk: "partial_outage",
@@ -236,16 +365,16 @@ class Command(BaseCommand):
             incident,
             actor=DEMO,
             status="identified",
-            body="A fibre cable between Utrecht and Amsterdam was damaged by construction work. "
-            "Our carrier's engineers are on site.",
+            body=OPEN_BODIES[1],
+            body_translations=other(it, OPEN_BODIES[1]),
             deliver_notifications=False,
         )
         services.post_update(
             incident,
             actor=DEMO,
             status="identified",
-            body="Traffic is being rerouted. Some customers may see their connection come back "
-            "before the repair is complete.",
+            body=OPEN_BODIES[2],
+            body_translations=other(it, OPEN_BODIES[2]),
             components={components["VPN"].pk: "degraded_performance"},
             deliver_notifications=False,
         )
@@ -257,11 +386,16 @@ class Command(BaseCommand):
         services.schedule_maintenance(
             phone,
             actor=DEMO,
-            name="Telephony platform upgrade",
-            body="We upgrade the telephony platform. Calls may drop once for a few seconds.",
+            name="Upgrade van het telefonieplatform",
+            name_translations=other(phone, "Upgrade van het telefonieplatform"),
+            body=UPGRADE_BODY,
+            body_translations=other(phone, UPGRADE_BODY),
             scheduled_for=start,
             scheduled_until=start + dt.timedelta(hours=2),
-            components=[components["Inbound calls"].pk, components["Outbound calls"].pk],
+            components=[
+                components["Inkomende gesprekken"].pk,
+                components["Uitgaande gesprekken"].pk,
+            ],
             deliver_notifications=False,
         )
         services.roll_up_uptime(rebuild=True)
