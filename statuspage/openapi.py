@@ -1,6 +1,7 @@
 """The public read API (Statuspage's v2 documents, incidents/api/public.py) in the OpenAPI
 schema next to the management API: plain Django views, so drf-spectacular does not find them
-itself; a postprocessing hook adds their paths and response shapes."""
+itself; a postprocessing hook adds their paths and response shapes, both as each page serves
+them under /p/{page_id}/ and as a page's own host serves them at its root (/api/v2/...)."""
 
 from __future__ import annotations
 
@@ -170,26 +171,51 @@ DOCUMENTS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
-def _operation(operation_id: str, summary: str, properties: dict[str, Any]) -> dict[str, Any]:
+# A page's own host (`Page.custom_host`) serves its documents at /api/v2/... (page_urls.py is
+# mounted at the root there, statuspage/urls.py); any other host serves the default page's.
+HOST_SERVERS = [
+    {
+        "url": "{scheme}://{host}",
+        "description": "A page's own host: the documents of that page (on any other host of "
+        "this installation: the default page's).",
+        "variables": {
+            "scheme": {"enum": ["https", "http"], "default": "https"},
+            "host": {
+                "default": "status.example.com",
+                "description": "The page's custom host name.",
+            },
+        },
+    }
+]
+PAGE_ID = {
+    "name": "page_id",
+    "in": "path",
+    "required": True,
+    "description": "The page's slug, as in /p/<slug>/.",
+    "schema": {"type": "string"},
+}
+
+
+def _operation(
+    operation_id: str, summary: str, properties: dict[str, Any], *, by_host: bool = False
+) -> dict[str, Any]:
+    where = (
+        "Served at the root of a page's own host (the same document as `/p/{page_id}/api/v2/...`)."
+        if by_host
+        else "Also served at `/api/v2/...` on a page's own host."
+    )
     return {
-        "operationId": operation_id,
+        "operationId": f"{operation_id}_by_host" if by_host else operation_id,
         "summary": summary,
         "description": (
-            "Statuspage's v2 document, read-only and without authentication. Also served at "
-            "`/api/v2/...` on a page's own host. Answers 304 to a matching `If-None-Match`; "
-            "shared caches may keep it briefly; any origin may read it (CORS)."
+            f"Statuspage's v2 document, read-only and without authentication. {where} "
+            "Answers 304 to a matching `If-None-Match`; shared caches may keep it briefly; any "
+            "origin may read it (CORS). Texts are the original ones (the page's language)."
         ),
         "tags": [TAG],
         "security": [],
-        "parameters": [
-            {
-                "name": "page_id",
-                "in": "path",
-                "required": True,
-                "description": "The page's slug, as in /p/<slug>/.",
-                "schema": {"type": "string"},
-            }
-        ],
+        "parameters": [] if by_host else [PAGE_ID],
+        **({"servers": HOST_SERVERS} if by_host else {}),
         "responses": {
             "200": {
                 "description": "The document",
@@ -209,6 +235,10 @@ def add_public_api(result: dict[str, Any], generator, request, public) -> dict[s
     for path, (operation_id, summary, properties) in DOCUMENTS.items():
         result["paths"][f"/p/{{page_id}}/api/v2/{path}"] = {
             "get": _operation(operation_id, summary, properties)
+        }
+    for path, (operation_id, summary, properties) in DOCUMENTS.items():
+        result["paths"][f"/api/v2/{path}"] = {
+            "get": _operation(operation_id, summary, properties, by_host=True)
         }
     result.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
     tags = result.setdefault("tags", [])

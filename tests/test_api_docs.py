@@ -42,6 +42,27 @@ def test_the_schema_documents_the_public_v2_api_as_the_pages_answer_it(client, i
         assert set(component) <= set(schemas["PublicComponent"]["properties"])
 
 
+def test_the_schema_documents_the_v2_api_on_a_pages_own_host(client, it_page, settings):
+    it_page.custom_host = "status.example.net"
+    it_page.save(update_fields=["custom_host"])
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "status.example.net"]
+    document = client.get("/api/v1/schema/", headers={"Accept": "application/json"}).json()
+    ids = set()
+    for path in V2:
+        item = document["paths"][f"/api/v2/{path}"]
+        operation = item["get"]
+        ids.add(operation["operationId"])
+        assert operation["parameters"] == []  # the host names the page
+        assert operation["servers"][0]["url"] == "{scheme}://{host}"
+        by_slug = document["paths"][f"/p/{{page_id}}/api/v2/{path}"]["get"]
+        assert operation["responses"] == by_slug["responses"]
+        shape = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        answer = client.get(f"/api/v2/{path}", headers={"Host": "status.example.net"})
+        assert answer.status_code == 200, path
+        assert set(answer.json()) == set(shape["properties"])
+    assert len(ids) == len(V2)  # operation ids stay unique
+
+
 @pytest.mark.parametrize("path", ["/api/v1/redoc/", "/api/v1/docs/"])
 def test_the_docs_pages_load_nothing_from_another_site(client, path):
     page = client.get(path).content.decode()
