@@ -1,5 +1,10 @@
 """The mail a problem report causes: the report to the support desk, a receipt to the reporter,
-and the early warning to the on-call address. HTML + text, through Django's mail API."""
+and the early warning to the on-call address, through Django's mail API.
+
+The receipt goes to a customer: HTML in the page's branding, and text. The desk's mail is read
+by an agent in a ticket system: plain text only (every ticket system shows it as sent), the
+reference and the customer first, one field per line with the labels aligned, the description
+as its own block, what the page showed, then the links."""
 
 from __future__ import annotations
 
@@ -23,9 +28,10 @@ def page_address(page) -> str:
     return page.public_url()
 
 
-def _send(subject: str, template: str, context: dict, to: list[str], reply_to=None) -> bool:
+def _send(
+    subject: str, template: str, context: dict, to: list[str], reply_to=None, html: bool = True
+) -> bool:
     text = render_to_string(f"incidents/email/{template}.txt", context)
-    html = render_to_string(f"incidents/email/{template}.html", context)
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),  # Django refuses line breaks in headers: no 500
         body=text,
@@ -33,7 +39,10 @@ def _send(subject: str, template: str, context: dict, to: list[str], reply_to=No
         to=to,
         reply_to=reply_to,
     )
-    message.attach_alternative(html, "text/html")
+    if html:
+        message.attach_alternative(
+            render_to_string(f"incidents/email/{template}.html", context), "text/html"
+        )
     try:
         message.send()
     except Exception:  # the report is stored and shown in the admin whatever the mail does
@@ -68,6 +77,36 @@ def _report_context(report: ProblemReport) -> dict:
     }
 
 
+def aligned(rows: list[tuple[str, str]]) -> list[str]:
+    """`Label:  value` lines with the values in one column; a value's own line breaks (which
+    one-line fields cannot hold, but stored rows might) are flattened."""
+    width = max((len(label) for label, _value in rows), default=0) + 2
+    return [f"{label + ':':<{width}}{' '.join(str(value).split())}" for label, value in rows]
+
+
+def desk_fields(report: ProblemReport, components: list[str]) -> dict[str, list[str]]:
+    """The desk mail's field blocks, in the active language."""
+    return {
+        "customer": aligned(
+            [
+                (_("Name"), report.contact_name),
+                (_("Company"), report.company),
+                (_("Email"), report.email),
+                (_("Phone"), report.phone or "—"),
+            ]
+        ),
+        "problem": aligned(
+            [
+                (_("Services"), ", ".join(components) or _("something else")),
+                (_("Who is affected"), report.get_scope_display()),
+                (_("Power"), report.get_has_power_display()),
+                (_("Internet"), report.get_has_internet_display()),
+                (_("Since when"), report.since),
+            ]
+        ),
+    }
+
+
 def send_report(report: ProblemReport) -> bool:
     """Mail the report to the page's support address and a receipt to the reporter.
 
@@ -82,8 +121,17 @@ def send_report(report: ProblemReport) -> bool:
                 "company": report.company,
                 "components": ", ".join(context["components"]) or _("something else"),
             }
+            context["fields"] = desk_fields(report, context["components"])
+            context["description"] = [
+                f"  {line}".rstrip() for line in report.description.strip().splitlines()
+            ]
             sent = _send(
-                subject, "report_support", context, [page.support_email], reply_to=[report.email]
+                subject,
+                "report_support",
+                context,
+                [page.support_email],
+                reply_to=[report.email],
+                html=False,
             )
     with translation.override(report.language), timezone.override(page.tz):
         # Only the page's name (ours): the receipt carries no text the sender typed.

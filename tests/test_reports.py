@@ -281,7 +281,9 @@ def test_a_report_is_stored_and_mailed_to_support_with_a_receipt_over_smtp(
     support = received["support@example.com"]
     assert "Bakkerij Jansen" in support["Subject"] and "Internet access" in support["Subject"]
     assert support["Reply-To"] == "dana@bakkerij.example"
-    text, html = parts(support)
+    # The desk reads it in a ticket system: plain text only, no branded HTML.
+    assert support.get_content_type() == "text/plain"
+    text = support.get_content()
     for answer in (
         "The whole company",
         "today 09:40",
@@ -292,8 +294,15 @@ def test_a_report_is_stored_and_mailed_to_support_with_a_receipt_over_smtp(
         "Slow internet in Utrecht (investigating)",
     ):
         assert answer in text
-    assert "No website loads &amp; the router&#x27;s light is red." in html
-    assert "Slow internet in Utrecht" in html
+    lines = text.splitlines()
+    assert lines[0] == f"Problem report {report.reference} — IT services"
+    assert lines[1].startswith("Received: ")
+    # One field per line, the values in one column.
+    customer = lines[lines.index("Reported by") + 1 : lines.index("Reported by") + 5]
+    assert [line.split(":")[0] for line in customer] == ["Name", "Company", "Email", "Phone"]
+    assert len({line.index(value) for line, value in zip(customer, ("Dana", "Bakkerij"))}) == 1
+    assert "  No website loads & the router's light is red." in lines
+    assert f"/admin/incidents/problemreport/{report.pk}/change/" in lines[-2]
     receipt_text, _ = parts(received["dana@bakkerij.example"])
     assert "We received problem report" in receipt_text
     assert "It is about: Internet access" in receipt_text
