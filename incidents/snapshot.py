@@ -33,7 +33,12 @@ from .models import (
     SupportHours,
 )
 from .models import IncidentComponent as AffectedComponentRow
-from .snapshot_languages import localize, localize_history, localize_incident
+from .snapshot_languages import (
+    localize,
+    localize_history,
+    localize_incident,
+    translated_languages,
+)
 from .snapshot_types import (
     AffectedComponent,
     ComponentView,
@@ -405,6 +410,7 @@ def build_page_snapshot(page: Page) -> PageSnapshot:
         recent_incident_ids=tuple(recent_ids),
         recent_maintenance_ids=tuple(i for i in recent_maintenance_ids if i in incidents),
         uptime=uptime,
+        translated_languages=translated_languages(components, groups, incidents, uptime),
     )
 
 

@@ -11,6 +11,7 @@ is returned as it is (no copy).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from .snapshot_types import (
@@ -80,21 +81,27 @@ def _component_names(snapshot: PageSnapshot, language: str) -> dict[str, str]:
     }
 
 
-def _has_translations(snapshot: PageSnapshot, language: str) -> bool:
-    if any(language in c.name_translations for c in snapshot.components.values()):
-        return True
-    if any(language in g.name_translations for g in snapshot.groups):
-        return True
-    for incident in snapshot.incidents.values():
-        if language in incident.name_translations:
-            return True
-        if any(language in u.body_translations for u in incident.incident_updates):
-            return True
-    for uptime in snapshot.uptime.components.values():
-        for day in uptime.days:
-            if any(language in i.name_translations for i in day.incidents):
-                return True
-    return False
+def translated_languages(
+    components: Mapping[int, ComponentView],
+    groups: Iterable[GroupView],
+    incidents: Mapping[int, IncidentView],
+    uptime: Uptime,
+) -> tuple[str, ...]:
+    """Every language some text of a snapshot is translated into (computed once, at build)."""
+    found: set[str] = set()
+    for component in components.values():
+        found.update(component.name_translations)
+    for group in groups:
+        found.update(group.name_translations)
+    for incident in incidents.values():
+        found.update(incident.name_translations)
+        for update in incident.incident_updates:
+            found.update(update.body_translations)
+    for bars in uptime.components.values():
+        for day in bars.days:
+            for named in day.incidents:
+                found.update(named.name_translations)
+    return tuple(sorted(found))
 
 
 def _uptime_incident(incident: UptimeIncident, language: str) -> UptimeIncident:
@@ -103,29 +110,28 @@ def _uptime_incident(incident: UptimeIncident, language: str) -> UptimeIncident:
 
 
 def _uptime(uptime: Uptime, language: str) -> Uptime:
-    return Uptime(
-        days=uptime.days,
-        components={
-            cid: dataclasses.replace(
-                bars,
-                days=tuple(
-                    dataclasses.replace(
-                        day, incidents=tuple(_uptime_incident(i, language) for i in day.incidents)
-                    )
-                    if day.incidents
-                    else day
-                    for day in bars.days
-                ),
-            )
-            for cid, bars in uptime.components.items()
-        },
-    )
+    """The uptime bars with the incidents named in `language`; only the days that name a
+    translated incident are copied."""
+    changed = {}
+    for cid, bars in uptime.components.items():
+        days = None
+        for n, day in enumerate(bars.days):
+            if any(language in i.name_translations for i in day.incidents):
+                days = days or list(bars.days)
+                days[n] = dataclasses.replace(
+                    day, incidents=tuple(_uptime_incident(i, language) for i in day.incidents)
+                )
+        if days is not None:
+            changed[cid] = dataclasses.replace(bars, days=tuple(days))
+    if not changed:
+        return uptime
+    return Uptime(days=uptime.days, components={**uptime.components, **changed})
 
 
 def localize(snapshot: PageSnapshot, language: str | None) -> PageSnapshot:
     """The snapshot as a reader in `language` sees it (the same object when nothing in it is
     translated into that language, or `language` is None)."""
-    if not language or not _has_translations(snapshot, language):
+    if not language or language not in snapshot.translated_languages:
         return snapshot
     names = _component_names(snapshot, language)
     return dataclasses.replace(

@@ -215,6 +215,9 @@ class PageSnapshot:
     recent_incident_ids: tuple[int, ...]  # newest first, at most RECENT_LIMIT
     recent_maintenance_ids: tuple[int, ...]  # latest start first, at most RECENT_LIMIT
     uptime: Uptime
+    # The languages any text in the snapshot is translated into (incidents.snapshot_languages
+    # returns the snapshot as it is for the others).
+    translated_languages: tuple[str, ...]
 
     def incidents_of(self, ids: Iterable[int]) -> list[IncidentView]:
         """The snapshot's incidents with these ids, in that order (ids it lacks are skipped)."""
