@@ -380,3 +380,28 @@ async def test_the_live_push_gives_each_language_its_text(it_page, settings):
     assert "VPN drops" in english["html"]["incidents"]
     for communicator in clients.values():
         await communicator.disconnect()
+
+
+def test_a_change_of_translations_is_one_event_and_one_audit_row(it_page, captured_events):
+    from incidents.models import AuditEntry
+
+    incident = services.open_incident(it_page, actor=None, name="Mail slow", body="Looking.")
+    update = incident.updates.get()
+    rows = AuditEntry.objects.count()
+    with captured_events() as got:
+        services.update_incident(
+            incident,
+            actor=None,
+            name_translations={"nl": "E-mail traag"},
+            status="identified",
+            body="Found.",
+            body_translations={"nl": "Gevonden."},
+        )
+    assert got.types() == ["incident.updated"]
+    assert AuditEntry.objects.count() == rows + 1
+    entry = AuditEntry.objects.latest("id")
+    assert entry.changes["name_translations"] == {"before": {}, "after": {"nl": "E-mail traag"}}
+    with captured_events() as got:
+        services.edit_update(update, actor=None, body_translations={"nl": "Wij kijken."})
+    assert got.types() == ["incident_update.edited"]
+    assert AuditEntry.objects.count() == rows + 2
