@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from contextvars import ContextVar
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -292,6 +293,25 @@ class ComponentGroup(models.Model):
         return self.name
 
 
+class Visibility(models.TextChoices):
+    """Who may see a component (and the incidents about it)."""
+
+    PUBLIC = "public", _("Everyone")
+    CUSTOMERS = "customers", _("Only the customers it is assigned to")
+
+
+class ComponentQuerySet(models.QuerySet["Component"]):
+    def public(self) -> ComponentQuerySet:
+        """What anyone may see: shown (`is_visible`) and not customer-only."""
+        return self.filter(is_visible=True, visibility=Visibility.PUBLIC)
+
+    def visible_to(self, customer) -> ComponentQuerySet:
+        """What one customer may see: the public components and its own customer-only ones."""
+        return self.filter(is_visible=True).filter(
+            Q(visibility=Visibility.PUBLIC) | Q(pk__in=customer.components.values("pk"))
+        )
+
+
 class Component(models.Model):
     public_id = PublicIdField()
     page = models.ForeignKey(
@@ -317,8 +337,20 @@ class Component(models.Model):
     is_visible = models.BooleanField(
         _("visible"), default=True, help_text=_("Hidden components never appear in public.")
     )
+    visibility = models.CharField(
+        _("visible to"),
+        max_length=16,
+        choices=Visibility.choices,
+        default=Visibility.PUBLIC,
+        help_text=_(
+            "Customer-only components (like one customer's own line) and the incidents that "
+            "touch only them are shown to the customers they are assigned to, and to nobody else."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects: ClassVar[ComponentQuerySet] = ComponentQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["page", "position", "id"]
@@ -331,10 +363,17 @@ class Component(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=ComponentStatus.values), name="component_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(visibility__in=Visibility.values), name="component_visibility_valid"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.group.name} › {self.name}" if self.group else self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.is_visible and self.visibility == Visibility.PUBLIC
 
 
 class Role(models.TextChoices):
