@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import zoneinfo
 from contextvars import ContextVar
-from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -300,18 +299,6 @@ class Visibility(models.TextChoices):
     CUSTOMERS = "customers", _("Only the customers it is assigned to")
 
 
-class ComponentQuerySet(models.QuerySet["Component"]):
-    def public(self) -> ComponentQuerySet:
-        """What anyone may see: shown (`is_visible`) and not customer-only."""
-        return self.filter(is_visible=True, visibility=Visibility.PUBLIC)
-
-    def visible_to(self, customer) -> ComponentQuerySet:
-        """What one customer may see: the public components and its own customer-only ones."""
-        return self.filter(is_visible=True).filter(
-            Q(visibility=Visibility.PUBLIC) | Q(pk__in=customer.components.values("pk"))
-        )
-
-
 class Component(models.Model):
     public_id = PublicIdField()
     page = models.ForeignKey(
@@ -349,8 +336,6 @@ class Component(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects: ClassVar[ComponentQuerySet] = ComponentQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["page", "position", "id"]
