@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0015_page_roles'),
+        ('incidents', '0016_customers'),
     ]
 
     operations = [
