@@ -1,7 +1,8 @@
 """The public read model: everything the public sees of one page, built once per page version.
 
 Every public rendering (HTML, JSON APIs, websocket payloads, feeds, exports) is made from these
-functions, and visibility (hidden components) is applied here, once. Each builder runs a fixed
+functions, and visibility (hidden and customer-only components, `incidents.visibility`) is
+applied here, once. Each builder runs a fixed
 number of queries however big the page is, and is cached under (page, version): a write bumps
 the version, so a stale snapshot is never served after a change.
 """
@@ -15,9 +16,10 @@ from typing import Any, TypeVar
 
 import msgspec
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from . import visibility
 from .markdown import render_markdown
 from .models import (
     CLOSED_STATUSES,
@@ -32,7 +34,6 @@ from .models import (
     Page,
     SupportHours,
 )
-from .models import IncidentComponent as AffectedComponentRow
 from .snapshot_types import (
     AffectedComponent,
     ComponentView,
@@ -242,12 +243,9 @@ def _incident_component(component: ComponentView, status: str) -> IncidentCompon
 
 
 def public_incidents(page: Page) -> QuerySet[Incident]:
-    """The page's incidents the public may see: all but those whose every affected component
-    is hidden (an incident about internal components only is internal itself)."""
-    affected = AffectedComponentRow.objects.filter(incident=OuterRef("pk"))
-    return Incident.objects.filter(page=page).filter(
-        ~Exists(affected) | Exists(affected.filter(component__is_visible=True))
-    )
+    """The page's incidents the public may see (the rules: `incidents.visibility`): not those
+    whose every affected component is hidden or customer-only."""
+    return visibility.public_incidents(Incident.objects.filter(page=page))
 
 
 def _incidents_query(page: Page):
@@ -274,7 +272,7 @@ def _components(
             created_at=_iso(c.created_at),
             updated_at=_iso(c.updated_at),
         )
-        for c in Component.objects.filter(page=page, is_visible=True)
+        for c in visibility.public_components(Component.objects.filter(page=page))
         .select_related("group")
         .order_by("position", "id")
     }

@@ -24,10 +24,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from incidents.models import Component, Page
+from incidents import visibility
+from incidents.models import Component, Customer, Page
 from incidents.models.pages import request_site_url, site_url
 from incidents.services import ServiceError, audit
 from incidents.services.audit import intent
+from incidents.services.customers import customer_for_address
 
 from . import emails
 from .models import LANGUAGES, Subscriber, redact_endpoint
@@ -52,9 +54,18 @@ def normalize_email(value: str) -> str:
     return email
 
 
-def _components(page: Page, components: Iterable[Any]) -> list[Component]:
+def _components(
+    page: Page, components: Iterable[Any], customer: Customer | None = None
+) -> list[Component]:
+    """The chosen components: public ones of the page (and a customer's own ones for its
+    subscribers); a hidden or another customer's component is refused as unknown."""
     ids = {int(getattr(c, "pk", c)) for c in components or []}
-    found = list(Component.objects.filter(page=page, is_visible=True, pk__in=ids))
+    chosen = Component.objects.filter(page=page, pk__in=ids)
+    found = list(
+        visibility.components_visible_to(customer, chosen)
+        if customer is not None
+        else visibility.public_components(chosen)
+    )
     if len(found) != len(ids):
         raise ServiceError(
             _("Choose components of this page only."), code="invalid", field="components"
@@ -119,7 +130,24 @@ def _activate(subscriber: Subscriber) -> None:
     subscriber.unsubscribed_at = None
     subscriber.flagged_at = None
     subscriber.bounce_count = 0
-    subscriber.save(update_fields=["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"])
+    fields = ["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"]
+    if _recognize_customer(subscriber):
+        fields.append("customer")
+    subscriber.save(update_fields=fields)
+
+
+def _recognize_customer(subscriber: Subscriber) -> bool:
+    """A confirmed address of a customer's people (invited, or of one of its mail domains)
+    makes the subscriber that customer's, unless an engineer chose one already. Returns
+    whether it changed."""
+    if subscriber.customer_id is not None or not subscriber.email:
+        return False
+    customer = customer_for_address(subscriber.email)
+    if customer is None:
+        return False
+    subscriber.customer = customer
+    audit.note("customer", customer.code)
+    return True
 
 
 def _queue_mail(subscriber_id: int, kind: str, site: str) -> None:
@@ -297,6 +325,8 @@ def add_endpoint(
         subscriber.unsubscribed_at = None
         subscriber.flagged_at = None
         subscriber.bounce_count = 0
+        if skip_confirmation:
+            _recognize_customer(subscriber)
         subscriber.save()
         subscriber.components.set(chosen)
         audit.note("components", [c.public_id for c in chosen])
@@ -355,15 +385,30 @@ def unsubscribe(subscriber: Subscriber, *, actor: Any = None) -> Subscriber:
     return subscriber
 
 
+KEEP: Any = object()
+
+
 @intent("update_subscription")
 def update_preferences(
-    subscriber: Subscriber, *, components: Iterable[Any], language: str, actor: Any = None
+    subscriber: Subscriber,
+    *,
+    components: Iterable[Any],
+    language: str,
+    customer: Customer | None = KEEP,
+    actor: Any = None,
 ) -> Subscriber:
-    """Change which components (none = all) and which language the mails use."""
-    chosen = _components(subscriber.page, components)
+    """Change which components (none = all) and which language the mails use; an engineer
+    may also say which customer the subscriber belongs to (`customer`; None: the public)."""
+    if customer is not KEEP:
+        subscriber.customer = customer
+    chosen = _components(subscriber.page, components, subscriber.customer)
     with transaction.atomic():
         subscriber.language = _language(language)
-        subscriber.save(update_fields=["language"])
+        fields = ["language"]
+        if customer is not KEEP:
+            fields.append("customer")
+            audit.note("customer", customer.code if customer else None)
+        subscriber.save(update_fields=fields)
         subscriber.components.set(chosen)
         audit.note("components", [c.public_id for c in chosen])
     return subscriber

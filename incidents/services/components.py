@@ -39,6 +39,7 @@ def component_data(component: Component) -> dict[str, Any]:
         "status": component.status,
         "group_id": component.group_id,
         "is_visible": component.is_visible,
+        "visibility": component.visibility,
     }
 
 
