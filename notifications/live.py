@@ -80,7 +80,15 @@ def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any] 
         shown = [
             _public_component(visible[int(c["id"])]) for c in changed if int(c["id"]) in visible
         ]
-        return {"components": shown} if shown else None
+        # One the public saw until now, made hidden or customer-only: it leaves the page.
+        left = [
+            {"id": c.get("public_id"), "name": c["name"]}
+            for c in changed
+            if c.get("was_public") and int(c["id"]) not in visible
+        ]
+        if not shown and not left:
+            return None
+        return {"components": shown, **({"removed": left} if left else {})}
     if "incident" in data:
         incident = snapshot.incidents.get(int(data["incident"]["id"]))
         if incident is None:  # deleted, customer-only, or older than the snapshot holds

@@ -19,6 +19,7 @@ from incidents.models import (
     ComponentStatus,
     Impact,
     IncidentStatus,
+    Visibility,
     is_public_id,
     validate_time_zone,
 )
@@ -117,6 +118,13 @@ class ErrorSerializer(serializers.Serializer):
         return fields
 
 
+VISIBILITY_HELP = (
+    "Who sees the component (not in Statuspage's API): `public` (everyone, the default) or "
+    "`customers` (only the customers it is assigned to, through page access groups; an "
+    "incident touching only such components is seen by those customers only)."
+)
+
+
 class ComponentSerializer(serializers.Serializer):
     """A component; its group is read through `component.group` (select it with the query)."""
 
@@ -131,6 +139,11 @@ class ComponentSerializer(serializers.Serializer):
     position = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=ComponentStatus.choices, read_only=True)
     showcase = serializers.BooleanField(source="is_visible", read_only=True)
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices,
+        read_only=True,
+        help_text=VISIBILITY_HELP,
+    )
     only_show_if_degraded = FalseField()
     automation_email = NullField()
     start_date = NullField()
@@ -406,6 +419,11 @@ class ComponentInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=ComponentStatus.choices, required=False)
     group_id = ObjectId(allow_null=True, required=False)
     showcase = serializers.BooleanField(required=False, help_text="false hides the component.")
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices,
+        required=False,
+        help_text=VISIBILITY_HELP,
+    )
     only_show_if_degraded = serializers.BooleanField(required=False)
     start_date = serializers.DateField(required=False, allow_null=True)
     position = serializers.IntegerField(min_value=0, max_value=MAX_POSITION, required=False)
