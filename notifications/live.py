@@ -70,6 +70,8 @@ def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any] 
     """
     data = event.data
     visible = snapshot.components
+    if event.type == events.CUSTOMER_UPDATED:
+        return None  # who uses what: never the public's business
     if "component" in data or "components" in data:
         changed = data.get("components") or [data["component"]]
         if event.type == events.COMPONENT_DELETED:
