@@ -535,3 +535,92 @@ def test_one_customers_key_finds_nothing_of_another_by_guessing_ids(two_customer
     assert response.status_code == 422 and response.json()["code"] == "unknown_group"
     assert Customer.objects.get(code="globex").members.count() == 1
     assert Incident.objects.filter(name="Globex line down").exists()
+
+
+# --- the public websocket group -----------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_public_websocket_gets_no_customer_only_change(it_page, settings):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from statuspage.asgi import application
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+    def customers_world():
+        fibre = make_component(it_page, ACME[0], visibility="customers")
+        customer_services.create_access_group(
+            it_page, actor=None, name="Acme", code="acme", components=[fibre]
+        )
+        return fibre
+
+    fibre = await database_sync_to_async(customers_world)()
+    socket = WebsocketCommunicator(
+        application, "/ws/pages/it/", headers=[(b"origin", b"http://testserver")]
+    )
+    assert (await socket.connect(timeout=5))[0]
+    hello = json.loads(await socket.receive_from(timeout=5))
+
+    def customer_only_changes():
+        incident = services.open_incident(
+            it_page, actor=None, name=ACME[1], body="Down.", components={fibre.pk: "major_outage"}
+        )
+        services.post_update(incident, actor=None, status="identified", body=ACME[2])
+        services.set_component_status(fibre, "degraded_performance", actor=None)
+        customer_services.change_access_group(
+            Customer.objects.get(code="acme"), page=it_page, actor=None, name="Acme B.V."
+        )
+        services.resolve_incident(incident, actor=None, body="Spliced.")
+
+    await database_sync_to_async(customer_only_changes)()
+    # Nothing the public sees changed: no message at all (not even that something did).
+    assert await socket.receive_nothing(timeout=0.5)
+
+    def public_change():
+        internet = component(it_page, "Internet access")
+        services.open_incident(
+            it_page,
+            actor=None,
+            name="Internet slow in the region",
+            body="Slow.",
+            components={internet.pk: "degraded_performance", fibre.pk: "major_outage"},
+        )
+
+    await database_sync_to_async(public_change)()
+    text = await socket.receive_from(timeout=5)
+    message = json.loads(text)
+    assert message["version"] > hello["version"]
+    assert message["data"]["incident"]["name"] == "Internet slow in the region"
+    assert [c["name"] for c in message["data"]["incident"]["components"]] == ["Internet access"]
+    assert_hidden(text, [*ACME, fibre.public_id], "the public push")
+    await socket.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_component_made_customer_only_leaves_the_public_page_live(it_page, settings):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from statuspage.asgi import application
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    line = await database_sync_to_async(make_component)(it_page, "Utrecht line")
+    socket = WebsocketCommunicator(
+        application, "/ws/pages/it/", headers=[(b"origin", b"http://testserver")]
+    )
+    assert (await socket.connect(timeout=5))[0]
+    await socket.receive_from(timeout=5)
+    await database_sync_to_async(services.update_component)(
+        line, actor=None, visibility="customers"
+    )
+    message = json.loads(await socket.receive_from(timeout=5))
+    assert message["data"] == {
+        "components": [],
+        "removed": [{"id": line.public_id, "name": "Utrecht line"}],
+    }
+    assert "Utrecht line" not in message["html"]["components"]
+    await socket.disconnect()

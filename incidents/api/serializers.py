@@ -600,14 +600,26 @@ class PageAccessGroupInput(serializers.Serializer):
         child=ObjectId(), max_length=MAX_COMPONENTS, required=False
     )
     metric_ids = serializers.ListField(
-        child=serializers.CharField(), max_length=0, required=False, help_text="No metrics here."
+        child=serializers.CharField(), required=False, help_text="Empty: no metrics here."
     )
     page_access_user_ids = serializers.ListField(
         child=ObjectId(),
-        max_length=0,
         required=False,
-        help_text="Add people with POST page_access_users (a person belongs to one customer).",
+        help_text="Empty: add people with POST page_access_users (a person belongs to one "
+        "customer).",
     )
+
+    def validate_metric_ids(self, value: list) -> list:
+        if value:
+            raise serializers.ValidationError("This service has no metrics: leave this empty.")
+        return value
+
+    def validate_page_access_user_ids(self, value: list) -> list:
+        if value:
+            raise serializers.ValidationError(
+                "A person belongs to one customer: add people with POST page_access_users."
+            )
+        return value
 
 
 class PageAccessGroupBody(serializers.Serializer):
