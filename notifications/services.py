@@ -91,6 +91,7 @@ def subscribe(
     components: Iterable[Any] = (),
     language: str = "en",
     skip_confirmation: bool = False,
+    customer: Customer | None = None,
     actor: Any = None,
 ) -> Subscriber:
     """Start a subscription: a confirmation mail goes out; nothing else before confirmation.
@@ -98,9 +99,11 @@ def subscribe(
     A confirmed address keeps its preferences (a stranger must not change them) and gets a
     mail with its manage link instead. `skip_confirmation` (Statuspage's
     `skip_confirmation_notification`, by a page's API key) confirms at once and mails nothing.
+    `customer` (an engineer's or a key's) makes it that customer's subscriber; otherwise an
+    address of a customer's people is recognized when confirmed.
     """
     email = normalize_email(email)
-    chosen = _components(page, components)
+    chosen = _components(page, components, customer)
     with transaction.atomic():
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
             page=page,
@@ -112,9 +115,14 @@ def subscribe(
             kind = "already"
         else:
             kind = "confirm"
-            if not created:
-                subscriber.language = _language(language)
-                subscriber.save(update_fields=["language"])
+            fields = [] if created else ["language"]
+            subscriber.language = _language(language)
+            if customer is not None:
+                subscriber.customer = customer
+                fields.append("customer")
+                audit.note("customer", customer.code)
+            if fields:
+                subscriber.save(update_fields=fields)
             subscriber.components.set(chosen)
             audit.note("components", [c.public_id for c in chosen])
             if skip_confirmation:
@@ -264,6 +272,7 @@ def add_endpoint(
     events: Iterable[str] = (),
     language: str = "en",
     skip_confirmation: bool = False,
+    customer: Customer | None = None,
     actor: Any = None,
 ) -> tuple[Subscriber, str]:
     """Subscribe a webhook endpoint or a chat (Apprise URL) to the page.
@@ -304,7 +313,7 @@ def add_endpoint(
             % {"events": ", ".join(sorted(unknown)), "choices": ", ".join(Subscriber.Event.values)},
             field="events",
         )
-    chosen = _components(page, components)
+    chosen = _components(page, components, customer)
     now = timezone.now()
     secret = new_secret() if kind == Subscriber.Kind.WEBHOOK else ""
     with transaction.atomic():
@@ -325,7 +334,10 @@ def add_endpoint(
         subscriber.unsubscribed_at = None
         subscriber.flagged_at = None
         subscriber.bounce_count = 0
-        if skip_confirmation:
+        if customer is not None:
+            subscriber.customer = customer
+            audit.note("customer", customer.code)
+        elif skip_confirmation:
             _recognize_customer(subscriber)
         subscriber.save()
         subscriber.components.set(chosen)

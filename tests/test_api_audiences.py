@@ -226,3 +226,36 @@ def test_the_component_object_says_and_takes_its_visibility(api, it_page):
     assert changed.json()["visibility"] == "public"
     bad = api.patch(path, {"component": {"visibility": "secret"}})
     assert bad.status_code in (400, 422)
+
+
+def test_a_subscriber_made_by_the_api_may_belong_to_a_group(api, it_page):
+    from notifications.models import Subscriber
+
+    fibre = make_component(it_page, "Acme: fibre line Utrecht", visibility="customers")
+    group = create_group(api, it_page, component_ids=[fibre.public_id])
+    response = api.post(
+        "pages/it/subscribers",
+        {
+            "subscriber": {
+                "email": "noc@acme.example",
+                "component_ids": [fibre.public_id],
+                "page_access_group_id": group["id"],
+                "skip_confirmation_notification": True,
+            }
+        },
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["page_access_group_id"] == group["id"]
+    assert response.json()["components"] == [fibre.public_id]
+    assert Subscriber.objects.get(email="noc@acme.example").customer.public_id == group["id"]
+    # Without the group, a customer-only component is not one to follow.
+    public = api.post(
+        "pages/it/subscribers",
+        {"subscriber": {"email": "pat@public.example", "component_ids": [fibre.public_id]}},
+    )
+    assert public.status_code == 422
+    unknown = api.post(
+        "pages/it/subscribers",
+        {"subscriber": {"email": "x@y.example", "page_access_group_id": "zzzzzzzzzzzz"}},
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_group"
