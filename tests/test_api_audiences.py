@@ -259,3 +259,24 @@ def test_a_subscriber_made_by_the_api_may_belong_to_a_group(api, it_page):
         {"subscriber": {"email": "x@y.example", "page_access_group_id": "zzzzzzzzzzzz"}},
     )
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_group"
+
+
+def test_an_engineer_says_in_the_admin_which_customer_a_subscriber_belongs_to(
+    client, alice, it_page
+):
+    from django.urls import reverse
+
+    from incidents.services.customers import create_access_group
+    from notifications.models import Subscriber
+    from notifications.services import subscribe
+
+    acme = create_access_group(it_page, actor=None, name="Acme")
+    subscriber = subscribe(it_page, email="noc@gmail.example", skip_confirmation=True)
+    client.force_login(alice)
+    url = reverse("admin:notifications_subscriber_change", args=[subscriber.pk])
+    assert "Acme" in client.get(url).content.decode()
+    response = client.post(url, {"language": "en", "customer": acme.pk, "components": []})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Subscriber.objects.get(pk=subscriber.pk).customer == acme
+    row = AuditEntry.objects.filter(action="update_subscription").latest("id")
+    assert row.changes["customer"] == "acme"
