@@ -424,6 +424,38 @@ def test_webhooks_get_customer_only_items_only_for_their_customer(
 
 
 @pytest.mark.django_db
+def test_chats_get_customer_only_items_only_for_their_customer(
+    it_page, consumer, django_capture_on_commit_callbacks
+):
+    fibre = make_component(it_page, ACME[0], visibility="customers")
+    acme = customer_services.create_access_group(
+        it_page, actor=None, name="Acme", code="acme", components=[fibre]
+    )
+    add_endpoint(
+        it_page,
+        kind="chat",
+        endpoint=f"json://127.0.0.1:{consumer.port}/public",
+        skip_confirmation=True,
+    )
+    own, _ = add_endpoint(
+        it_page,
+        kind="chat",
+        endpoint=f"json://127.0.0.1:{consumer.port}/acme",
+        skip_confirmation=True,
+    )
+    Subscriber.objects.filter(pk=own.pk).update(customer=acme)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.open_incident(
+            it_page, actor=None, name=ACME[1], body="Down.", components={fibre.pk: "major_outage"}
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_component_status(fibre, "operational", actor=None)
+    assert consumer.at("/public") == []
+    titles = [r.json["title"] for r in consumer.at("/acme")]
+    assert titles == [f"IT services: {ACME[1]} (Investigating)", f"IT services: {ACME[0]}"]
+
+
+@pytest.mark.django_db
 def test_a_delivery_fanned_out_before_a_component_became_customer_only_is_not_sent(
     it_page, django_capture_on_commit_callbacks, settings
 ):
