@@ -111,7 +111,9 @@ def test_public_html_shows_neither_customers_components_nor_their_incidents(worl
         f"/p/it/history/{now.year}/{now.month}/",
         f"/p/it/incidents/{world.public_incident.pk}/",
         "/p/it/embed/",
+        "/p/it/widget.js",
         "/p/it/handout/",
+        "/p/it/subscribe/",
     ]:
         response = client.get(path)
         assert response.status_code == 200, path
