@@ -17,6 +17,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -32,7 +33,15 @@ from django.utils.translation import ngettext
 
 from incidents import events
 from incidents.markdown import render_markdown
-from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Page
+from incidents.models import (
+    Component,
+    ComponentStatus,
+    Customer,
+    Incident,
+    IncidentUpdate,
+    Page,
+    Visibility,
+)
 from incidents.translations import translated
 
 
@@ -90,7 +99,7 @@ class NoticeContent:
     kind: str
     status: str
     update: IncidentUpdate | None
-    components: list[Component]
+    components: list[Component]  # every shown one it touches; `components_for` picks per reader
     scheduled_for: dt.datetime | None = None
     scheduled_until: dt.datetime | None = None
     # The published postmortem, when that is what the notification announces.
@@ -111,6 +120,17 @@ class NoticeContent:
             return ""
         return translated(self.update.body, self.update.body_translations, language)
 
+    # The customers assigned each customer-only component, by component id.
+    owners: dict[int, frozenset[int]] = dataclass_field(default_factory=dict)
+
+    def components_for(self, customer_id: int | None) -> list[Component]:
+        """The components a reader sees: public ones, and its customer's customer-only ones."""
+        return [
+            c
+            for c in self.components
+            if c.visibility == Visibility.PUBLIC or customer_id in self.owners.get(c.pk, ())
+        ]
+
     @classmethod
     def load(cls, notification) -> NoticeContent:
         page = Page.objects.get(pk=notification.page_id)
@@ -126,6 +146,13 @@ class NoticeContent:
                 "position", "id"
             )
         )
+        owners: dict[int, set[int]] = {}
+        private = [c.pk for c in components if c.visibility != Visibility.PUBLIC]
+        if private:
+            for component_id, customer_id in Customer.components.through.objects.filter(
+                component_id__in=private
+            ).values_list("component_id", "customer_id"):
+                owners.setdefault(component_id, set()).add(customer_id)
         return cls(
             page=page,
             incident_id=notification.incident_id or info.get("id"),
@@ -142,6 +169,7 @@ class NoticeContent:
             event_type=notification.event_type,
             reminder_hours=notification.data.get("reminder_hours"),
             incident_name_translations=incident.name_translations if incident else None,
+            owners={k: frozenset(v) for k, v in owners.items()},
         )
 
 
@@ -239,10 +267,15 @@ def notice_subject(content: NoticeContent, language: str | None = None) -> str:
 
 
 def render_notice(
-    content: NoticeContent, language: str, followed: tuple[int, ...]
+    content: NoticeContent,
+    language: str,
+    followed: tuple[int, ...],
+    customer_id: int | None = None,
 ) -> RenderedNotice:
-    """Render the mail for one language and component variant (`followed`: () means all)."""
+    """Render the mail for one language and component variant (`followed`: () means all), for
+    the public or one customer's people (who also see its customer-only components)."""
     page = content.page
+    components = content.components_for(customer_id)
     with translation.override(language), timezone.override(page.tz):
         status_label = dict(_status_labels()).get(content.status, content.status)
         if content.postmortem:
@@ -267,7 +300,7 @@ def render_notice(
                     else c.status,
                     "colour": COMPONENT_COLOURS.get(c.status, "#4f5b6b"),
                 }
-                for c in content.components
+                for c in components
             ],
             "status_colour": STATUS_COLOURS.get(content.status, page.accent_colour),
             "resolved": content.status in ("resolved", "completed"),
@@ -278,7 +311,7 @@ def render_notice(
             "scheduled_until": content.scheduled_until,
             "followed": [
                 {"name": translated(c.name, c.name_translations, language)}
-                for c in content.components
+                for c in components
                 if c.pk in followed
             ],
             "incident_url": page_url(page, f"incidents/{content.incident_id}/"),
