@@ -16,9 +16,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models import Answer, Page, ProblemReport
+from incidents.models import Answer, CustomerMember, Page, ProblemReport
 from incidents.services import ServiceError
 from incidents.services.audit import Actor
+from incidents.services.customer_access import member_actor, member_for_user
 from incidents.services.reports import LIMITS, submit_report
 from incidents.snapshot import page_snapshot
 from incidents.snapshot_types import IncidentView, PageSnapshot
@@ -119,11 +120,18 @@ class ReportForm(forms.Form):
     # Spam trap: hidden from people (and screen readers); bots fill every field.
     website = forms.CharField(required=False, max_length=200)
 
-    def __init__(self, *args: Any, snapshot: PageSnapshot, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        snapshot: PageSnapshot,
+        own: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         choices = [c for _group, members in component_choices(snapshot) for c in members]
         cast(forms.ChoiceField, self.fields["component"]).choices = [
             *choices,
+            *(own or []),
             (OTHER, _("Something else")),
         ]
         for field in self.fields.values():
@@ -217,14 +225,33 @@ def known(request, page: Page):
     )
 
 
+def signed_in_customer(request) -> CustomerMember | None:
+    """The customer person signed in on this browser (None for everyone else)."""
+    return member_for_user(getattr(request, "user", None))
+
+
+def own_components(member: CustomerMember | None, page: Page, snapshot: PageSnapshot):
+    """The signed-in customer's services on this page that the public page does not list."""
+    if member is None:
+        return []
+    own = member.customer.components.filter(page=page, is_visible=True).exclude(
+        pk__in=list(snapshot.components)
+    )
+    return [(str(c.pk), c.name) for c in own.order_by("position", "id")]
+
+
 @page_view
 def report_form(request, page: Page):
-    """Step 3: the report itself. POST stores it, mails it, and redirects to a thank-you page."""
+    """Step 3: the report itself. POST stores it, mails it, and redirects to a thank-you page.
+    A signed-in customer's report is attached to its company (prefilled, and may name its own
+    customer-only services)."""
     snapshot = page_snapshot(page)
+    member = signed_in_customer(request)
+    own = own_components(member, page, snapshot)
     if request.method == "POST":
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             return HttpResponse(_("This report is too large."), status=413)
-        form = ReportForm(request.POST, snapshot=snapshot)
+        form = ReportForm(request.POST, snapshot=snapshot, own=own)
         status = 400
         if form.is_valid():
             data = form.cleaned_data
@@ -246,7 +273,8 @@ def report_form(request, page: Page):
                     language=request.LANGUAGE_CODE,
                     ip=client_ip(request),
                     snapshot=snapshot,
-                    actor=Actor.visitor(),
+                    actor=Actor.visitor() if member is None else member_actor(member),
+                    customer=member.customer if member is not None else None,
                 )
             except ServiceError as error:
                 field = error.field if error.field in form.fields else None
@@ -256,8 +284,10 @@ def report_form(request, page: Page):
                 return HttpResponseRedirect(f"{request.page_prefix}report/sent/")
     else:
         ids, other = picked_components(request.GET, snapshot)
-        initial = [str(i) for i in ids] + ([OTHER] if other else [])
-        form = ReportForm(initial={"component": initial}, snapshot=snapshot)
+        initial: dict[str, Any] = {"component": [str(i) for i in ids] + ([OTHER] if other else [])}
+        if member is not None:
+            initial.update(company=member.customer.name, email=member.email)
+        form = ReportForm(initial=initial, snapshot=snapshot, own=own)
         status = 200
     checked = set(form["component"].value() or [])
     return _render(
@@ -267,7 +297,7 @@ def report_form(request, page: Page):
         "form.html",
         status=status,
         form=form,
-        sections=component_choices(snapshot),
+        sections=component_choices(snapshot) + ([(_("Your own services"), own)] if own else []),
         checked=checked,
         other=OTHER,
     )

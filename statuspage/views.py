@@ -65,6 +65,44 @@ def other_pages(page: Page) -> list[dict[str, str]]:
     return [p for p in pages if p["slug"] != page.slug]
 
 
+# How long the list of pages (with their versions) is kept: a sibling's status in a header
+# is at most this much older than its own page (plus the page's one-minute HTML cache).
+SIBLINGS_SECONDS = 10
+
+
+def sibling_pages(page: Page, *, include_self: bool = False) -> list[dict[str, Any]]:
+    """The installation's other pages with their overall status (indicator), for the header.
+
+    Read from each page's cached snapshot: no query per sibling on a cache hit (one query for
+    the list of pages every SIBLINGS_SECONDS; a sibling's snapshot is built only on a miss).
+    """
+    from incidents.snapshot import _cache_key, _cached
+
+    pages = cache.get("public:siblings")
+    if pages is None:
+        pages = list(
+            Page.objects.order_by("name").values("pk", "slug", "name", "created_at", "version")
+        )
+        cache.set("public:siblings", pages, SIBLINGS_SECONDS)
+    siblings = []
+    for entry in pages:
+        if entry["slug"] == page.slug and not include_self:
+            continue
+        stub = Page(pk=entry["pk"], created_at=entry["created_at"], version=entry["version"])
+        snapshot = _cached(_cache_key(stub, "page"), PageSnapshot)
+        if snapshot is None:
+            full = Page.objects.filter(pk=entry["pk"]).first()
+            snapshot = page_snapshot(full) if full is not None else None
+        siblings.append(
+            {
+                "slug": entry["slug"],
+                "name": entry["name"],
+                "indicator": snapshot.indicator if snapshot is not None else "none",
+            }
+        )
+    return siblings
+
+
 def page_context(request: PageRequest, page: Page, snapshot: PageSnapshot) -> dict[str, Any]:
     """What every public page template gets: the snapshot and the pieces derived from it."""
     now = timezone.now()
@@ -76,7 +114,7 @@ def page_context(request: PageRequest, page: Page, snapshot: PageSnapshot) -> di
         "office": line_state(snapshot.page, SupportHours.Line.OFFICE, now),
         "after_hours": line_state(snapshot.page, SupportHours.Line.AFTER_HOURS, now),
         "hours_rows": hours_rows(snapshot),
-        "other_pages": other_pages(page),
+        "other_pages": sibling_pages(page),
         "languages": [(code, name) for code, name in settings.LANGUAGES if code in SUPPORTED],
     }
 
