@@ -33,7 +33,7 @@ from incidents.snapshot import page_snapshot
 
 from .customer_view import build_customer_view, customer_incident, home_page, view_context
 from .pages import SUPPORTED, client_ip, visitor_language
-from .views import other_pages
+from .views import sibling_pages
 
 SIGN_IN = "/my/sign-in/"
 # What a wall screen reloads after (it has no session, so no websocket).
@@ -66,7 +66,7 @@ def _render(
             snapshot = page_snapshot(page)
             context.setdefault("page", snapshot.page)
             context.setdefault("prefix", f"/p/{page.slug}/")
-            context["other_pages"] = other_pages(page, include_self=True)
+            context["other_pages"] = sibling_pages(page, include_self=True)
         context["languages"] = [(c, n) for c, n in settings.LANGUAGES if c in SUPPORTED]
         context["customer_area"] = True
         tz = page.tz if page is not None else timezone.get_default_timezone()

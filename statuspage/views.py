@@ -70,6 +70,24 @@ def other_pages(page: Page) -> list[dict[str, str]]:
 SIBLINGS_SECONDS = 10
 
 
+def _page_list() -> list[dict[str, Any]]:
+    pages = cache.get("public:siblings")
+    if pages is None:
+        pages = list(
+            Page.objects.order_by("name").values("pk", "slug", "name", "created_at", "version")
+        )
+        cache.set("public:siblings", pages, SIBLINGS_SECONDS)
+    return pages
+
+
+def siblings_version() -> str:
+    """Names the versions of all pages (from the cached list): part of a page's HTML cache
+    key, so a sibling's change shows in the header within SIBLINGS_SECONDS."""
+    return hashlib.blake2s(
+        repr([(p["pk"], p["version"]) for p in _page_list()]).encode(), digest_size=6
+    ).hexdigest()
+
+
 def sibling_pages(page: Page, *, include_self: bool = False) -> list[dict[str, Any]]:
     """The installation's other pages with their overall status (indicator), for the header.
 
@@ -78,14 +96,8 @@ def sibling_pages(page: Page, *, include_self: bool = False) -> list[dict[str, A
     """
     from incidents.snapshot import _cache_key, _cached
 
-    pages = cache.get("public:siblings")
-    if pages is None:
-        pages = list(
-            Page.objects.order_by("name").values("pk", "slug", "name", "created_at", "version")
-        )
-        cache.set("public:siblings", pages, SIBLINGS_SECONDS)
     siblings = []
-    for entry in pages:
+    for entry in _page_list():
         if entry["slug"] == page.slug and not include_self:
             continue
         stub = Page(pk=entry["pk"], created_at=entry["created_at"], version=entry["version"])
@@ -132,7 +144,7 @@ def cached_html(view):
         minute = int(time.time() // 60)
         key = (
             f"html:{page.cache_key}:{translation.get_language()}:"
-            f"{request.page_prefix}:{request.path}:{minute}"
+            f"{request.page_prefix}:{request.path}:{minute}:{siblings_version()}"
         )
         digest = hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
         etag = f'"{digest}"'
