@@ -22,8 +22,7 @@ from incidents.models import (
     CustomerMember,
     ProblemReport,
 )
-from incidents.services import ServiceError
-from incidents.services import customer_access
+from incidents.services import ServiceError, customer_access
 from incidents.services import reports as report_services
 from tests.email_helpers import html_of, start_smtp, text_of
 from tests.factories import make_component, office_hours
@@ -350,7 +349,9 @@ def test_the_admin_saves_a_customer_with_domains_people_and_services_as_one_inte
         "contract": "extended_16x7",
         "outage_phone": "+31 20 999 0000",
         "page": it_page.pk,
-        "services": [str(component(it_page, "VPN").pk), str(component(phone_page, "Inbound calls").pk)],
+        "services": [
+            str(component(it_page, "VPN").pk), str(component(phone_page, "Inbound calls").pk)
+        ],
         "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "0",
         "domains-0-domain": "acme.example",
         "members-TOTAL_FORMS": "1", "members-INITIAL_FORMS": "0",
@@ -439,11 +440,9 @@ def test_a_signed_in_customers_report_is_attached_and_prefilled(client, it_page,
 
 def test_a_guest_cannot_report_a_customer_only_service(client, it_page, acme):
     fibre = component(it_page, "Acme fibre Utrecht")
+    fields = {k: v for k, v in report_data(it_page).items() if k not in ("component", "website")}
     with pytest.raises(ServiceError):
-        report_services.submit_report(
-            it_page, **{k: v for k, v in report_data(it_page).items() if k not in ("component", "website")},
-            components=[fibre.pk],
-        )  # fmt: skip
+        report_services.submit_report(it_page, **fields, components=[fibre.pk])
 
 
 def test_the_early_warning_counts_a_customers_people_as_one_company(it_page, acme, bakery):
@@ -501,8 +500,8 @@ def test_each_page_header_shows_the_other_pages_status_and_a_line_for_a_major_ou
 def test_siblings_status_costs_no_query_per_sibling_on_a_cache_hit(
     it_page, phone_page, django_assert_num_queries
 ):
-    from tests.factories import make_page
     from statuspage.views import sibling_pages
+    from tests.factories import make_page
 
     make_page(slug="hosting", name="Hosting")
     sibling_pages(it_page)  # warms the list and the siblings' snapshots
