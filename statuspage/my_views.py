@@ -7,6 +7,7 @@ Views translate the request and call `incidents.services.customer_access` (write
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -171,7 +172,7 @@ def sections(request):
     language = visitor_language(request, page.default_language if page else "en")
     context = view_context(view)
     context.update(wall=False, prefix=f"/p/{page.slug}/" if page else "/")
-    with translation.override(language), timezone.override(page.tz if page else timezone.utc):
+    with translation.override(language), timezone.override(page.tz if page else dt.UTC):
         html = render_to_string("statuspage/my/_sections.html", context, request=request)
     response = JsonResponse({"html": html, "indicator": view.indicator})
     response["Cache-Control"] = "private, no-store"

@@ -8,7 +8,7 @@ only their pages' services (the customer's services on other pages are kept as t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -57,7 +57,7 @@ class CustomerForm(forms.ModelForm):
         for c in components:
             label = f"{c.name}" + (f" ({_('customers only')})" if not c.is_public else "")
             grouped.setdefault(c.page.name, []).append((str(c.pk), label))
-        self.fields["services"].choices = list(grouped.items())
+        cast(forms.ChoiceField, self.fields["services"]).choices = list(grouped.items())
         if self.instance.pk:
             self.initial["services"] = [
                 str(pk) for pk in self.instance.components.values_list("pk", flat=True)

@@ -242,12 +242,13 @@ def send_sign_in_link(
         user.save(update_fields=["password"])
         CustomerMember.objects.filter(pk=member.pk).update(user=user)
         member.user = user
-    elif not member.user.is_active or member.user.is_staff:
-        # A staff account never signs in by link; a deactivated one is switched back on only
-        # because the customer still lists this address.
-        if member.user.is_staff:
+    else:
+        existing = member.user
+        assert existing is not None
+        if existing.is_staff:  # a staff account never signs in by link
             return member
-        get_user_model().objects.filter(pk=member.user_id).update(is_active=True)
+        if not existing.is_active:  # switched off earlier; the customer lists it again
+            get_user_model().objects.filter(pk=existing.pk).update(is_active=True)
     audit.set_actor(member_actor(member))
     member_id, site = member.pk, site_url()
     transaction.on_commit(lambda: _queue_link(member_id, language, site))
