@@ -21,7 +21,12 @@ from incidents.models import Component, Customer, CustomerDomain, CustomerMember
 from incidents.models.pages import site_url
 from incidents.permissions import pages_for
 from incidents.services import ServiceError
-from incidents.services.customer_access import revoke_wall_link, rotate_wall_link, save_customer
+from incidents.services.customer_access import (
+    delete_customer,
+    revoke_wall_link,
+    rotate_wall_link,
+    save_customer,
+)
 
 from .base import report_service_error
 
@@ -204,6 +209,13 @@ class CustomerAdmin(admin.ModelAdmin):
             domains=rows["domain"],
             members=rows["email"],
         )
+
+    def delete_model(self, request, obj):
+        delete_customer(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for customer in queryset:
+            delete_customer(customer, actor=request.user)
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"added" if add else "changed": {}}]

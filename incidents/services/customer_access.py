@@ -138,6 +138,17 @@ def save_customer(
     return customer
 
 
+@intent("delete_customer")
+@transaction.atomic
+def delete_customer(customer: Customer, *, actor: Any) -> Customer:
+    """Remove a customer with its domains and people; their users are switched off (an open
+    session sees nothing any more). Its problem reports stay, no longer attached."""
+    get_user_model().objects.filter(customer_member__customer=customer).update(is_active=False)
+    audit.note("name", customer.name)
+    Customer.objects.filter(pk=customer.pk).delete()
+    return customer
+
+
 @intent("rotate_customer_wall_link")
 @transaction.atomic
 def rotate_wall_link(customer: Customer, *, actor: Any) -> tuple[Customer, str]:
