@@ -194,6 +194,7 @@ def pick(request, page: Page):
         "pick.html",
         sections=component_choices(snapshot),
         checked={str(i) for i in ids} | ({OTHER} if other else set()),
+        customer_member=signed_in_customer(request),
     )
 
 
