@@ -68,6 +68,8 @@ def other_pages(page: Page) -> list[dict[str, str]]:
 # How long the list of pages (with their versions) is kept: a sibling's status in a header
 # is at most this much older than its own page (plus the page's one-minute HTML cache).
 SIBLINGS_SECONDS = 10
+# A page's indicator at one version never changes; kept a while for the other pages' headers.
+INDICATOR_SECONDS = 3600
 
 
 def _page_list() -> list[dict[str, Any]]:
@@ -91,27 +93,30 @@ def siblings_version() -> str:
 def sibling_pages(page: Page, *, include_self: bool = False) -> list[dict[str, Any]]:
     """The installation's other pages with their overall status (indicator), for the header.
 
-    Read from each page's cached snapshot: no query per sibling on a cache hit (one query for
-    the list of pages every SIBLINGS_SECONDS; a sibling's snapshot is built only on a miss).
+    No query per sibling on a cache hit: the list of pages is cached (one query every
+    SIBLINGS_SECONDS), and each page's indicator is kept under its version beside its snapshot,
+    all read in one `get_many`; a sibling's snapshot is read (or built) only on a miss.
     """
     from incidents.snapshot import _cache_key, _cached
 
-    siblings = []
-    for entry in _page_list():
-        if entry["slug"] == page.slug and not include_self:
-            continue
+    entries = [e for e in _page_list() if include_self or e["slug"] != page.slug]
+    keys = {}
+    for entry in entries:
         stub = Page(pk=entry["pk"], created_at=entry["created_at"], version=entry["version"])
-        snapshot = _cached(_cache_key(stub, "page"), PageSnapshot)
-        if snapshot is None:
-            full = Page.objects.filter(pk=entry["pk"]).first()
-            snapshot = page_snapshot(full) if full is not None else None
-        siblings.append(
-            {
-                "slug": entry["slug"],
-                "name": entry["name"],
-                "indicator": snapshot.indicator if snapshot is not None else "none",
-            }
-        )
+        keys[entry["pk"]] = (stub, f"indicator:{stub.cache_key}")
+    known = cache.get_many([key for _stub, key in keys.values()])
+    siblings = []
+    for entry in entries:
+        stub, key = keys[entry["pk"]]
+        indicator = known.get(key)
+        if indicator is None:
+            snapshot = _cached(_cache_key(stub, "page"), PageSnapshot)
+            if snapshot is None:
+                full = Page.objects.filter(pk=entry["pk"]).first()
+                snapshot = page_snapshot(full) if full is not None else None
+            indicator = snapshot.indicator if snapshot is not None else "none"
+            cache.set(key, indicator, INDICATOR_SECONDS)
+        siblings.append({"slug": entry["slug"], "name": entry["name"], "indicator": indicator})
     return siblings
 
 
