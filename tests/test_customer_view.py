@@ -531,3 +531,17 @@ def test_deleting_a_customer_is_one_audited_intent_and_ends_its_peoples_access(
         AuditEntry.objects.filter(action="delete_customer").values_list("object_repr", flat=True)
     ) == ["Acme"]
     assert person.get("/my/").status_code == 302
+
+
+def test_the_sign_in_mail_speaks_the_visitors_language_formally(client, acme):
+    from django.core import mail
+
+    client.cookies["statuspage_language"] = "nl"
+    client.post("/my/sign-in/", {"email": "dana@acme.example"})
+    (message,) = mail.outbox
+    assert message.subject == "Uw aanmeldlink voor IT services"
+    assert "Deze link werkt één keer, 15 minuten lang." in message.body
+    html = message.alternatives[0][0]
+    assert '<html lang="nl">' in html and "Aanmelden" in html
+    page = client.get("/my/sign-in/sent/").content.decode()
+    assert "Als dit adres bij een van onze klanten hoort" in page
