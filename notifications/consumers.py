@@ -1,4 +1,5 @@
-"""The public page's websocket: `/ws/pages/<slug>/`, anonymous and read-only.
+"""The websockets: the public page's `/ws/pages/<slug>/`, anonymous and read-only, and the
+customer view's `/ws/my/` (CustomerConsumer, below), which only a signed-in customer joins.
 
 On connect the client gets `{"type": "hello", "version": N}` (the page's current version), then
 every event of the page in the order they were sent. A client may send `{"type": "ping"}`
