@@ -8,6 +8,7 @@ redirect to the thank-you page).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
@@ -50,11 +51,15 @@ def component_choices(snapshot: PageSnapshot) -> list[tuple[str, list[tuple[str,
     return sections
 
 
-def picked_components(request_data: QueryDict, snapshot: PageSnapshot) -> tuple[list[int], bool]:
-    """Component ids picked in the request that the page shows, and whether "other" was."""
+def picked_components(
+    request_data: QueryDict, snapshot: PageSnapshot, own: Iterable[tuple[str, str]] = ()
+) -> tuple[list[int], bool]:
+    """Component ids picked in the request that the page shows (or that are the signed-in
+    customer's own, `own`), and whether "other" was."""
+    own_ids = {value for value, _name in own}
     ids: list[int] = []
     for value in request_data.getlist("component"):
-        pk = snapshot.component_id(value)
+        pk = int(value) if value in own_ids else snapshot.component_id(value)
         if pk is not None and pk not in ids:
             ids.append(pk)
     return ids, OTHER in request_data.getlist("component")
@@ -186,15 +191,17 @@ def _render(request, page: Page, snapshot: PageSnapshot, template: str, status: 
 def pick(request, page: Page):
     """Step 1: which services is it about?"""
     snapshot = page_snapshot(page)
-    ids, other = picked_components(request.GET, snapshot)
+    member = signed_in_customer(request)
+    own = own_components(member, page, snapshot)
+    ids, other = picked_components(request.GET, snapshot, own)
     return _render(
         request,
         page,
         snapshot,
         "pick.html",
-        sections=component_choices(snapshot),
+        sections=component_choices(snapshot) + ([(_("Your own services"), own)] if own else []),
         checked={str(i) for i in ids} | ({OTHER} if other else set()),
-        customer_member=signed_in_customer(request),
+        customer_member=member,
     )
 
 
@@ -202,7 +209,9 @@ def pick(request, page: Page):
 def known(request, page: Page):
     """Step 2: what is known right now about the picked services."""
     snapshot = page_snapshot(page)
-    ids, other = picked_components(request.GET, snapshot)
+    member = signed_in_customer(request)
+    own = own_components(member, page, snapshot)
+    ids, other = picked_components(request.GET, snapshot, own)
     if not ids and not other:
         return _render(
             request,
@@ -210,20 +219,44 @@ def known(request, page: Page):
             snapshot,
             "pick.html",
             status=400,
-            sections=component_choices(snapshot),
+            sections=component_choices(snapshot) + ([(_("Your own services"), own)] if own else []),
             checked=set(),
             error=_("Pick at least one service, or “Something else”."),
+            customer_member=member,
         )
-    found = _known(snapshot, ids, other)
+    public_ids = [i for i in ids if i in snapshot.components]
+    found = _known(snapshot, public_ids, other)
+    if member is not None:
+        _add_own(found, member, ids)
     return _render(
         request,
         page,
         snapshot,
         "known.html",
         known=found,
-        listed=bool(found["open"] or found["maintenance"]),
+        listed=bool(found["open"] or found["maintenance"] or found.get("own_open")),
         query=_query(ids, other),
     )
+
+
+def _add_own(found: dict[str, Any], member: CustomerMember, ids: list[int]) -> None:
+    """What the signed-in customer's view knows beyond the public page about the picked
+    services: its customer-only services and the incidents and maintenance on them."""
+    from .customer_view import build_customer_view
+
+    view = build_customer_view(member.customer)
+    wanted = set(ids)
+    services = {s.component.id: s.component for p in view.pages for s in p.services}
+    shown = {c.id for c in found["picked"]}
+    found["picked"] += [services[i] for i in ids if i in services and i not in shown]
+    found["names"] = ", ".join(c.name for c in found["picked"])
+    listed = {i.id for key in ("open", "maintenance", "upcoming") for i in found[key]}
+
+    def own(items):
+        return [i for i in items if i.id not in listed and wanted & {c.id for c in i.components}]
+
+    found["own_open"] = own(view.unresolved) + own(view.active_maintenance)
+    found["own_upcoming"] = own(view.upcoming_maintenance)
 
 
 def signed_in_customer(request) -> CustomerMember | None:
@@ -284,7 +317,7 @@ def report_form(request, page: Page):
             else:
                 return HttpResponseRedirect(f"{request.page_prefix}report/sent/")
     else:
-        ids, other = picked_components(request.GET, snapshot)
+        ids, other = picked_components(request.GET, snapshot, own)
         initial: dict[str, Any] = {"component": [str(i) for i in ids] + ([OTHER] if other else [])}
         if member is not None:
             initial.update(company=member.customer.name, email=member.email)

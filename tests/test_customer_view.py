@@ -545,3 +545,20 @@ def test_the_sign_in_mail_speaks_the_visitors_language_formally(client, acme):
     assert '<html lang="nl">' in html and "Aanmelden" in html
     page = client.get("/my/sign-in/sent/").content.decode()
     assert "Als dit adres bij een van onze klanten hoort" in page
+
+
+def test_a_signed_in_customer_picks_its_own_services_and_sees_what_is_known_of_them(
+    client, it_page, acme
+):
+    fibre = component(it_page, "Acme fibre Utrecht")
+    services.open_incident(
+        it_page, actor=None, name="Fibre cut in Utrecht", body="Digging.",
+        components={fibre.pk: "major_outage"},
+    )  # fmt: skip
+    sign_in(client, "dana@acme.example")
+    pick = client.get("/p/it/report/").content.decode()
+    assert "You are signed in for Acme" in pick and "Acme fibre Utrecht" in pick
+    known = client.get(f"/p/it/report/known/?component={fibre.pk}").content.decode()
+    assert "This problem is known" in known and "Fibre cut in Utrecht" in known
+    form = client.get(f"/p/it/report/form/?component={fibre.pk}").content.decode()
+    assert f'value="{fibre.pk}" id="component-{fibre.pk}" checked' in form
