@@ -27,6 +27,7 @@ from incidents.models import (
 )
 from incidents.models.pages import request_site_url, site_url
 
+from .. import visibility
 from ..ratelimit import take_attempt
 from ..snapshot_types import PageSnapshot
 from . import audit
@@ -161,13 +162,11 @@ def submit_report(
             code="too_many_components",
             field="components",
         )
-    from incidents.visibility import components_visible_to, public_components
-
     on_page = Component.objects.filter(page=page, pk__in=ids)
     allowed = (
-        components_visible_to(customer, on_page)
+        visibility.components_visible_to(customer, on_page)
         if customer is not None
-        else public_components(on_page)
+        else visibility.public_components(on_page)
     )
     found = list(allowed)
     if len(found) != len(ids):
