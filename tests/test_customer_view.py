@@ -555,10 +555,12 @@ def test_a_signed_in_customer_picks_its_own_services_and_sees_what_is_known_of_t
         it_page, actor=None, name="Fibre cut in Utrecht", body="Digging.",
         components={fibre.pk: "major_outage"},
     )  # fmt: skip
+    assert "Acme fibre Utrecht" not in client.get("/p/it/report/").content.decode()  # a guest
     sign_in(client, "dana@acme.example")
     pick = client.get("/p/it/report/").content.decode()
     assert "You are signed in for Acme" in pick and "Acme fibre Utrecht" in pick
     known = client.get(f"/p/it/report/known/?component={fibre.pk}").content.decode()
     assert "This problem is known" in known and "Fibre cut in Utrecht" in known
+    assert "For your company" in known and 'href="/my/incidents/' in known
     form = client.get(f"/p/it/report/form/?component={fibre.pk}").content.decode()
     assert f'value="{fibre.pk}" id="component-{fibre.pk}" checked' in form
