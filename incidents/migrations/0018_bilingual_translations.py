@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0016_customers'),
+        ('incidents', '0017_problemreport_customer'),
     ]
 
     operations = [
