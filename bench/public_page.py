@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--app-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--nginx-port", type=int, default=0, help="default: a free port")
     args = parser.parse_args()
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="bench-page-"))
@@ -97,7 +99,7 @@ def main() -> None:
     for command in (["migrate", "--noinput"], ["load_demo"], ["collectstatic", "--noinput"]):
         subprocess.run(manage + command, cwd=ROOT, env=env, check=True, capture_output=True)
 
-    app_port, nginx_port = free_port(), free_port()
+    app_port, nginx_port = args.app_port or free_port(), args.nginx_port or free_port()
     gunicorn = subprocess.Popen(
         [
             PYTHON,

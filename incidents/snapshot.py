@@ -88,6 +88,24 @@ def _cache_key(page: Page, name: str) -> str:
     return f"snapshot:{page.cache_key}:{name}"
 
 
+# The page's current version as the shared cache knows it, for the public pages' fast path
+# (statuspage/fastpath.py): a rendering is answered from memory only while this still names the
+# version it was built from. Set on every version bump (at once and on commit), a tombstone when
+# the page is deleted; a missing stamp is a slow request, never a stale page.
+VERSION_STAMP_SECONDS = 60
+DELETED = "deleted"
+
+
+def version_stamp_key(page_id: int) -> str:
+    return f"public:page-version:{page_id}"
+
+
+def stamp_version(page: Page, *, deleted: bool = False) -> None:
+    """Tell every process's fast path that `page` changed (or is gone)."""
+    key, value = version_stamp_key(page.pk), DELETED if deleted else page.cache_key
+    cache.set(key, value, VERSION_STAMP_SECONDS)
+
+
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODERS = {
     kind: msgspec.msgpack.Decoder(kind) for kind in (PageSnapshot, IncidentView, MonthHistory)

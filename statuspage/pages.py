@@ -154,10 +154,14 @@ def page_view(view):
     response varies on the headers that chose it.
     """
 
+    from .templatetags.status import allow_accent_style
+
     @functools.wraps(view)
     def wrapper(request, *args, slug: str | None = None, **kwargs):
         page = page_for_request(request, slug)
         language = public_language(request, page)
+        # The accent colour's inline style, also when the HTML comes from a cache.
+        allow_accent_style(request, page.accent_colour)
         with translation.override(language):
             request.LANGUAGE_CODE = language
             request.status_page = page

@@ -33,8 +33,9 @@ from incidents.snapshot import (
     page_snapshot,
 )
 
+from .fastpath import Rendering
 from .live import live_etag, live_state, status_sections
-from .pages import SUPPORTED, PageRequest, page_view
+from .pages import RESOLVE_TTL, SUPPORTED, PageRequest, page_view
 
 
 def hours_rows(snapshot: PageSnapshot) -> list[dict[str, Any]]:
@@ -115,6 +116,20 @@ def cached_html(view):
             response = HttpResponse(bodies[gzip_ok], content_type="text/html; charset=utf-8")
             if gzip_ok:
                 response["Content-Encoding"] = "gzip"
+            # What the fast path (first middleware) may answer the next requests with.
+            expires = (minute + 1) * 60
+            if request.page_prefix == "/":  # a host's page: re-resolved as the lookup does
+                expires = min(expires, time.time() + RESOLVE_TTL)
+            response.public_rendering = Rendering(
+                page_id=page.pk,
+                stamp=page.cache_key,
+                default_language=page.default_language,
+                language=translation.get_language(),
+                etag=etag,
+                expires=expires,
+                plain=bodies[0],
+                packed=bodies[1],
+            )
         patch_vary_headers(response, ["Accept-Encoding"])
         response["ETag"] = etag
         response["Cache-Control"] = (
