@@ -1,11 +1,16 @@
 """Benchmark: public status page HTML requests per second, against nginx serving the same bytes.
 
     .venv/bin/python bench/public_page.py [--seconds 10] [--connections 64] [--workers 2]
+        [--redis-url redis://127.0.0.1:6379/0]
 
 Loads the demo data into a throw-away SQLite database (or uses DATABASE_URL), starts gunicorn
-(sync workers, the production WSGI layout) and nginx serving the page's HTML as a file, and
-drives both with wrk on loopback. Prints requests/s and latency for each and the ratio. Needs
-Debian's `wrk` and `nginx-light`; installs them with apt-get when missing (root).
+(sync workers, the production WSGI layout), uvicorn (the ASGI app, whose fast path answers a
+kept rendering before Django's handler) and nginx serving the page's HTML as a file
+(`gzip_static`: the static mirror's way), and drives each with wrk on loopback. Prints the
+page's weight, requests/s and latency for each and the ratios. The fast path needs a shared
+cache: Redis from `--redis-url` (default: REDIS_URL, else REDIS_URL_FOR_TESTS); without one it
+is off and the figures are the ordinary path's. Needs Debian's `wrk` and `nginx-light`;
+installs them with apt-get when missing (root).
 """
 
 from __future__ import annotations
@@ -81,7 +86,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or os.environ.get("REDIS_URL_FOR_TESTS", ""),
+    )
     parser.add_argument("--app-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--asgi-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--nginx-port", type=int, default=0, help="default: a free port")
     args = parser.parse_args()
     ensure_tools()
@@ -94,12 +104,16 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{work}/bench.sqlite3"),
         "LOG_LEVEL": "WARNING",
+        "REDIS_URL": args.redis_url,
+        "PUBLIC_FAST_PATH": "1" if args.redis_url else "0",
+        "LAST_GOOD_DIR": str(work / "last-good"),
     }
     manage = [PYTHON, "manage.py"]
     for command in (["migrate", "--noinput"], ["load_demo"], ["collectstatic", "--noinput"]):
         subprocess.run(manage + command, cwd=ROOT, env=env, check=True, capture_output=True)
 
     app_port, nginx_port = args.app_port or free_port(), args.nginx_port or free_port()
+    asgi_port = args.asgi_port or free_port()
     gunicorn = subprocess.Popen(
         [
             PYTHON,
@@ -116,10 +130,31 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
+    uvicorn = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "statuspage.asgi:application",
+            "--workers",
+            str(args.workers),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(asgi_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     nginx = None
     try:
         app_url = f"http://127.0.0.1:{app_port}/"
+        asgi_url = f"http://127.0.0.1:{asgi_port}/"
         html = wait_for(app_url)
+        wait_for(asgi_url)
         (work / "www").mkdir()
         (work / "www" / "index.html").write_bytes(html)
         (work / "www" / "index.html.gz").write_bytes(gzip.compress(html, compresslevel=6))
@@ -135,17 +170,29 @@ def main() -> None:
         nginx = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)])
         nginx_url = f"http://127.0.0.1:{nginx_port}/"
         wait_for(nginx_url)
+        packed = gzip.compress(html, compresslevel=6)
+        stops, sliders = html.count(b'tabindex="0"'), html.count(b'role="slider"')
+        fast = f"on (Redis {args.redis_url})" if args.redis_url else "OFF (no Redis)"
         print(
-            f"page: {len(html):,} bytes of HTML; wrk: {args.connections} connections, "
-            f"{args.seconds}s each; {args.workers} worker processes each",
+            f"page: {len(html):,} bytes of HTML ({len(packed):,} gzipped), {stops} tab stops "
+            f"in the uptime history for {sliders} components; fast path {fast}",
             flush=True,
         )
-        run_wrk(app_url, 2, args.connections)  # warm-up: snapshot and rendered page cached
+        print(
+            f"wrk: {args.connections} connections, {args.seconds}s each; "
+            f"{args.workers} worker processes each",
+            flush=True,
+        )
+        for url in (app_url, asgi_url):  # warm-up: snapshot, rendering and fast path kept
+            run_wrk(url, 2, args.connections)
+            run_wrk(url, 2, args.connections, "Accept-Encoding: gzip")
         gz = "Accept-Encoding: gzip"
         rows = [
             ("django (gunicorn sync)", run_wrk(app_url, args.seconds, args.connections)),
+            ("django (uvicorn asgi)", run_wrk(asgi_url, args.seconds, args.connections)),
             ("nginx, same file", run_wrk(nginx_url, args.seconds, args.connections)),
             ("django, gzip", run_wrk(app_url, args.seconds, args.connections, gz)),
+            ("django asgi, gzip", run_wrk(asgi_url, args.seconds, args.connections, gz)),
             ("nginx, gzip_static", run_wrk(nginx_url, args.seconds, args.connections, gz)),
         ]
         for name, r in rows:
@@ -153,19 +200,23 @@ def main() -> None:
                 f"{name:24} {r['rps']:>10,.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}"
                 f"   non-2xx {r['non2xx']}"
             )
-        for label, (_, ours), (_, ceiling) in [
-            ("plain", rows[0], rows[1]),
-            ("gzip", rows[2], rows[3]),
+        results = dict(rows)
+        # The first two lines as before issue 18 (gunicorn), so runs stay comparable.
+        for label, ours, ceiling in [
+            ("django / nginx (plain)", "django (gunicorn sync)", "nginx, same file"),
+            ("django / nginx (gzip)", "django, gzip", "nginx, gzip_static"),
+            ("django asgi / nginx (plain)", "django (uvicorn asgi)", "nginx, same file"),
+            ("django asgi / nginx (gzip)", "django asgi, gzip", "nginx, gzip_static"),
         ]:
-            print(
-                f"ratio django / nginx ({label}): {ours['rps'] / ceiling['rps']:.3f} "
-                "(target >= 0.15)"
-            )
+            ratio = results[ours]["rps"] / results[ceiling]["rps"]
+            print(f"ratio {label}: {ratio:.3f} (target >= 0.15)")
     finally:
         gunicorn.terminate()
+        uvicorn.terminate()
         if nginx:
             nginx.terminate()
         gunicorn.wait(10)
+        uvicorn.wait(10)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -9,6 +9,7 @@ the version, so a stale snapshot is never served after a change.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -96,14 +97,53 @@ VERSION_STAMP_SECONDS = 60
 DELETED = "deleted"
 
 
-def version_stamp_key(page_id: int) -> str:
-    return f"public:page-version:{page_id}"
+def version_stamp_key(page: Page) -> str:
+    """The stamp's key names the page itself (its id and creation), never a reused id."""
+    return f"public:page-version:{page.pk}.{page.created_at.timestamp():.6f}"
+
+
+# What this process last read of each stamp, and until when (time.monotonic()) it goes by that
+# without asking the cache again.
+_stamps_read: dict[str, tuple[float, Any]] = {}
 
 
 def stamp_version(page: Page, *, deleted: bool = False) -> None:
     """Tell every process's fast path that `page` changed (or is gone)."""
-    key, value = version_stamp_key(page.pk), DELETED if deleted else page.cache_key
+    key, value = version_stamp_key(page), DELETED if deleted else page.cache_key
     cache.set(key, value, VERSION_STAMP_SECONDS)
+    _stamps_read.pop(key, None)
+
+
+def stamp_if_none(key: str, stamp: str) -> None:
+    """Stamp the version a request just read from the database, unless a change stamped one."""
+    cache.add(key, stamp, VERSION_STAMP_SECONDS)
+    _stamps_read.pop(key, None)
+
+
+UNREAD = object()
+
+
+def read_version_stamp(key: str, *, fresh_for: float = 0.0, known_only: bool = False) -> Any:
+    """The page's version stamp (None when the cache has none), read from the shared cache at
+    most once per `fresh_for` seconds in this process (a change made here is seen at once).
+    With `known_only`, `UNREAD` instead of asking the cache (an event loop must not wait)."""
+    now = time.monotonic()
+    known = _stamps_read.get(key)
+    if known is not None and known[0] > now:
+        return known[1]
+    if known_only:
+        return UNREAD
+    value = cache.get(key)
+    if fresh_for > 0:
+        if len(_stamps_read) > 10_000:
+            _stamps_read.clear()
+        _stamps_read[key] = (now + fresh_for, value)
+    return value
+
+
+def forget_stamps() -> None:
+    """Drop what this process read of the stamps (tests)."""
+    _stamps_read.clear()
 
 
 _ENCODER = msgspec.msgpack.Encoder()

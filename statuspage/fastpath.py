@@ -3,15 +3,18 @@ before the middleware stack runs (issue 18).
 
 The status page, an incident's page and the history are rendered once per page version,
 language and minute (`views.cached_html`). The first request for an address goes the whole way
-(page lookup, the view, every middleware: security headers, CSP, the last good copy); this
-middleware, first in the list, keeps what came out (both bodies, every header but the
-encoding's) and answers the next requests for the same address, scheme and visitor language
-itself, 200 or 304 on the same ETag. No query: a rendering is answered only while the shared
-cache's version stamp of its page (`incidents.snapshot.stamp_version`, set on every version bump
-and page deletion) still names the version it was built from, and until its minute ends (30 s
-for a host's root routes, as the page lookup re-resolves a host). A missing stamp (Redis down,
-evicted) or anything unusual (a query string, a cookie being set, a stale copy) takes the
-ordinary path.
+(page lookup, the view, every middleware: security headers, CSP, the last good copy); the
+middleware here, first in the list, keeps what came out (both bodies, every header) and answers
+the next GETs for the same address (scheme, host, path) and visitor language itself, 200 or
+304 on the same ETag, without a query. Under ASGI (`statuspage.asgi`) `FastPathASGI` answers
+them before Django's handler, in the event loop.
+
+A rendering is answered only while the shared cache's version stamp of its page
+(`incidents.snapshot.stamp_version`, set on every version bump and page deletion) names the
+version it was built from, read at most every `PUBLIC_FAST_PATH_RECHECK_SECONDS` per process,
+and until its minute ends (30 s for a host's root routes, as the page lookup re-resolves a
+host). A missing stamp (Redis down or evicted), a query string, a response that sets a cookie
+or a stale last-good copy takes the ordinary path.
 """
 
 from __future__ import annotations
@@ -19,24 +22,30 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse
+from django.http.cookie import parse_cookie
+from django.http.response import ResponseHeaders
 
-from incidents.snapshot import VERSION_STAMP_SECONDS, version_stamp_key
+from incidents.snapshot import UNREAD, forget_stamps, read_version_stamp, stamp_if_none
 
-from .pages import visitor_language
+from .pages import choose_language
 
 MAX_ADDRESSES = 500
 # Headers that differ between the plain and the compressed body, set per answer.
 PER_BODY = {"content-encoding", "content-length"}
+
+# (scheme the server saw, the proxy's scheme header, host, path): what Django's security
+# middleware and host validation decide from, raw.
+Key = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
 class Rendering:
     """What `cached_html` made for one (page version, language, address, minute)."""
 
-    page_id: int
+    stamp_key: str  # where the page's version stamp is (incidents.snapshot.version_stamp_key)
     stamp: str  # the page's cache_key when it was built: what its version stamp must say
     default_language: str
     language: str
@@ -46,12 +55,36 @@ class Rendering:
     packed: bytes  # gzip
 
 
-@dataclass
-class Answer:
-    """A rendering with the headers the whole middleware stack gave its 200."""
+def _raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
-    rendering: Rendering
+
+@dataclass(frozen=True)
+class Hit:
+    status: int
     headers: list[tuple[str, str]]
+    raw_headers: list[tuple[bytes, bytes]]  # for ASGI
+    body: bytes
+
+
+class Answer:
+    """A rendering with the headers the whole middleware stack gave its 200 (and its 304)."""
+
+    def __init__(self, rendering: Rendering, headers: list[tuple[str, str]]):
+        self.rendering = rendering
+        common = [(k, v) for k, v in headers if k.lower() not in PER_BODY]
+        plain = [*common, ("Content-Length", str(len(rendering.plain)))]
+        packed = [
+            *common,
+            ("Content-Encoding", "gzip"),
+            ("Content-Length", str(len(rendering.packed))),
+        ]
+        # A 304 carries the 200's headers but its body's type and length (what Django sends).
+        unchanged = [(k, v) for k, v in common if k.lower() != "content-type"]
+        unchanged.append(("Content-Length", "0"))
+        self.plain = Hit(200, plain, _raw(plain), rendering.plain)
+        self.packed = Hit(200, packed, _raw(packed), rendering.packed)
+        self.not_modified = Hit(304, unchanged, _raw(unchanged), b"")
 
 
 @dataclass
@@ -60,43 +93,52 @@ class Address:
     by_language: dict[str, Answer] = field(default_factory=dict)
 
 
-_addresses: dict[tuple[bool, str, str], Address] = {}
+_addresses: dict[Key, Address] = {}
 
 
 def forget() -> None:
     """Drop this process's copies (tests)."""
     _addresses.clear()
+    forget_stamps()
 
 
-def _answer(request, place: Address):
-    answer = place.by_language.get(visitor_language(request, place.default_language))
+def find(
+    key: Key,
+    chosen_language: str,
+    accept_language: str,
+    accept_encoding: str,
+    if_none_match: str,
+    *,
+    known_only: bool = False,
+) -> Hit | None | object:
+    """The answer to a GET of `key` if a current rendering is kept; `UNREAD` when `known_only`
+    and the version stamp must be read from the cache first."""
+    place = _addresses.get(key)
+    if place is None:
+        return None
+    language = choose_language(chosen_language, accept_language, place.default_language)
+    answer = place.by_language.get(language)
     if answer is None:
         return None
     rendering = answer.rendering
     if time.time() >= rendering.expires:
         return None
-    if cache.get(version_stamp_key(rendering.page_id)) != rendering.stamp:
+    stamp = read_version_stamp(
+        rendering.stamp_key,
+        fresh_for=settings.PUBLIC_FAST_PATH_RECHECK_SECONDS,
+        known_only=known_only,
+    )
+    if stamp is UNREAD:
+        return UNREAD
+    if stamp != rendering.stamp:
         return None
-    response: HttpResponse
-    if rendering.etag in request.headers.get("If-None-Match", ""):
-        response = HttpResponseNotModified()
-        for name, value in answer.headers:
-            response.headers[name] = value
-        del response.headers["Content-Type"]
-        response.headers["Content-Length"] = "0"
-        return response
-    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
-    body = rendering.packed if gzip_ok else rendering.plain
-    response = HttpResponse(body)
-    for name, value in answer.headers:
-        response.headers[name] = value
-    if gzip_ok:
-        response.headers["Content-Encoding"] = "gzip"
-    response.headers["Content-Length"] = str(len(body))
-    return response
+    if rendering.etag in if_none_match:
+        return answer.not_modified
+    return answer.packed if "gzip" in accept_encoding else answer.plain
 
 
-def _keep(address: tuple[bool, str, str], response) -> None:
+def keep(key: Key, response) -> None:
+    """Keep a response of the ordinary path when `cached_html` made it and it is everyone's."""
     rendering: Rendering | None = getattr(response, "public_rendering", None)
     if (
         rendering is None
@@ -106,17 +148,32 @@ def _keep(address: tuple[bool, str, str], response) -> None:
         or "X-Status-Page-Stale" in response.headers
     ):
         return
-    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in PER_BODY]
-    place = _addresses.get(address)
+    place = _addresses.get(key)
     if place is None:
         if len(_addresses) >= MAX_ADDRESSES:
             _addresses.clear()
-        place = _addresses[address] = Address(rendering.default_language)
+        place = _addresses[key] = Address(rendering.default_language)
     place.default_language = rendering.default_language
-    place.by_language[rendering.language] = Answer(rendering, headers)
+    place.by_language[rendering.language] = Answer(rendering, list(response.headers.items()))
     # A process that starts after the last change has no stamp to go by: the version it just
-    # read from the database is it (`add`: a stamp set by a change is never overwritten).
-    cache.add(version_stamp_key(rendering.page_id), rendering.stamp, VERSION_STAMP_SECONDS)
+    # read from the database is it (a stamp set by a change is never overwritten).
+    stamp_if_none(rendering.stamp_key, rendering.stamp)
+
+
+def _proxy_header() -> str:
+    """The request header (META name) that says the scheme behind a proxy, or ""."""
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    return proxy[0] if proxy else ""
+
+
+def request_key(request) -> Key:
+    proxy = _proxy_header()
+    return (
+        request._get_scheme(),
+        request.META.get(proxy, "") if proxy else "",
+        request._get_raw_host().lower(),  # X-Forwarded-Host, Host or the server's name
+        request.path,
+    )
 
 
 class PublicPageFastPath:
@@ -132,12 +189,81 @@ class PublicPageFastPath:
             or request.META.get("QUERY_STRING")
         ):
             return self.get_response(request)
-        address = (request.is_secure(), request.get_host().lower(), request.path)
-        place = _addresses.get(address)
-        if place is not None:
-            response = _answer(request, place)
-            if response is not None:
-                return response
+        key = request_key(request)
+        meta = request.META
+        hit = find(
+            key,
+            request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
+            meta.get("HTTP_ACCEPT_LANGUAGE", ""),
+            meta.get("HTTP_ACCEPT_ENCODING", ""),
+            meta.get("HTTP_IF_NONE_MATCH", ""),
+        )
+        if isinstance(hit, Hit):
+            response = HttpResponse(hit.body, status=hit.status)
+            response.headers = ResponseHeaders(dict(hit.headers))
+            return response
         response = self.get_response(request)
-        _keep(address, response)
+        keep(key, response)
         return response
+
+
+class FastPathASGI:
+    """In front of Django's ASGI handler: a hit is answered in the event loop (no thread, no
+    request object); everything else goes to Django, whose first middleware keeps renderings."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope.get("query_string")
+            and not scope.get("root_path")
+            and settings.PUBLIC_FAST_PATH
+        ):
+            hit = await self._find(scope)
+            if hit is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": hit.status,
+                        "headers": hit.raw_headers,
+                    }
+                )
+                await send({"type": "http.response.body", "body": hit.body})
+                return
+        await self.app(scope, receive, send)
+
+    async def _find(self, scope) -> Hit | None:
+        headers = dict(scope["headers"])
+        host = headers.get(b"host")
+        if settings.USE_X_FORWARDED_HOST and b"x-forwarded-host" in headers:
+            host = headers[b"x-forwarded-host"]
+        if not host:
+            return None
+        proxy = _proxy_header()
+        proxy_name = proxy[5:].replace("_", "-").lower().encode() if proxy else b""
+        key = (
+            scope.get("scheme", "http"),
+            headers.get(proxy_name, b"").decode("latin-1") if proxy else "",
+            host.decode("latin-1").lower(),
+            scope["path"],
+        )
+        cookie = headers.get(b"cookie")
+        chosen = (
+            parse_cookie(cookie.decode("latin-1")).get(settings.LANGUAGE_COOKIE_NAME, "")
+            if cookie
+            else ""
+        )
+        args = (
+            key,
+            chosen,
+            headers.get(b"accept-language", b"").decode("latin-1"),
+            headers.get(b"accept-encoding", b"").decode("latin-1"),
+            headers.get(b"if-none-match", b"").decode("latin-1"),
+        )
+        hit = find(*args, known_only=True)
+        if hit is UNREAD:  # the stamp is read from the cache (Redis) off the event loop
+            hit = await sync_to_async(find, thread_sensitive=False)(*args)
+        return hit if isinstance(hit, Hit) else None

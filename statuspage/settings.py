@@ -556,6 +556,9 @@ PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=10)
 # cache on every request (statuspage/fastpath.py). On by default with Redis; without it each
 # process has its own cache, which a change made in another process does not reach.
 PUBLIC_FAST_PATH = env.bool("PUBLIC_FAST_PATH", default=bool(REDIS_URL))
+# Each process reads a page's version stamp from the cache at most this often (seconds): a change
+# made in another process reaches its fast path within this time (0: read on every request).
+PUBLIC_FAST_PATH_RECHECK_SECONDS = env.float("PUBLIC_FAST_PATH_RECHECK_SECONDS", default=0.1)
 
 # --- When parts fail (issue 12) ---
 # A public read that is not built within this many seconds (a part hangs) is answered from the

@@ -31,6 +31,7 @@ from incidents.snapshot import (
     incident_detail,
     incident_history,
     page_snapshot,
+    version_stamp_key,
 )
 
 from .fastpath import Rendering
@@ -121,7 +122,7 @@ def cached_html(view):
             if request.page_prefix == "/":  # a host's page: re-resolved as the lookup does
                 expires = min(expires, time.time() + RESOLVE_TTL)
             response.public_rendering = Rendering(
-                page_id=page.pk,
+                stamp_key=version_stamp_key(page),
                 stamp=page.cache_key,
                 default_language=page.default_language,
                 language=translation.get_language(),

@@ -111,9 +111,9 @@ def test_the_stamp_is_set_again_on_commit(client, it_page, django_capture_on_com
     vpn = Component.objects.get(page=it_page, name="VPN")
     with django_capture_on_commit_callbacks(execute=True):
         services.set_component_status(vpn, "major_outage", actor=None)
-        cache.delete(version_stamp_key(it_page.pk))  # a slow request's old stamp, say
+        cache.delete(version_stamp_key(it_page))  # a slow request's old stamp, say
     it_page.refresh_from_db()
-    assert cache.get(version_stamp_key(it_page.pk)) == it_page.cache_key
+    assert cache.get(version_stamp_key(it_page)) == it_page.cache_key
 
 
 def test_a_deleted_page_is_gone_at_once(client, it_page, phone_page):
@@ -129,7 +129,7 @@ def test_without_the_version_stamp_the_ordinary_path_answers(
     from incidents.snapshot import version_stamp_key
 
     client.get("/p/it/")
-    cache.delete(version_stamp_key(it_page.pk))  # Redis restarted or evicted it
+    cache.delete(version_stamp_key(it_page))  # Redis restarted or evicted it
     with django_assert_num_queries(1):  # the page's version check (the HTML is in the cache)
         client.get("/p/it/")
     with django_assert_num_queries(0):  # which stamped the version it read
@@ -187,3 +187,56 @@ def test_the_accent_style_is_allowed_by_its_hash_so_a_kept_copy_stays_valid(clie
         style_src = re.search(r"style-src ([^;]*)", policy).group(1)
         assert f"'sha256-{digest}'" in style_src.split()
         assert "nonce" not in policy and b" nonce=" not in response.content
+
+
+async def teapot(scope, receive, send):
+    """Stands for Django's ASGI handler: what the fast path did not answer reaches it."""
+    await send({"type": "http.response.start", "status": 418, "headers": []})
+    await send({"type": "http.response.body", "body": b"ordinary path"})
+
+
+def asgi_get(path: str, **headers: str):
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator
+
+    from statuspage.fastpath import FastPathASGI
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "headers": [(b"host", b"testserver")]
+        + [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
+    }
+
+    async def run():
+        communicator = ApplicationCommunicator(FastPathASGI(teapot), scope)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        start = await communicator.receive_output(5)
+        body = await communicator.receive_output(5)
+        return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body["body"]
+
+    return async_to_sync(run)()
+
+
+@pytest.mark.parametrize("recheck", [0, 60])
+def test_under_asgi_a_kept_rendering_is_answered_before_django(
+    client, it_page, settings, django_assert_max_num_queries, recheck
+):
+    settings.PUBLIC_FAST_PATH_RECHECK_SECONDS = recheck  # 0: the stamp is read in a thread
+    assert asgi_get("/p/it/")[0] == 418  # nothing kept yet
+    ordinary = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="nl", HTTP_ACCEPT_ENCODING="gzip")
+    with django_assert_max_num_queries(0):
+        status, sent, body = asgi_get("/p/it/", accept_language="nl", accept_encoding="gzip")
+    assert status == 200 and body == ordinary.content
+    assert sent == {k.lower(): v for k, v in ordinary.headers.items()}
+    status, _sent, body = asgi_get("/p/it/", accept_language="nl", if_none_match=ordinary["ETag"])
+    assert status == 304 and body == b""
+    assert asgi_get("/p/it/", accept_language="en")[0] == 418  # not kept in English yet
+    assert asgi_get("/p/it/history/")[0] == 418
+    vpn = Component.objects.get(page=it_page, name="VPN")
+    services.set_component_status(vpn, "partial_outage", actor=None)
+    assert asgi_get("/p/it/", accept_language="nl")[0] == 418  # changed: Django renders it
