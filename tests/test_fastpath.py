@@ -240,3 +240,47 @@ def test_under_asgi_a_kept_rendering_is_answered_before_django(
     vpn = Component.objects.get(page=it_page, name="VPN")
     services.set_component_status(vpn, "partial_outage", actor=None)
     assert asgi_get("/p/it/", accept_language="nl")[0] == 418  # changed: Django renders it
+
+
+def wsgi_get(path: str, **headers: str):
+    from django.test import RequestFactory
+
+    from statuspage.fastpath import FastPathWSGI
+
+    def teapot_wsgi(environ, start_response):
+        start_response("418 I'm a teapot", [])
+        return [b"ordinary path"]
+
+    sent = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        sent.update(status=int(status.split()[0]), headers=dict(response_headers))
+
+    environ = RequestFactory().get(path, **headers).environ
+    body = b"".join(FastPathWSGI(teapot_wsgi)(environ, start_response))
+    return sent["status"], sent["headers"], body
+
+
+def test_under_wsgi_a_kept_rendering_is_answered_before_django(
+    client, it_page, django_assert_max_num_queries
+):
+    assert wsgi_get("/p/it/")[0] == 418  # nothing kept yet
+    ordinary = client.get("/p/it/", HTTP_ACCEPT_LANGUAGE="nl", HTTP_ACCEPT_ENCODING="gzip")
+    with django_assert_max_num_queries(0):
+        status, sent, body = wsgi_get(
+            "/p/it/", HTTP_ACCEPT_LANGUAGE="nl", HTTP_ACCEPT_ENCODING="gzip"
+        )
+    assert status == 200 and body == ordinary.content
+    assert sent == dict(ordinary.headers.items())
+    status, _sent, body = wsgi_get(
+        "/p/it/", HTTP_ACCEPT_LANGUAGE="nl", HTTP_IF_NONE_MATCH=ordinary["ETag"]
+    )
+    assert status == 304 and body == b""
+    # The language cookie is read as Django reads it.
+    status, sent, _body = wsgi_get("/p/it/", HTTP_COOKIE="statuspage_language=nl")
+    assert status == 200 and sent["Content-Language"] == "nl"
+    assert wsgi_get("/p/it/", HTTP_HOST="other.example.com")[0] == 418  # another host
+    assert wsgi_get("/p/it/", HTTP_ACCEPT_LANGUAGE="en")[0] == 418  # not kept in English yet
+    vpn = Component.objects.get(page=it_page, name="VPN")
+    services.set_component_status(vpn, "partial_outage", actor=None)
+    assert wsgi_get("/p/it/", HTTP_ACCEPT_LANGUAGE="nl")[0] == 418  # changed: Django renders it
