@@ -38,6 +38,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The ceiling of each Python server: the page's bytes (gzip when asked) from a bare app.
+BARE_APP = """
+import os
+from pathlib import Path
+
+folder = Path(os.environ["BARE_DIR"])
+PLAIN, PACKED = (folder / "index.html").read_bytes(), (folder / "index.html.gz").read_bytes()
+
+
+def pick(accept):
+    if "gzip" in accept:
+        return PACKED, [("Content-Encoding", "gzip")]
+    return PLAIN, []
+
+
+def wsgi(environ, start_response):
+    body, extra = pick(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                              ("Content-Length", str(len(body))), *extra])
+    return [body]
+
+
+async def asgi(scope, receive, send):
+    accept = dict(scope["headers"]).get(b"accept-encoding", b"").decode()
+    body, extra = pick(accept)
+    headers = [(b"content-type", b"text/html; charset=utf-8"),
+               (b"content-length", str(len(body)).encode()),
+               *[(k.lower().encode(), v.encode()) for k, v in extra]]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
 def ensure_tools() -> None:
     missing = [
         pkg
@@ -92,6 +125,7 @@ def main() -> None:
     )
     parser.add_argument("--app-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--asgi-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--bare-port", type=int, default=0, help="and the next; default: free")
     parser.add_argument("--nginx-port", type=int, default=0, help="default: a free port")
     args = parser.parse_args()
     ensure_tools()
@@ -114,6 +148,11 @@ def main() -> None:
 
     app_port, nginx_port = args.app_port or free_port(), args.nginx_port or free_port()
     asgi_port = args.asgi_port or free_port()
+    bare_ports = (
+        args.bare_port or free_port(),
+        args.bare_port + 1 if args.bare_port else free_port(),
+    )
+    bare: list[subprocess.Popen] = []
     gunicorn = subprocess.Popen(
         [
             PYTHON,
@@ -168,8 +207,46 @@ def main() -> None:
             "    location / { default_type text/html; index index.html; } } }\n"
         )
         nginx = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)])
+        # What each Python server can do at all: the same bytes from a bare app, no Django.
+        (work / "bare.py").write_text(BARE_APP)
+        bare = [
+            subprocess.Popen(command, cwd=work, env={**env, "BARE_DIR": str(work / "www")})
+            for command in (
+                [
+                    PYTHON,
+                    "-m",
+                    "gunicorn",
+                    "bare:wsgi",
+                    "-w",
+                    str(args.workers),
+                    "-b",
+                    f"127.0.0.1:{bare_ports[0]}",
+                    "--log-level",
+                    "warning",
+                ],
+                [
+                    PYTHON,
+                    "-m",
+                    "uvicorn",
+                    "bare:asgi",
+                    "--workers",
+                    str(args.workers),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(bare_ports[1]),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+            )
+        ]
         nginx_url = f"http://127.0.0.1:{nginx_port}/"
         wait_for(nginx_url)
+        bare_wsgi = f"http://127.0.0.1:{bare_ports[0]}/"
+        bare_asgi = f"http://127.0.0.1:{bare_ports[1]}/"
+        wait_for(bare_wsgi)
+        wait_for(bare_asgi)
         packed = gzip.compress(html, compresslevel=6)
         stops, sliders = html.count(b'tabindex="0"'), html.count(b'role="slider"')
         fast = f"on (Redis {args.redis_url})" if args.redis_url else "OFF (no Redis)"
@@ -187,13 +264,16 @@ def main() -> None:
             run_wrk(url, 2, args.connections)
             run_wrk(url, 2, args.connections, "Accept-Encoding: gzip")
         gz = "Accept-Encoding: gzip"
+        seconds, connections = args.seconds, args.connections
         rows = [
-            ("django (gunicorn sync)", run_wrk(app_url, args.seconds, args.connections)),
-            ("django (uvicorn asgi)", run_wrk(asgi_url, args.seconds, args.connections)),
-            ("nginx, same file", run_wrk(nginx_url, args.seconds, args.connections)),
-            ("django, gzip", run_wrk(app_url, args.seconds, args.connections, gz)),
-            ("django asgi, gzip", run_wrk(asgi_url, args.seconds, args.connections, gz)),
-            ("nginx, gzip_static", run_wrk(nginx_url, args.seconds, args.connections, gz)),
+            ("django (gunicorn sync)", run_wrk(app_url, seconds, connections)),
+            ("django (uvicorn asgi)", run_wrk(asgi_url, seconds, connections)),
+            ("nginx, same file", run_wrk(nginx_url, seconds, connections)),
+            ("django, gzip", run_wrk(app_url, seconds, connections, gz)),
+            ("django asgi, gzip", run_wrk(asgi_url, seconds, connections, gz)),
+            ("nginx, gzip_static", run_wrk(nginx_url, seconds, connections, gz)),
+            ("bare gunicorn, gzip", run_wrk(bare_wsgi, seconds, connections, gz)),
+            ("bare uvicorn, gzip", run_wrk(bare_asgi, seconds, connections, gz)),
         ]
         for name, r in rows:
             print(
@@ -207,14 +287,27 @@ def main() -> None:
             ("django / nginx (gzip)", "django, gzip", "nginx, gzip_static"),
             ("django asgi / nginx (plain)", "django (uvicorn asgi)", "nginx, same file"),
             ("django asgi / nginx (gzip)", "django asgi, gzip", "nginx, gzip_static"),
+            # What limits the two: each server answering the same bytes with no Django.
+            ("django / bare gunicorn (gzip)", "django, gzip", "bare gunicorn, gzip"),
+            ("django asgi / bare uvicorn (gzip)", "django asgi, gzip", "bare uvicorn, gzip"),
+            ("bare gunicorn / nginx (gzip)", "bare gunicorn, gzip", "nginx, gzip_static"),
+            ("bare uvicorn / nginx (gzip)", "bare uvicorn, gzip", "nginx, gzip_static"),
         ]:
             ratio = results[ours]["rps"] / results[ceiling]["rps"]
-            print(f"ratio {label}: {ratio:.3f} (target >= 0.15)")
+            target = (
+                " (target >= 0.15)"
+                if label.endswith("nginx (gzip)") and "bare" not in label
+                else ""
+            )
+            print(f"ratio {label}: {ratio:.3f}{target}")
     finally:
         gunicorn.terminate()
         uvicorn.terminate()
         if nginx:
             nginx.terminate()
+        for process in bare:
+            process.terminate()
+            process.wait(10)
         gunicorn.wait(10)
         uvicorn.wait(10)
         shutil.rmtree(work, ignore_errors=True)
