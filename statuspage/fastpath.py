@@ -13,7 +13,8 @@ A rendering is answered only while the shared cache's version stamp of its page
 (`incidents.snapshot.stamp_version`, set on every version bump and page deletion) names the
 version it was built from, read at most every `PUBLIC_FAST_PATH_RECHECK_SECONDS` per process,
 and until its minute ends (30 s for a host's root routes, as the page lookup re-resolves a
-host). A missing stamp (Redis down or evicted), a query string, a response that sets a cookie
+host; then one request renders the next while the others get this one for up to 5 s more).
+A missing stamp (Redis down or evicted), a query string, a response that sets a cookie
 or a stale last-good copy takes the ordinary path.
 """
 
@@ -33,6 +34,9 @@ from incidents.snapshot import UNREAD, forget_stamps, read_version_stamp, stamp_
 from .pages import choose_language
 
 MAX_ADDRESSES = 500
+# Past its minute, a rendering is still answered this long while one request renders the next
+# (instead of every request at once rendering it: with 64 connections, seconds of queueing).
+REFRESH_GRACE = 5.0
 # Headers that differ between the plain and the compressed body, set per answer.
 PER_BODY = {"content-encoding", "content-length"}
 
@@ -72,6 +76,7 @@ class Answer:
 
     def __init__(self, rendering: Rendering, headers: list[tuple[str, str]]):
         self.rendering = rendering
+        self.refresh_claimed = 0.0  # when a request last went to render the next minute
         common = [(k, v) for k, v in headers if k.lower() not in PER_BODY]
         plain = [*common, ("Content-Length", str(len(rendering.plain)))]
         packed = [
@@ -121,8 +126,14 @@ def find(
     if answer is None:
         return None
     rendering = answer.rendering
-    if time.time() >= rendering.expires:
-        return None
+    now = time.time()
+    if now >= rendering.expires:
+        # One request renders the new minute; meanwhile the others still get this one (its
+        # version is still checked below), for at most REFRESH_GRACE seconds.
+        late = now >= rendering.expires + REFRESH_GRACE
+        if late or answer.refresh_claimed + REFRESH_GRACE < now:
+            answer.refresh_claimed = now
+            return None
     stamp = read_version_stamp(
         rendering.stamp_key,
         fresh_for=settings.PUBLIC_FAST_PATH_RECHECK_SECONDS,

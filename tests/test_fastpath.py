@@ -8,6 +8,7 @@ import base64
 import gzip
 import hashlib
 import re
+import time
 
 import pytest
 from django.core.cache import cache
@@ -284,3 +285,48 @@ def test_under_wsgi_a_kept_rendering_is_answered_before_django(
     vpn = Component.objects.get(page=it_page, name="VPN")
     services.set_component_status(vpn, "partial_outage", actor=None)
     assert wsgi_get("/p/it/", HTTP_ACCEPT_LANGUAGE="nl")[0] == 418  # changed: Django renders it
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_page_from_the_fast_path_keeps_its_accent_colour_under_the_policy(
+    live_server, browser, it_page
+):
+    tab = browser.new_page()
+    violations: list[str] = []
+    tab.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    for _ in range(3):  # the first rendered, then the cache, then the kept rendering
+        tab.goto(f"{live_server.url}/p/it/")
+        accent = tab.evaluate(
+            "getComputedStyle(document.documentElement).getPropertyValue('--accent')"
+        )
+        assert accent.strip() == it_page.accent_colour
+    assert violations == []
+
+
+def test_past_its_minute_one_request_renders_while_the_others_get_the_kept_one(
+    client, it_page, django_assert_max_num_queries
+):
+    import time_machine
+
+    from statuspage import fastpath
+
+    with time_machine.travel("2026-11-30 10:00:30", tick=False) as clock:
+        kept = client.get("/p/it/")
+        clock.move_to("2026-11-30 10:01:01")
+        assert client.get("/p/it/")["ETag"] != kept["ETag"]  # the first renders the new minute
+        fastpath.forget()
+        clock.move_to("2026-11-30 10:00:30")
+        client.get("/p/it/")
+        clock.move_to("2026-11-30 10:01:01")
+        answer = next(iter(fastpath._addresses.values())).by_language["en"]
+        answer.refresh_claimed = time.time()  # another request is rendering the new minute
+        with django_assert_max_num_queries(0):
+            assert client.get("/p/it/")["ETag"] == kept["ETag"]
+        clock.move_to("2026-11-30 10:01:06")  # it never came back: after 5 s, render
+        assert client.get("/p/it/")["ETag"] != kept["ETag"]
