@@ -118,10 +118,10 @@ def cached_html(view):
             if gzip_ok:
                 response["Content-Encoding"] = "gzip"
             # What the fast path (first middleware) may answer the next requests with.
-            expires = (minute + 1) * 60
+            expires = float((minute + 1) * 60)
             if request.page_prefix == "/":  # a host's page: re-resolved as the lookup does
                 expires = min(expires, time.time() + RESOLVE_TTL)
-            response.public_rendering = Rendering(
+            response.public_rendering = Rendering(  # type: ignore[attr-defined]
                 stamp_key=version_stamp_key(page),
                 stamp=page.cache_key,
                 default_language=page.default_language,
