@@ -14,8 +14,8 @@ A rendering is answered only while the shared cache's version stamp of its page
 version it was built from, read at most every `PUBLIC_FAST_PATH_RECHECK_SECONDS` per process,
 and until its minute ends (30 s for a host's root routes, as the page lookup re-resolves a
 host; then one request renders the next while the others get this one for up to 5 s more).
-A missing stamp (Redis down or evicted), a query string, a response that sets a cookie
-or a stale last-good copy takes the ordinary path.
+A missing stamp (Redis down or evicted), a query string, a signed-in visitor (a session
+cookie), a response that sets a cookie or a stale last-good copy takes the ordinary path.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def forget() -> None:
 
 def find(
     key: Key,
-    chosen_language: str,
+    chosen_language: str | None,
     accept_language: str,
     accept_encoding: str,
     if_none_match: str,
@@ -119,7 +119,7 @@ def find(
     """The answer to a GET of `key` if a current rendering is kept; `UNREAD` when `known_only`
     and the version stamp must be read from the cache first."""
     place = _addresses.get(key)
-    if place is None:
+    if place is None or chosen_language is None:
         return None
     language = choose_language(chosen_language, accept_language, place.default_language)
     answer = place.by_language.get(language)
@@ -171,6 +171,14 @@ def keep(key: Key, response) -> None:
     stamp_if_none(rendering.stamp_key, rendering.stamp)
 
 
+def visitor_choice(cookies: dict[str, str]) -> str | None:
+    """The language cookie's value ("" without one); None for a signed-in visitor (a session
+    cookie), who takes the ordinary path: what a signed-in person sees is decided there."""
+    if settings.SESSION_COOKIE_NAME in cookies:
+        return None
+    return cookies.get(settings.LANGUAGE_COOKIE_NAME, "")
+
+
 def _proxy_header() -> str:
     """The request header (META name) that says the scheme behind a proxy, or ""."""
     proxy = settings.SECURE_PROXY_SSL_HEADER
@@ -204,7 +212,7 @@ class PublicPageFastPath:
         meta = request.META
         hit = find(
             key,
-            request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
+            visitor_choice(request.COOKIES),
             meta.get("HTTP_ACCEPT_LANGUAGE", ""),
             meta.get("HTTP_ACCEPT_ENCODING", ""),
             meta.get("HTTP_IF_NONE_MATCH", ""),
@@ -262,11 +270,7 @@ class FastPathASGI:
             scope["path"],
         )
         cookie = headers.get(b"cookie")
-        chosen = (
-            parse_cookie(cookie.decode("latin-1")).get(settings.LANGUAGE_COOKIE_NAME, "")
-            if cookie
-            else ""
-        )
+        chosen = visitor_choice(parse_cookie(cookie.decode("latin-1")) if cookie else {})
         args = (
             key,
             chosen,
@@ -303,7 +307,7 @@ class FastPathWSGI:
         return self.app(environ, start_response)
 
     @staticmethod
-    def _request(environ, path: str) -> tuple[Key, str, str, str, str]:
+    def _request(environ, path: str) -> tuple[Key, str | None, str, str, str]:
         proxy = _proxy_header()
         if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
             host = environ["HTTP_X_FORWARDED_HOST"]
@@ -321,7 +325,7 @@ class FastPathWSGI:
             path,
         )
         cookie = environ.get("HTTP_COOKIE")
-        chosen = parse_cookie(cookie).get(settings.LANGUAGE_COOKIE_NAME, "") if cookie else ""
+        chosen = visitor_choice(parse_cookie(cookie) if cookie else {})
         return (
             key,
             chosen,

@@ -330,3 +330,17 @@ def test_past_its_minute_one_request_renders_while_the_others_get_the_kept_one(
             assert client.get("/p/it/")["ETag"] == kept["ETag"]
         clock.move_to("2026-11-30 10:01:06")  # it never came back: after 5 s, render
         assert client.get("/p/it/")["ETag"] != kept["ETag"]
+
+
+def test_a_signed_in_visitor_takes_the_ordinary_path(
+    client, it_page, alice, django_assert_max_num_queries, django_assert_num_queries
+):
+    client.get("/p/it/")
+    with django_assert_max_num_queries(0):
+        client.get("/p/it/")
+    client.force_login(alice)
+    with django_assert_num_queries(1):  # the page's version check (the HTML is cached)
+        assert client.get("/p/it/").status_code == 200
+    assert wsgi_get("/p/it/", HTTP_COOKIE="sessionid=abc")[0] == 418
+    assert asgi_get("/p/it/", cookie="sessionid=abc")[0] == 418
+    assert wsgi_get("/p/it/")[0] == 200
