@@ -22,7 +22,8 @@ application = ProtocolTypeRouter(
     {
         # A public page's GET is answered from its kept rendering before Django's handler.
         "http": FastPathASGI(django_asgi_app),
-        # Anonymous and read-only: no session or auth middleware, only the Origin check.
+        # Public sockets are anonymous and read-only; only /ws/my/ reads the session
+        # (notifications/routing.py). The Origin check guards both.
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
