@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Coroutine
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -93,6 +94,16 @@ class PageConsumer(AsyncWebsocketConsumer):
     fell_behind = False
     sending = False  # a write is waiting for the client's socket to drain
     backlog: deque[str | None]
+
+    async def dispatch(self, message):
+        """Channels' dispatch, without its `close_old_connections` in the sync thread before
+        every handler: a thread hop per connect and client message (most of a connect's cost
+        in a reconnect storm). The handlers touch the database only through
+        `database_sync_to_async`, which does that in its own thread."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         slug = self.scope["url_route"]["kwargs"]["slug"]
