@@ -8,14 +8,12 @@ and marks each row sent under its claim, so two workers never send the same row.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
 import select
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -316,44 +314,10 @@ def _send_batch(
     return result
 
 
-# Below this many messages per connection a batch is not split (a connection costs a
-# handshake, and each one renders the notice once per language).
-MIN_PER_CONNECTION = 50
-
-
 def _send_email(notification: Notification, token: str, deliveries: list[Delivery]) -> BatchResult:
-    """Send a claimed batch over `NOTIFICATIONS_SMTP_CONNECTIONS` SMTP connections at once, a
-    thread and a database connection each (PostgreSQL; one otherwise). Sending is bound by
-    round trips (each message waits for the server's answer to its envelope), so a few
-    connections in parallel multiply what one worker delivers; every row is still marked
-    sent under the worker's claim, one commit each, right before its final dot."""
+    result = BatchResult()
     transport = cast(EmailTransport, transport_for("email")(notification))
     transport.variants = _variants(notification, [d.subscriber_id for d in deliveries])
-    parallel = settings.NOTIFICATIONS_SMTP_CONNECTIONS if connection.vendor == "postgresql" else 1
-    parallel = max(1, min(parallel, len(deliveries) // MIN_PER_CONNECTION))
-    if parallel == 1:
-        return _send_email_over(transport, token, deliveries)
-    size = -(-len(deliveries) // parallel)
-    shares = [deliveries[n : n + size] for n in range(0, len(deliveries), size)]
-
-    def send_share(share: list[Delivery]) -> BatchResult:
-        try:
-            return _send_email_over(copy.copy(transport), token, share)
-        finally:
-            connection.close()  # this thread's own database connection
-
-    result = BatchResult()
-    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="smtp") as pool:
-        for part in pool.map(send_share, shares):
-            _merge(result, part)
-    return result
-
-
-def _send_email_over(
-    transport: EmailTransport, token: str, deliveries: list[Delivery]
-) -> BatchResult:
-    """Send deliveries over one SMTP connection of `transport`, marking each row."""
-    result = BatchResult()
     retry: list[Delivery] = []
     last_error = ""
     if connection.vendor == "postgresql":

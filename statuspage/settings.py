@@ -248,8 +248,6 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="status@example.com")
 # --- Email notifications (notifications app): the outbox and its periodic sweep -------------
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=500)
-# SMTP connections a worker sends one claimed batch over at once (PostgreSQL only).
-NOTIFICATIONS_SMTP_CONNECTIONS = env.int("NOTIFICATIONS_SMTP_CONNECTIONS", default=4)
 # A claimed batch is leased for this long and the lease is renewed (heartbeat) while it sends,
 # so a killed worker's rows are free again within a lease and picked up by the next sweep.
 NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=15)

@@ -133,35 +133,3 @@ def test_a_connection_lost_with_an_envelope_written_ahead_loses_and_doubles_noth
         == Delivery.objects.filter(uncertain_sends__gt=0).count()
         <= 1
     )
-
-
-def test_a_big_batch_goes_out_over_several_connections_each_subscriber_once(
-    it_page, smtp, settings, monkeypatch
-):
-    """On PostgreSQL a worker sends one claimed batch over NOTIFICATIONS_SMTP_CONNECTIONS
-    connections at once (a thread and database connection each); SQLite sends it over one."""
-    from django.db import connection
-
-    settings.NOTIFICATIONS_SMTP_CONNECTIONS = 3
-    greetings = []
-    original = smtp.handle_EHLO
-
-    async def counted(server, session, envelope, hostname, responses):
-        greetings.append(hostname)
-        return await original(server, session, envelope, hostname, responses)
-
-    monkeypatch.setattr(smtp, "handle_EHLO", counted)
-    emails = [f"user{i}@example.com" for i in range(400)]
-    now = timezone.now()
-    Subscriber.objects.bulk_create(
-        Subscriber(page=it_page, email=e, confirmed_at=now, token=f"t{i}")
-        for i, e in enumerate(emails)
-    )
-
-    outage(it_page)
-
-    assert collections.Counter(smtp.recipients()) == dict.fromkeys(emails, 1)
-    assert Delivery.objects.filter(state="sent").count() == 400
-    # Two batches (the fan-out's first is 50 rows: one connection), the other 350 over three.
-    assert len(greetings) == (1 + 3 if connection.vendor == "postgresql" else 2)
-    assert len(set(Delivery.objects.values_list("message_id", flat=True))) == 400
