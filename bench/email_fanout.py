@@ -204,7 +204,13 @@ def main() -> None:
         )
         for n in range(options.workers)
     ]
-    time.sleep(4)  # workers connect to the broker
+    # Every worker up and listening (a loaded machine takes seconds to start one): the first
+    # mail's latency is then the app's, not a worker's start-up.
+    from statuspage.celery import app
+
+    deadline = time.monotonic() + 120
+    while len(app.control.ping(timeout=1.0)) < options.workers and time.monotonic() < deadline:
+        time.sleep(0.5)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
