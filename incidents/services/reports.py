@@ -26,6 +26,7 @@ from incidents.models import (
 )
 from incidents.models.pages import request_site_url, site_url
 
+from .. import visibility
 from ..ratelimit import take_attempt
 from ..snapshot_types import PageSnapshot
 from . import audit
@@ -157,7 +158,7 @@ def submit_report(
             code="too_many_components",
             field="components",
         )
-    found = list(Component.objects.filter(page=page, is_visible=True, pk__in=ids))
+    found = list(visibility.public_components(Component.objects.filter(page=page, pk__in=ids)))
     if len(found) != len(ids):
         raise ServiceError(
             _("One of the services you picked is not on this page any more; pick again."),
