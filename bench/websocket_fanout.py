@@ -21,6 +21,7 @@ import asyncio
 import base64
 import multiprocessing
 import os
+import random
 import re
 import resource
 import shutil
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -52,7 +54,8 @@ def raise_fd_limit() -> int:
 class Reader(asyncio.Protocol):
     """Reads server frames; notes when each text frame is complete; answers pings."""
 
-    def __init__(self, request: bytes, arrivals: list, ready: asyncio.Future):
+    def __init__(self, request: bytes, arrivals: list, ready: asyncio.Future, owner=None):
+        self.owner = owner  # a Returning client: gets every text frame and the close
         self.request = request
         self.arrivals = arrivals  # (monotonic time, first bytes of the message)
         self.ready = ready
@@ -72,7 +75,7 @@ class Reader(asyncio.Protocol):
             if end < 0:
                 return
             if not self.buffer.startswith(b"HTTP/1.1 101"):
-                if not self.ready.done():
+                if not self.ready.done() and self.owner is None:
                     self.ready.set_exception(ConnectionError(bytes(self.buffer[:60])))
                 self.transport.close()
                 return
@@ -97,6 +100,8 @@ class Reader(asyncio.Protocol):
             payload = bytes(buffer[start : start + min(length, 120)])
             if opcode == 0x9:  # ping: answer with a masked pong
                 self.transport.write(bytes([0x8A, 0x80 | length]) + b"\0\0\0\0" + payload)
+            elif opcode in (0x1, 0x0) and self.owner is not None:
+                self.owner.text(now, payload)
             elif opcode in (0x1, 0x0):
                 if not self.ready.done():
                     self.ready.set_result(None)  # the hello
@@ -107,8 +112,96 @@ class Reader(asyncio.Protocol):
             del buffer[: start + length]
 
     def connection_lost(self, exc):
-        if not self.ready.done():
+        if not self.ready.done() and self.owner is None:
             self.ready.set_exception(ConnectionError("closed before hello"))
+        if self.owner is not None:
+            self.owner.lost(self)
+
+
+def live_js_backoff() -> tuple[float, float]:
+    """live.js's reconnect backoff (BASE_DELAY, MAX_DELAY in seconds), read from the script so
+    the bench's clients come back exactly as browsers do."""
+    script = (ROOT / "statuspage/static/statuspage/live.js").read_text()
+    base = re.search(r"BASE_DELAY = (\d+)", script)
+    most = re.search(r"MAX_DELAY = (\d+)", script)
+    assert base and most, "live.js: BASE_DELAY / MAX_DELAY not found"
+    return int(base.group(1)) / 1000, int(most.group(1)) / 1000
+
+
+def backoff_delay(attempt: int, base: float, most: float) -> float:
+    """live.js's `reconnectDelay` before attempt `attempt` (0 first): exponential, capped,
+    full jitter (anywhere in the window)."""
+    return random.random() * min(most, base * 2**attempt)
+
+
+class Returning:
+    """One client that stays as live.js does: after a close (or a refused connect) it comes
+    back after live.js's jittered exponential backoff, says the version it shows (`?v=`), and
+    is current once its hello (and the state sent after it when behind) reach the latest."""
+
+    def __init__(self, state: dict, host: str, port: int, path: str, n: int):
+        self.state, self.host, self.port, self.path, self.n = state, host, port, path, n
+        self.version = 0
+        self.attempt = 0
+        self.greeted = False
+        self.transport = None
+        self.reader = None
+
+    def request(self) -> bytes:
+        key = base64.b64encode(os.urandom(16)).decode()
+        return (
+            f"GET {self.path}&v={self.version} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\nOrigin: http://{self.host}:{self.port}\r\n\r\n"
+        ).encode()
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.state["attempts"].append(time.monotonic())
+        self.greeted = False
+        source = SOURCE_ADDRESSES[self.n % len(SOURCE_ADDRESSES)]
+
+        def reader():
+            self.reader = Reader(self.request(), [], loop.create_future(), owner=self)
+            return self.reader
+
+        try:
+            self.transport, _ = await loop.create_connection(
+                reader, self.host, self.port, local_addr=(source, 0)
+            )
+        except OSError:
+            self.reader = None
+            self.retry()
+
+    def retry(self) -> None:
+        self.transport = None
+        self.state["current"].discard(self)
+        if self.state["stopped"]:
+            return
+        delay = backoff_delay(self.attempt, *self.state["backoff"])
+        self.attempt += 1
+        asyncio.get_running_loop().call_later(delay, lambda: asyncio.ensure_future(self.connect()))
+
+    def text(self, now: float, payload: bytes) -> None:
+        found = VERSION_RE.search(payload)
+        version = int(found.group(1)) if found else 0
+        if not self.greeted:  # the hello
+            self.greeted = True
+            self.attempt = 0
+            if version > self.version and b'"state": true' not in payload:
+                self.state["fetches"] += 1  # live.js would fetch live.json: counts as current
+                self.version = version
+        else:
+            self.version = max(self.version, version)
+        current = self.greeted and self.version >= self.state["target"]
+        if current and self not in self.state["current"]:
+            self.state["current"].add(self)
+            self.state["times"].append(now)
+
+    def lost(self, reader) -> None:
+        if reader is self.reader:  # not an earlier connection's late close
+            self.reader = None
+            self.retry()
 
 
 async def open_connection(limit, request, arrivals, host, port, n):
@@ -140,6 +233,8 @@ def client_process(conn, index: int):
     async def main():
         loop = asyncio.get_running_loop()
         transports, arrivals = [], []
+        returning = {"clients": [], "current": set(), "times": [], "attempts": []}
+        returning.update(fetches=0, target=0, backoff=(1.0, 30.0), stopped=False)
         while True:
             command, args = await loop.run_in_executor(None, conn.recv)
             if command == "connect":
@@ -172,6 +267,41 @@ def client_process(conn, index: int):
                 times = [t for t, payload in arrivals if pattern in payload]
                 arrivals.clear()
                 conn.send(times)
+            elif command == "return":  # clients that stay and come back (--reconnect)
+                host, port, path, count = args
+                returning["backoff"] = live_js_backoff()
+                returning["stopped"] = False
+                for n in range(count):
+                    client = Returning(returning, host, port, path, n + index)
+                    returning["clients"].append(client)
+                    asyncio.ensure_future(client.connect())
+                    if n % 100 == 99:
+                        await asyncio.sleep(0.05)  # a page load at a time, not a storm
+                conn.send(None)
+            elif command == "status":  # how many are current at `target`, since when
+                target = args
+                if target != returning["target"]:
+                    returning["target"] = target
+                    returning["current"] = {
+                        c for c in returning["clients"] if c.greeted and c.version >= target
+                    }
+                    returning["times"], returning["attempts"], returning["fetches"] = [], [], 0
+                conn.send(
+                    (
+                        len(returning["current"]),
+                        list(returning["times"]),
+                        list(returning["attempts"]),
+                        returning["fetches"],
+                    )
+                )
+            elif command == "leave":  # the returning clients go for good
+                returning["stopped"] = True
+                for client in returning["clients"]:
+                    if client.transport is not None:
+                        client.transport.close()
+                returning.update(clients=[], current=set(), target=-1)
+                await asyncio.sleep(0.5)
+                conn.send(None)
             elif command == "close":
                 for transport in transports:
                     transport.close()
@@ -179,6 +309,9 @@ def client_process(conn, index: int):
                 await asyncio.sleep(0.5)
                 conn.send(None)
             elif command == "exit":
+                for client in returning["clients"]:
+                    if client.transport is not None:
+                        client.transport.close()
                 return
 
     asyncio.run(main())
@@ -214,6 +347,26 @@ class Clients:
         replies = self._all("collect", lambda n: (version, self.connected[n], timeout))
         return [t for times in replies for t in times]
 
+    def stay(self, port: int, path: str, total: int) -> None:
+        share = [
+            total // len(self.pipes) + (n < total % len(self.pipes)) for n in range(len(self.pipes))
+        ]
+        self._all("return", lambda n: ("127.0.0.1", port, path, share[n]))
+
+    def status(self, target: int) -> tuple[int, list[float], list[float], int]:
+        """Clients current at `target` (on a live connection), when each became so, connect
+        attempts since the target was set, and hellos that would have needed live.json."""
+        replies = self._all("status", lambda n: target)
+        return (
+            sum(r[0] for r in replies),
+            [t for r in replies for t in r[1]],
+            [t for r in replies for t in r[2]],
+            sum(r[3] for r in replies),
+        )
+
+    def leave(self):
+        self._all("leave", lambda n: None)
+
     def close_all(self):
         self._all("close", lambda n: None)
 
@@ -227,7 +380,9 @@ class Clients:
 # --- the baseline: plain websockets broadcast, fed by Redis pub/sub ---------------------------
 
 
-def baseline_server(conn, redis_url: str, channel: str, deflate: bool):
+def baseline_server(
+    conn, redis_url: str, channel: str, deflate: bool, port: int = 0, version: int = 0
+):
     """A plain `websockets` server: hello on connect, then broadcast each Redis message."""
     import redis.asyncio as aioredis
     import websockets
@@ -247,12 +402,12 @@ def baseline_server(conn, redis_url: str, channel: str, deflate: bool):
         async def handler(ws):
             clients.add(ws)
             try:
-                await ws.send('{"type":"hello","version":0}')
+                await ws.send(f'{{"type": "hello", "version": {version}}}')
                 await ws.wait_closed()
             finally:
                 clients.discard(ws)
 
-        sock = listening_socket()
+        sock = listening_socket(port)
         conn.send(sock.getsockname()[1])
         compression = "deflate" if deflate else None
         async with serve(handler, sock=sock, compression=compression, max_size=4096):
@@ -317,10 +472,10 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def listening_socket() -> socket.socket:
+def listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(4096)
     sock.set_inheritable(True)
     return sock
@@ -355,6 +510,13 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default="")
     parser.add_argument("--timeout", type=float, default=15.0)
+    parser.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="the reconnect storm: restart the server under N clients that come back",
+    )
+    parser.add_argument("--port", type=int, default=8440, help="--reconnect: baseline's port")
+    parser.add_argument("--channels-port", type=int, default=8441, help="--reconnect: ours")
     args = parser.parse_args()
 
     limit = raise_fd_limit()
@@ -409,6 +571,13 @@ def main() -> None:
     live.send_to_groups = timed_send
 
     clients = Clients(args.client_processes)
+    if args.reconnect:
+        try:
+            reconnect_storm(args, env, clients, component)
+        finally:
+            clients.exit()
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     results = {}
     print(
         f"websocket fan-out: {args.clients} clients, payload {payload_bytes} bytes, "
@@ -536,6 +705,177 @@ def main() -> None:
     served = min(ours.counts) == args.clients
     met = percentiles(ours.latencies)[1] <= target and served
     print(f"target p99 <= {target} s with every client served: {'met' if met else 'MISSED'}")
+
+
+def _wait_current(clients: Clients, target: int, total: int, timeout: float) -> float | None:
+    """Seconds until every client is current at `target` (None: the timeout passed)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if clients.status(target)[0] >= total:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+def _storm_figures(name, clients, target, total, restarted, ready: list, timeout) -> dict:
+    """Wait until every client is current again after a restart; the figures of the storm.
+    `ready` gets the moment the new process served its first request (another thread)."""
+    deadline = restarted + timeout
+    while time.monotonic() < deadline:
+        current, times, attempts, fetches = clients.status(target)
+        if current >= total:
+            break
+        time.sleep(0.05)
+    current, times, attempts, fetches = clients.status(target)
+    times.sort()
+    every = times[-1] - restarted if current >= total and times else float("nan")
+    after = [t for t in attempts if t >= restarted]
+    per_second: dict[int, int] = {}
+    for t in after:
+        per_second[int(t - restarted)] = per_second.get(int(t - restarted), 0) + 1
+    figures = {
+        "current": current,
+        "all_s": every,
+        "ready_s": (ready[0] if ready else float("nan")) - restarted,
+        "half_s": times[len(times) // 2] - restarted if times else float("nan"),
+        "attempts": len(after),
+        "peak": max(per_second.values(), default=0),
+        "fetches": fetches,
+    }
+    print(
+        f"  {name}: {current}/{total} current, all after {figures['all_s']:.1f} s"
+        f" (listening after {figures['ready_s']:.1f} s), {len(after)} connect attempts,"
+        f" peak {figures['peak']}/s, {fetches} would fetch live.json",
+        flush=True,
+    )
+    return figures
+
+
+def reconnect_storm(args, env, clients: Clients, component) -> None:
+    """N clients connected as live.js is; the server process restarts (SIGTERM, a new
+    process); a change is made while it is down. How long until every client is connected
+    again and shows the latest version, beside a plain `websockets` server restarted the same
+    way under the same clients (its hello is all there is to be current)."""
+    import redis
+
+    from incidents import services
+    from incidents.models import Page
+
+    base, most = live_js_backoff()
+    print(
+        f"reconnect storm: {args.clients} clients, live.js backoff {base:.2f} s doubling to"
+        f" {most:.0f} s (jittered), {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    results = {}
+    timeout = max(60.0, args.timeout)
+    context = multiprocessing.get_context("spawn")
+    if not args.no_baseline:
+        channel = "bench-reconnect-baseline"
+
+        def start_baseline(version):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=baseline_server,
+                args=(child, args.redis_url, channel, args.deflate, args.port, version),
+                daemon=True,
+            )
+            process.start()
+            parent.recv()
+            return process
+
+        server = start_baseline(0)
+        clients.stay(args.port, "/?lang=en", args.clients)
+        connect_s = _wait_current(clients, 0, args.clients, timeout)
+        print(f"  baseline: {args.clients} connected in {connect_s or float('nan'):.1f} s")
+        clients.status(1)  # from now on: current means at version 1
+        server.terminate()
+        server.join(10)
+        restarted = time.monotonic()
+        server = start_baseline(1)  # its hello: the version a change made meanwhile
+        ready = [time.monotonic()]
+        results["websockets (baseline)"] = _storm_figures(
+            "baseline", clients, 1, args.clients, restarted, ready, timeout
+        )
+        clients.leave()
+        server.terminate()
+        server.join(10)
+        redis.Redis.from_url(args.redis_url).close()
+
+    command = [
+        sys.executable, "-m", "uvicorn", "statuspage.asgi:application",
+        "--host", "127.0.0.1", "--port", str(args.channels_port), "--ws", args.ws,
+        "--ws-max-size", "4096", "--ws-per-message-deflate", "false",
+        "--log-level", "warning", "--no-access-log", "--backlog", "4096",
+    ]  # fmt: skip
+
+    def start_server(ready: list):
+        process = subprocess.Popen(command, env=env, cwd=ROOT, preexec_fn=raise_fd_limit)
+
+        def serving():  # the new process listens (after loading the app)
+            while process.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", args.channels_port), 1).close()
+                except OSError:
+                    time.sleep(0.05)
+                    continue
+                ready.append(time.monotonic())
+                return
+
+        threading.Thread(target=serving, daemon=True).start()
+        return process
+
+    ready: list[float] = []
+    server = start_server(ready)
+    while not ready:
+        time.sleep(0.1)
+    try:
+        version = Page.objects.values_list("version", flat=True).get(slug="it")
+        clients.stay(args.channels_port, "/ws/pages/it/?lang=en", args.clients)
+        connect_s = _wait_current(clients, version, args.clients, timeout)
+        print(f"  channels: {args.clients} connected in {connect_s or float('nan'):.1f} s")
+        stopping = time.monotonic()
+        server.terminate()
+        server.wait(60)
+        print(f"  channels: the old process stopped in {time.monotonic() - stopping:.1f} s")
+        status = "operational" if component.status != "operational" else "partial_outage"
+        services.set_component_status(component, status, actor=None)  # made while it is down
+        version = Page.objects.values_list("version", flat=True).get(slug="it")
+        clients.status(version)  # from now on: current means at the new version
+        ready = []
+        restarted = time.monotonic()
+        server = start_server(ready)
+        results["Channels (uvicorn, 1 worker)"] = _storm_figures(
+            "channels", clients, version, args.clients, restarted, ready, timeout
+        )
+        clients.leave()
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    print(
+        f"{'server':<32} {'current':>13} {'all s':>6} {'listen s':>9} {'half s':>6}"
+        f" {'attempts':>8} {'peak/s':>6} {'live.json':>9}"
+    )
+    for name, f in results.items():
+        print(
+            f"{name:<32} {f['current']:>7}/{args.clients:<5} {f['all_s']:6.1f} {f['ready_s']:9.1f}"
+            f" {f['half_s']:6.1f} {f['attempts']:8} {f['peak']:6} {f['fetches']:9}"
+        )
+    print("(seconds from starting the new process; the old one had stopped, SIGTERM)")
+    names = list(results)
+    if len(names) == 2:
+        base_s, ours_s = (results[n]["all_s"] for n in names)
+        print(f"reconnect ratio Channels / baseline: {ours_s / base_s:.2f}")
+    ours = results[names[-1]]
+    met = ours["all_s"] - ours["ready_s"] <= 10 and ours["current"] == args.clients
+    print(
+        f"target every client current within 10 s of the new process listening:"
+        f" {'met' if met else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ the version, so a stale snapshot is never served after a change.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -93,6 +94,63 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _cache_key(page: Page, name: str) -> str:
     return f"snapshot:{page.cache_key}:{name}"
+
+
+# The page's current version as the shared cache knows it, for the public pages' fast path
+# (statuspage/fastpath.py): a rendering is answered from memory only while this still names the
+# version it was built from. Set on every version bump (at once and on commit), a tombstone when
+# the page is deleted; a missing stamp is a slow request, never a stale page.
+VERSION_STAMP_SECONDS = 60
+DELETED = "deleted"
+
+
+def version_stamp_key(page: Page) -> str:
+    """The stamp's key names the page itself (its id and creation), never a reused id."""
+    return f"public:page-version:{page.pk}.{page.created_at.timestamp():.6f}"
+
+
+# What this process last read of each stamp, and until when (time.monotonic()) it goes by that
+# without asking the cache again.
+_stamps_read: dict[str, tuple[float, Any]] = {}
+
+
+def stamp_version(page: Page, *, deleted: bool = False) -> None:
+    """Tell every process's fast path that `page` changed (or is gone)."""
+    key, value = version_stamp_key(page), DELETED if deleted else page.cache_key
+    cache.set(key, value, VERSION_STAMP_SECONDS)
+    _stamps_read.pop(key, None)
+
+
+def stamp_if_none(key: str, stamp: str) -> None:
+    """Stamp the version a request just read from the database, unless a change stamped one."""
+    cache.add(key, stamp, VERSION_STAMP_SECONDS)
+    _stamps_read.pop(key, None)
+
+
+UNREAD = object()
+
+
+def read_version_stamp(key: str, *, fresh_for: float = 0.0, known_only: bool = False) -> Any:
+    """The page's version stamp (None when the cache has none), read from the shared cache at
+    most once per `fresh_for` seconds in this process (a change made here is seen at once).
+    With `known_only`, `UNREAD` instead of asking the cache (an event loop must not wait)."""
+    now = time.monotonic()
+    known = _stamps_read.get(key)
+    if known is not None and known[0] > now:
+        return known[1]
+    if known_only:
+        return UNREAD
+    value = cache.get(key)
+    if fresh_for > 0:
+        if len(_stamps_read) > 10_000:
+            _stamps_read.clear()
+        _stamps_read[key] = (now + fresh_for, value)
+    return value
+
+
+def forget_stamps() -> None:
+    """Drop what this process read of the stamps (tests)."""
+    _stamps_read.clear()
 
 
 _ENCODER = msgspec.msgpack.Encoder()

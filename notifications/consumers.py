@@ -1,8 +1,11 @@
 """The websockets: the public page's `/ws/pages/<slug>/`, anonymous and read-only, and the
 customer view's `/ws/my/` (CustomerConsumer, below), which only a signed-in customer joins.
 
-On connect the client gets `{"type": "hello", "version": N}` (the page's current version), then
-every event of the page in the order they were sent. A client may send `{"type": "ping"}`
+On connect the client gets `{"type": "hello", "version": N}` (the page's current version, from
+the process's live state: no database query), then every event of the page in the order they
+were sent. A client that says which version it shows (`?v=<version>`) and is behind gets
+`"state": true` in its hello and the page's live state right after it (live.json's content), so a
+reconnect storm costs no HTTP requests either. A client may send `{"type": "ping"}`
 (answered with a pong); anything else, or anything over MAX_CLIENT_MESSAGE bytes, closes it.
 """
 
@@ -12,8 +15,11 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
+from collections.abc import Coroutine
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -26,8 +32,8 @@ from .live import page_group
 
 MAX_CLIENT_MESSAGE = 1024
 CLOSE_UNKNOWN_PAGE = 4404
-# The client fell behind (its send queue overflowed): reconnect, and the hello's version tells
-# it what it missed (live.js then fetches live.json).
+# The client fell behind (its backlog overflowed): reconnect, and the hello (with the state, or
+# its version for live.js to fetch live.json) brings it up to date.
 CLOSE_RESYNC = 4408
 CLOSE_POLICY = 1008  # an unexpected message
 CLOSE_TOO_BIG = 1009
@@ -43,9 +49,11 @@ def _find_page(slug: str) -> tuple[int, str] | None:
 
 
 # slug -> (expires, (page id, default language)): a reconnect storm after a restart then costs
-# one query per client (the version) instead of two. A stale entry is harmless: the version
-# query checks the slug still names that page, and the consumer looks again if not.
+# one query per slug and process, not one per client (concurrent look-ups of one slug share
+# it). A stale entry is harmless: the audience checks the slug still names that page, and the
+# consumer looks again if not.
 _known_pages: dict[str, tuple[float, tuple[int, str]]] = {}
+_finding: dict[str, asyncio.Future] = {}
 KNOWN_PAGE_SECONDS = 60
 
 
@@ -53,7 +61,13 @@ async def find_page(slug: str, *, fresh: bool = False) -> tuple[int, str] | None
     known = _known_pages.get(slug)
     if known is not None and known[0] > time.monotonic() and not fresh:
         return known[1]
-    found = await _find_page(slug)
+    finding = _finding.get(slug)
+    if finding is None or finding.get_loop() is not asyncio.get_running_loop():
+        finding = _finding[slug] = asyncio.ensure_future(_find_page(slug))
+        finding.add_done_callback(
+            lambda done: _finding.pop(slug, None) if _finding.get(slug) is done else None
+        )
+    found = await asyncio.shield(finding)
     if found is None:
         _known_pages.pop(slug, None)
     else:
@@ -61,22 +75,36 @@ async def find_page(slug: str, *, fresh: bool = False) -> tuple[int, str] | None
     return found
 
 
-@database_sync_to_async
-def _page_version(page_id: int, slug: str) -> int | None:
-    return Page.objects.filter(pk=page_id, slug=slug).values_list("version", flat=True).first()
+def _client_version(query: dict[str, list[str]]) -> int | None:
+    """The version the client already shows (`?v=`), when it says one."""
+    value = (query.get("v") or [""])[0]
+    return int(value) if value.isdigit() and len(value) <= 18 else None
 
 
 class PageConsumer(AsyncWebsocketConsumer):
-    """One public websocket. Pushes go through a bounded queue drained by the connection's own
-    writer task, so the fan-out loop never waits on a client: a client that does not read fills
-    only its own queue, and is then closed with CLOSE_RESYNC (the others are unaffected)."""
+    """One public websocket. A push is written to the client at once while its socket takes
+    it (the common case: no task switch, no queue); while a write waits for the client to read
+    (the transport's buffer is full), later pushes wait in a bounded backlog, so the fan-out
+    loop never waits on a client: a client that does not read fills only its own backlog, and
+    is then closed with CLOSE_RESYNC (the others are unaffected)."""
 
     # No channel of its own: the process's Audience of the page group delivers to it.
     channel_layer_alias = None
     group: str | None = None
-    outbox: asyncio.Queue | None = None
-    writer: asyncio.Task | None = None
+    live = False
     fell_behind = False
+    sending = False  # a write is waiting for the client's socket to drain
+    backlog: deque[str | None]
+
+    async def dispatch(self, message):
+        """Channels' dispatch, without its `close_old_connections` in the sync thread before
+        every handler: a thread hop per connect and client message (most of a connect's cost
+        in a reconnect storm). The handlers touch the database only through
+        `database_sync_to_async`, which does that in its own thread."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -90,32 +118,35 @@ class PageConsumer(AsyncWebsocketConsumer):
             language = requested if requested in SUPPORTED else default_language
             language = language if language in SUPPORTED else SUPPORTED[0]
             self.group = page_group(page_id, language)
-            # Subscribe before reading the version: an event committed in between is then
-            # both counted in the hello's version or later, and delivered; none is lost.
-            await fanout.join(self.group, self)
-            version = await _page_version(page_id, slug)
-            if version is not None:
+            try:
+                # Subscribed before the state is read: an event committed in between is then
+                # both counted in the hello's version or later, and delivered; none is lost.
+                version, state = await fanout.join(
+                    self.group, self, page_id=page_id, slug=slug, language=language
+                )
                 break
-            await fanout.leave(self.group, self)  # a stale entry: look the slug up again
-            self.group = None
+            except fanout.PageGone:  # a stale entry: look the slug up again
+                self.group = None
         await self.accept()
         if self.group is None:
             await self.close(code=CLOSE_UNKNOWN_PAGE)
             return
-        await self.send(
-            text_data=json.dumps(
-                {"type": "hello", "version": version, "page": slug, "language": language}
-            )
-        )
-        self.outbox = asyncio.Queue(maxsize=settings.LIVE_SEND_QUEUE_MESSAGES)
-        self.writer = asyncio.ensure_future(self._write())
+        shown = _client_version(query)
+        catch_up = shown is not None and shown < version
+        hello = {"type": "hello", "version": version, "page": slug, "language": language}
+        if catch_up:
+            hello["state"] = True  # the state follows: no need to fetch live.json
+        await self.send(text_data=json.dumps(hello))
+        if catch_up:
+            await self.send(text_data=state)
+        self.backlog = deque()
+        self.live = True
         await fanout.go_live(self.group, self, version)
 
     async def disconnect(self, code):
+        self.live = False
         if self.group:
             await fanout.leave(self.group, self)
-        if self.writer is not None:
-            self.writer.cancel()
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or len((text_data or "").encode()) > MAX_CLIENT_MESSAGE:
@@ -131,36 +162,63 @@ class PageConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_POLICY)
 
     def deliver(self, text: str) -> None:
-        """Queue one pushed message (already serialized, the same for the whole group) without
-        waiting; a client whose queue is full is dropped with CLOSE_RESYNC."""
-        if self.fell_behind or self.outbox is None:
+        """Send one pushed message (already serialized, the same for the whole group) without
+        waiting; a client whose backlog is full is dropped with CLOSE_RESYNC."""
+        if self.fell_behind or not self.live:
             return
-        try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
-            self.fell_behind = True
-            logger.info("A live client fell %d messages behind: closing it", self.outbox.qsize())
-            # Whatever is queued is stale now: the client resyncs from its next hello.
-            while not self.outbox.empty():
-                self.outbox.get_nowait()
-            self.outbox.put_nowait(None)  # the writer closes after what it is sending now
-            if self.group:
-                asyncio.ensure_future(fanout.leave(self.group, self))
+        if not self.sending:
+            self._write(text)
+            return
+        if len(self.backlog) < settings.LIVE_SEND_QUEUE_MESSAGES:
+            self.backlog.append(text)
+            return
+        self.fell_behind = True
+        logger.info("A live client fell %d messages behind: closing it", len(self.backlog))
+        # Whatever is waiting is stale now: the client resyncs from its next hello.
+        self.backlog.clear()
+        self.backlog.append(None)  # closes once the write in progress is done
+        if self.group:
+            asyncio.ensure_future(fanout.leave(self.group, self))
 
-    async def _write(self) -> None:
-        """The connection's writer: sends queued pushes in order; `None` closes (resync). Only
-        this task waits when the client reads slowly."""
-        assert self.outbox is not None
+    def _write(self, text: str | None) -> None:
+        """Start one ASGI send (`None`: the resync close) and run it as far as it goes now.
+
+        An ASGI server's send only suspends while the client's socket is not writable, so it
+        almost always completes in this call: no task and no queue per client and message
+        (half of the fan-out's CPU, bench/websocket_fanout.py). When it suspends, it resumes
+        from the awaited future's callback, as a task would; the backlog waits behind it."""
+        if text is None:
+            message = {"type": "websocket.close", "code": CLOSE_RESYNC}
+        else:
+            message = {"type": "websocket.send", "text": text}
+        self._step(self.base_send(message))
+
+    def _step(self, send: Coroutine) -> None:
         while True:
-            text = await self.outbox.get()
             try:
-                if text is None:
-                    await self.close(code=CLOSE_RESYNC)
-                    return
-                await self.send(text_data=text)
+                awaited = send.send(None)
+            except StopIteration:
+                self.sending = False
             except Exception:  # the client went away mid-send: its disconnect cleans up
                 logger.debug("Dropped a live message for a closing websocket", exc_info=True)
+                self.sending = False
+                self.backlog.clear()
                 return
+            else:
+                self.sending = True
+                if awaited is None:  # a bare yield: go on at the next turn of the loop
+                    asyncio.get_running_loop().call_soon(self._step, send)
+                else:  # an asyncio future (the transport's "writable" event)
+                    awaited._asyncio_future_blocking = False
+                    awaited.add_done_callback(lambda _done, send=send: self._step(send))
+                return
+            if not self.backlog:
+                return
+            text = self.backlog.popleft()
+            if text is None:
+                send = self.base_send({"type": "websocket.close", "code": CLOSE_RESYNC})
+            else:
+                send = self.base_send({"type": "websocket.send", "text": text})
 
 
 CLOSE_NOT_SIGNED_IN = 4403

@@ -200,6 +200,21 @@ def live_messages(page: Page, event: DomainEvent) -> dict[str, str]:
     return messages
 
 
+def current_state(page_id: int, slug: str, language: str) -> tuple[int, str] | None:
+    """The page's live state in one language as a websocket message, with its version: what
+    a client behind gets after its hello (live.json's content, links under /p/<slug>/). None
+    when no page has this id and slug. A few queries at most (the snapshot is cached)."""
+    page = Page.objects.filter(pk=page_id, slug=slug).first()
+    if page is None:
+        return None
+    snapshot = page_snapshot(page, language)  # titles, names and messages in that language
+    state = live_state(page, snapshot, language=language, prefix=canonical_prefix(slug))
+    with translation.override(language):
+        announce = _("The status page was brought up to date")
+    message = {"type": "state", "page": slug, **state, "announce": announce}
+    return snapshot.version, json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
 async def send_to_groups(page_id: int, version: int, messages: dict[str, str]) -> None:
     layer = get_channel_layer()
     for language, text in messages.items():

@@ -156,6 +156,9 @@ def recipients(notification: Notification) -> QuerySet[Subscriber]:
     return found
 
 
+FIRST_BATCH = 50
+
+
 def fan_out(notification: Notification, *, batch_size: int | None = None) -> Iterator[tuple]:
     """Insert delivery rows batch by batch (2 queries a batch); yield each batch's id range.
 
@@ -166,8 +169,12 @@ def fan_out(notification: Notification, *, batch_size: int | None = None) -> Ite
     candidates = recipients(notification).order_by("pk").values_list("pk", "kind", "events")
     wanted = category(notification)
     last = 0
+    # The first batch is small: its send starts while the rest is still being inserted, so
+    # the first subscribers hear of it within seconds however many there are.
+    size = min(batch_size, FIRST_BATCH)
     while True:
-        rows = list(candidates.filter(pk__gt=last)[:batch_size])
+        rows = list(candidates.filter(pk__gt=last)[:size])
+        size = batch_size
         if not rows:
             break
         # Chats and webhooks may follow only some kinds of event (a JSON list: filtered here,
@@ -357,8 +364,9 @@ def _send_email(notification: Notification, token: str, deliveries: list[Deliver
             def mark_sent(message_id: str, delivery=delivery, started=started):
                 return _mark_sent(delivery, token, message_id, time.monotonic() - started)
 
+            upcoming = deliveries[index + 1] if index + 1 < len(deliveries) else None
             try:
-                transport.notify(delivery, mark_sent=mark_sent)
+                transport.notify(delivery, mark_sent=mark_sent, upcoming=upcoming)
                 result.sent += 1
             except TransportError as exc:
                 if exc.unknown_outcome:

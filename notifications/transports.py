@@ -82,9 +82,16 @@ class Transport:
     def close(self) -> None:
         pass
 
-    def notify(self, delivery: Delivery, *, mark_sent: Callable[[str], Callable[[], bool]]):
+    def notify(
+        self,
+        delivery: Delivery,
+        *,
+        mark_sent: Callable[[str], Callable[[], bool]],
+        upcoming: Delivery | None = None,
+    ):
         """Send one delivery. `mark_sent(message_id)` starts marking the row sent and returns
-        a callable that waits for it (True: this worker still held the row)."""
+        a callable that waits for it (True: this worker still held the row). `upcoming`: the
+        delivery the caller sends next over this connection, if any."""
         raise NotImplementedError
 
 
@@ -139,6 +146,8 @@ class EmailTransport(Transport):
         # Rendered once per (language, followed components, customer when it matters).
         self._rendered: dict[tuple, emails.RenderedNotice] = {}
         self.variants: dict[int, tuple[int, ...]] = {}
+        # The recipient whose MAIL, RCPT and DATA went out ahead (replies not read yet).
+        self.ahead: str | None = None
 
     # -- rendering: once per (language, variant) ----------------------------------------------
 
@@ -161,6 +170,7 @@ class EmailTransport(Transport):
     # -- the connection --------------------------------------------------------------------
 
     def open(self) -> None:
+        self.ahead = None
         self.backend = get_connection(fail_silently=False)
         try:
             self.backend.open()
@@ -174,6 +184,8 @@ class EmailTransport(Transport):
             smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def close(self) -> None:
+        if self.ahead is not None:  # mid-envelope: a QUIT would be read as message data
+            self._drop()
         if self.backend is not None:
             with contextlib.suppress(Exception):  # closing a broken connection may fail again
                 self.backend.close()
@@ -181,6 +193,7 @@ class EmailTransport(Transport):
 
     def _drop(self) -> None:
         """Forget a connection that is broken or mid-DATA: the server discards what it had."""
+        self.ahead = None
         smtp = getattr(self.backend, "connection", None)
         if smtp is not None:
             with contextlib.suppress(Exception):
@@ -188,12 +201,21 @@ class EmailTransport(Transport):
             self.backend.connection = None  # type: ignore[union-attr]  # (set: smtp came from it)
         self.backend = None
 
-    def notify(self, delivery: Delivery, *, mark_sent: Callable[[str], Callable[[], bool]]) -> None:
+    def notify(
+        self,
+        delivery: Delivery,
+        *,
+        mark_sent: Callable[[str], Callable[[], bool]],
+        upcoming: Delivery | None = None,
+    ) -> None:
+        """Send one delivery; `upcoming` is the one the caller sends next over this connection
+        (its envelope goes out with this message's final dot, RFC 2920 pipelining)."""
         raw, message_id = self.message_for(delivery)
         if self.backend is None:
             self.open()
         if isinstance(self.backend, SMTPBackend):
-            self._send_smtp(delivery.subscriber.email, raw, message_id, mark_sent)
+            ahead = upcoming.subscriber.email if upcoming is not None else None
+            self._send_smtp(delivery.subscriber.email, raw, message_id, mark_sent, ahead)
             return
         # Embedded backends (files, console, memory): mark, then write.
         if not mark_sent(message_id)():
@@ -201,18 +223,33 @@ class EmailTransport(Transport):
         assert self.backend is not None  # opened above
         self.backend.send_messages([RawEmailMessage(raw, to=delivery.subscriber.email)])
 
+    def _envelope(self, to: str) -> bytes:
+        return f"MAIL FROM:<{self.from_addr}>\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode()
+
     def _send_smtp(
-        self, to: str, raw: bytes, message_id: str, mark_sent: Callable[[str], Callable[[], bool]]
+        self,
+        to: str,
+        raw: bytes,
+        message_id: str,
+        mark_sent: Callable[[str], Callable[[], bool]],
+        upcoming: str | None = None,
     ) -> None:
         smtp = self.backend.connection if isinstance(self.backend, SMTPBackend) else None
         if smtp is None:  # closed under us (a timeout, a failed send): reconnect next time
             self.backend = None
             raise TransportError("not connected", connection_lost=True)
+        if self.ahead is not None and self.ahead != to:  # not the envelope written ahead
+            self._drop()
+            raise TransportError("out of step with the pipelined envelope", connection_lost=True)
         try:
             smtp.ehlo_or_helo_if_needed()
-            if smtp.has_extn("pipelining"):
-                # RFC 2920: MAIL, RCPT and DATA in one write, their three replies read after.
-                smtp.send(f"MAIL FROM:<{self.from_addr}>\r\nRCPT TO:<{to}>\r\nDATA\r\n")
+            pipelining = smtp.has_extn("pipelining")
+            if pipelining:
+                # RFC 2920: MAIL, RCPT and DATA in one write, their three replies read after;
+                # written already with the previous message's final dot when it had one.
+                if self.ahead is None:
+                    smtp.send(self._envelope(to))
+                self.ahead = None
                 replies = [smtp.getreply() for _ in range(3)]
             else:
                 replies = [smtp.mail(self.from_addr), smtp.rcpt(to), smtp.docmd("data")]
@@ -232,8 +269,13 @@ class EmailTransport(Transport):
         # leaves either an unsent row and a message the server discards, or both done; only
         # the microseconds between these two writes remain uncovered.
         confirm = mark_sent(message_id)
+        # The next message's envelope rides with this final dot: one round trip per message
+        # instead of two. Its replies are read when that message is sent (or the connection is
+        # dropped unread: a server discards a transaction that got no data).
+        ahead = upcoming if pipelining else None
         try:
-            smtp.send(b".\r\n")
+            smtp.send(b".\r\n" + (self._envelope(ahead) if ahead else b""))
+            self.ahead = ahead
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             # The terminator never left: the server discards the message, send it again.
             confirm()

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django (public pages' repeat GETs from the fast path),
+websockets through Channels."""
 
 import os
 
@@ -15,10 +16,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from notifications.routing import websocket_urlpatterns  # noqa: E402
+from statuspage.fastpath import FastPathASGI  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # A public page's GET is answered from its kept rendering before Django's handler.
+        "http": FastPathASGI(django_asgi_app),
         # Public sockets are anonymous and read-only; only /ws/my/ reads the session
         # (notifications/routing.py). The Origin check guards both.
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),

@@ -50,6 +50,16 @@ class ResilientRedisCacheClient(RedisCacheClient):
     delete_many = _guarded("delete_many", lambda *a, **k: None)
     clear = _guarded("clear", lambda *a, **k: False)
 
+    def get_client(self, key=None, *, write=False):
+        # One redis-py client per connection pool, kept: Django makes a new one per call, and
+        # building it (its table of response callbacks) cost more than the GET itself.
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        clients = self.__dict__.setdefault("_clients", {})
+        client = clients.get(id(pool))
+        if client is None:
+            client = clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
     def ping(self) -> None:
         """Raise unless Redis answers (readiness; bypasses the breaker)."""
         self.get_client(write=True).ping()

@@ -365,7 +365,7 @@ def last_good(view):
                 return unavailable_response(request)
         if not breaker.closed:
             resilience.succeeded(breaker)
-        if response.status_code == 200:
+        if response.status_code in (200, 304):  # a 304 refreshes the 200's headers in caches
             patch_cache_control(response, stale_if_error=settings.STALE_IF_ERROR_SECONDS)
         return response
 

@@ -46,6 +46,24 @@ class RequestSiteUrlMiddleware:
             request_site_url.reset(token)
 
 
+class InlineStyleHashes:
+    """Adds the hashes of the inline styles a response's template wrote (`{% accent_style %}`)
+    to its `style-src`; listed after django-csp's middleware, so it runs before CSP writes
+    the header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        hashes = request.__dict__.get("csp_style_hashes")
+        if hashes:
+            update = dict(getattr(response, "_csp_update", None) or {})
+            update["style-src"] = [*update.get("style-src", []), *sorted(hashes)]
+            response._csp_update = update
+        return response
+
+
 class PartUnavailableMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

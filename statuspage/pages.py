@@ -98,12 +98,21 @@ def public_language(request, page: Page) -> str:
 def visitor_language(request, default: str) -> str:
     """The visitor's explicit choice (cookie) > Accept-Language > `default` (no page needed)."""
     from django.conf import settings
+
+    return choose_language(
+        request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
+        request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
+        default,
+    )
+
+
+def choose_language(chosen: str, accept_language: str, default: str) -> str:
+    """`visitor_language` from the cookie's value and the Accept-Language header."""
     from django.utils.translation.trans_real import parse_accept_lang_header
 
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
     if chosen[:2] in SUPPORTED:
         return chosen[:2]
-    for code, _q in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")):
+    for code, _q in parse_accept_lang_header(accept_language):
         if code == "*":
             break
         if code.split("-")[0] in SUPPORTED:
@@ -154,10 +163,14 @@ def page_view(view):
     response varies on the headers that chose it.
     """
 
+    from .templatetags.status import allow_accent_style
+
     @functools.wraps(view)
     def wrapper(request, *args, slug: str | None = None, **kwargs):
         page = page_for_request(request, slug)
         language = public_language(request, page)
+        # The accent colour's inline style, also when the HTML comes from a cache.
+        allow_accent_style(request, page.accent_colour)
         with translation.override(language):
             request.LANGUAGE_CODE = language
             request.status_page = page

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a public page's GET answered from this process's copy of its cached rendering,
+    # with the headers the whole stack gave it (statuspage/fastpath.py, issue 18).
+    "statuspage.fastpath.PublicPageFastPath",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After CSP: the hashes of the inline styles a template wrote (the page's accent colour).
+    "statuspage.middleware.InlineStyleHashes",
     # After CSP: lets live.js reach the mirror's live.json (MIRROR_PUBLIC_URL) in connect-src.
     "statuspage.mirror.middleware.AllowMirrorOrigin",
     # A database that is down answers 503 (JSON for the API), never an HTML 500.
@@ -555,6 +560,14 @@ LIVE_PUSH_TIMEOUT = env.float("LIVE_PUSH_TIMEOUT", default=2.0)
 
 # How long a public snapshot may be served from a shared cache before revalidating (seconds).
 PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=10)
+# Answer the public pages (status, incident, history) from each process's copy of their cached
+# rendering before the middleware stack, checked against the page's version stamp in the shared
+# cache on every request (statuspage/fastpath.py). On by default with Redis; without it each
+# process has its own cache, which a change made in another process does not reach.
+PUBLIC_FAST_PATH = env.bool("PUBLIC_FAST_PATH", default=bool(REDIS_URL))
+# Each process reads a page's version stamp from the cache at most this often (seconds): a change
+# made in another process reaches its fast path within this time (0: read on every request).
+PUBLIC_FAST_PATH_RECHECK_SECONDS = env.float("PUBLIC_FAST_PATH_RECHECK_SECONDS", default=0.1)
 
 # --- When parts fail (issue 12) ---
 # A public read that is not built within this many seconds (a part hangs) is answered from the

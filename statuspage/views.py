@@ -31,10 +31,12 @@ from incidents.snapshot import (
     incident_detail,
     incident_history,
     page_snapshot,
+    version_stamp_key,
 )
 
+from .fastpath import Rendering
 from .live import live_etag, live_state, status_sections
-from .pages import SUPPORTED, PageRequest, page_view
+from .pages import RESOLVE_TTL, SUPPORTED, PageRequest, page_view
 
 
 def hours_rows(snapshot: PageSnapshot) -> list[dict[str, Any]]:
@@ -170,6 +172,20 @@ def cached_html(view):
             response = HttpResponse(bodies[gzip_ok], content_type="text/html; charset=utf-8")
             if gzip_ok:
                 response["Content-Encoding"] = "gzip"
+            # What the fast path (first middleware) may answer the next requests with.
+            expires = float((minute + 1) * 60)
+            if request.page_prefix == "/":  # a host's page: re-resolved as the lookup does
+                expires = min(expires, time.time() + RESOLVE_TTL)
+            response.public_rendering = Rendering(  # type: ignore[attr-defined]
+                stamp_key=version_stamp_key(page),
+                stamp=page.cache_key,
+                default_language=page.default_language,
+                language=translation.get_language(),
+                etag=etag,
+                expires=expires,
+                plain=bodies[0],
+                packed=bodies[1],
+            )
         patch_vary_headers(response, ["Accept-Encoding"])
         response["ETag"] = etag
         response["Cache-Control"] = (

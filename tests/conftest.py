@@ -84,11 +84,12 @@ def _test_settings(settings, tmp_path):
     settings.SITE_URL_FROM_REQUEST = False
     from django.core.cache import cache
 
-    from statuspage import lastgood, resilience
+    from statuspage import fastpath, lastgood, resilience
     from statuspage.pages import forget_pages
 
     cache.clear()
     forget_pages()
+    fastpath.forget()
     # Each test starts with every part healthy and no remembered public copies.
     settings.LAST_GOOD_DIR = str(tmp_path / "last-good")
     resilience.reset_all()

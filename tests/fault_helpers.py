@@ -210,6 +210,9 @@ class AppServer:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LAST_GOOD_DIR": str(folder / "last-good"),
             "LOG_LEVEL": "WARNING",
+            # This test process writes through its own cache (local memory), where the server's
+            # fast path would not see the version stamps: tests/test_fastpath.py covers it.
+            "PUBLIC_FAST_PATH": "0",
             **env,
         }
         self.env = {name: value for name, value in environment.items() if value is not None}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 import uuid
 
 import pytest
@@ -126,7 +127,12 @@ def test_changes_appear_live_and_a_page_that_lost_its_socket_resyncs(server, bro
     write(post_update, incident.pk, "Found a full disk on the mail relay.")
     expect(card).to_contain_text("Found a full disk on the mail relay.", timeout=5000)
 
-    # Kill the websocket server; changes made meanwhile reach the page once it is back.
+    # Kill the websocket server; changes made meanwhile reach the page once it is back, in the
+    # socket: the hello says the state follows (the page told its version), no live.json.
+    fetches = []
+    page.on("request", lambda r: fetches.append(r.url) if "live.json" in r.url else None)
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     server.stop()
     write(post_update, incident.pk, "Disk replaced; watching.", status="monitoring")
     write(set_status, "VPN", "operational")
@@ -136,6 +142,33 @@ def test_changes_appear_live_and_a_page_that_lost_its_socket_resyncs(server, bro
     expect(vpn).to_have_class(re.compile(r"status--operational"))
     expect(page.locator("body")).to_have_attribute("data-version", str(version))
     assert page.evaluate("window.__notReloaded") is True
+    assert fetches == []
+    assert sockets and all(re.search(r"[?&]v=\d+", url) for url in sockets)
+
+
+def test_reconnects_back_off_exponentially_with_full_jitter(server, browser):
+    """live.js waits a random time up to 1 s, 2 s, 4 s, then at most 5 s between attempts (the
+    backoff bench/websocket_fanout.py --reconnect measures). With Math.random fixed, the delays
+    it asks for are that window times the random value."""
+    page = browser.new_page()
+    page.add_init_script(
+        """
+        window.__delays = [];
+        Math.random = function () { return 0.001; };
+        var setTimeout = window.setTimeout;
+        window.setTimeout = function (fn, delay) {
+          if (fn && fn.name === "connect") window.__delays.push(delay);
+          return setTimeout.apply(window, arguments);
+        };
+        """
+    )
+    page.route_web_socket(re.compile(r".*/ws/pages/.*"), lambda ws: ws.close())
+    page.goto(f"{server.url}/p/it/")
+    deadline = time.monotonic() + 10  # (wait_for_function evaluates a string: the CSP refuses)
+    while page.evaluate("window.__delays.length") < 6 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    windows = [round(d / 0.001) for d in page.evaluate("window.__delays")[:6]]
+    assert windows == [1000, 2000, 4000, 5000, 5000, 5000]
 
 
 def test_polling_takes_over_when_websockets_are_blocked(server, browser):

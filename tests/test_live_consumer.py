@@ -340,3 +340,100 @@ async def test_a_hidden_component_is_never_named_in_a_push(it_page, in_memory_la
     # Nothing the public sees changed: no push at all (not even when something changed).
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
+
+
+@pytest.fixture
+def queries(monkeypatch):
+    """Every SQL statement run from now on, from any thread (database_sync_to_async runs them
+    in a worker thread, where the test's own connection wrappers do not reach)."""
+    from django.db.backends import utils
+
+    ran: list[str] = []
+    original = utils.CursorWrapper._execute_with_wrappers
+
+    def counted(self, sql, *args, **kwargs):
+        ran.append(sql)
+        return original(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(utils.CursorWrapper, "_execute_with_wrappers", counted)
+    return ran
+
+
+def forget_known_pages():
+    """As a freshly started process: no page looked up yet."""
+    from notifications import consumers
+
+    consumers._known_pages.clear()
+
+
+async def test_a_hello_costs_no_query_once_the_process_holds_the_pages_state(
+    it_page, in_memory_layer, queries
+):
+    first, _, _ = await connect()
+    await receive(first)
+    queries.clear()
+    others = [(await connect())[0] for _ in range(5)]
+    hellos = [await receive(client) for client in others]
+    assert queries == []
+    assert {hello["version"] for hello in hellos} == {it_page.version}
+    for client in [first, *others]:
+        await client.disconnect()
+
+
+async def test_a_reconnect_storm_reads_the_page_once_not_once_per_client(
+    it_page, in_memory_layer, queries
+):
+    forget_known_pages()
+    one, _, _ = await connect()
+    await receive(one)
+    await one.disconnect()  # the last client: the process forgets the page's state
+    alone = len(queries)
+    assert alone > 0
+    forget_known_pages()
+    queries.clear()
+
+    storm = await asyncio.gather(*(connect() for _ in range(20)))
+    hellos = [await receive(client) for client, _, _ in storm]
+
+    # A slug look-up and the state (page, snapshot), shared by all twenty.
+    assert len(queries) == alone
+    assert {hello["version"] for hello in hellos} == {it_page.version}
+    for client, _, _ in storm:
+        await client.disconnect()
+
+
+async def test_a_client_behind_gets_the_state_after_its_hello(it_page, in_memory_layer):
+    behind, _, _ = await connect(f"/ws/pages/it/?lang=nl&v={it_page.version - 1}")
+    hello = await receive(behind)
+    assert hello == {
+        "type": "hello", "version": it_page.version, "page": "it", "language": "nl", "state": True,
+    }  # fmt: skip
+    state = await receive(behind)
+    assert state["type"] == "state" and state["version"] == it_page.version
+    assert state["language"] == "nl" and "VPN" in state["html"]["components"]
+    assert state["announce"] == "De statuspagina is weer bijgewerkt"
+
+    current, _, _ = await connect(f"/ws/pages/it/?v={it_page.version}")
+    assert "state" not in await receive(current)
+    vpn = await database_sync_to_async(component)(it_page, "VPN")
+    await database_sync_to_async(services.set_component_status)(vpn, "major_outage", actor=None)
+    for client in (behind, current):  # the next push, once: nothing else came in between
+        assert (await receive(client))["version"] == it_page.version + 1
+        assert await client.receive_nothing(timeout=0.2)
+        await client.disconnect()
+
+
+async def test_a_renamed_page_is_not_served_under_its_old_slug(it_page, in_memory_layer):
+    first, _, _ = await connect()
+    await receive(first)
+
+    def rename():
+        Page.objects.filter(pk=it_page.pk).update(slug="it-desk")
+
+    await database_sync_to_async(rename)()
+    renamed, _, _ = await connect("/ws/pages/it-desk/")
+    assert (await receive(renamed))["page"] == "it-desk"
+    old, _, _ = await connect("/ws/pages/it/")
+    assert await old.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+    for client in (first, renamed):
+        await client.disconnect()

@@ -427,3 +427,45 @@ def test_changing_the_page_time_zone_recomputes_its_days(page, clock):
     assert bar(page, web, "2026-11-02").seconds["major_outage"] == 1800
     rows = ComponentDailyStatus.objects.filter(component=web)
     assert sorted(str(r.day) for r in rows) == ["2026-11-01", "2026-11-02", "2026-11-03"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_on_the_demo_page_the_support_desk_is_one_tab_per_component_away(
+    live_server, browser, settings
+):
+    """Issue 18: a keyboard user needed 820 Tab presses to reach 'Problem not listed here?'
+    past 90 focusable bars per component; now the uptime history is one stop per component."""
+    from django.core.management import call_command
+
+    settings.PUBLIC_FAST_PATH = True  # the second visit is answered from the kept rendering
+    call_command("load_demo", stdout=io.StringIO())
+    tab = browser.new_page(viewport={"width": 1200, "height": 900})
+    for _ in range(2):
+        tab.goto(f"{live_server.url}/p/it/")
+    sliders = tab.locator(".uptime-bars").count()
+    components = Component.objects.filter(page__slug="it", is_visible=True).count()
+    assert sliders == components > 0
+    presses, stops_in_history = 0, 0
+    while presses < 200:
+        tab.keyboard.press("Tab")
+        presses += 1
+        where = tab.evaluate(
+            """() => {
+                const el = document.activeElement;
+                return {slider: el.classList.contains('uptime-bars'),
+                        support: !!el.closest('section.support')};
+            }"""
+        )
+        stops_in_history += where["slider"]
+        if where["support"]:
+            break
+    assert stops_in_history == components  # one stop per component's 90 days
+    assert presses <= components + 25, presses  # was 820
+    # The screen reader hears each day: arrow keys change the slider's value text.
+    slider = tab.locator(".uptime-bars").first
+    slider.focus()
+    today = slider.get_attribute("aria-valuetext")
+    tab.keyboard.press("ArrowLeft")
+    assert slider.get_attribute("aria-valuenow") == "89"
+    assert slider.get_attribute("aria-valuetext") not in ("", today)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +15,7 @@ from django.db.models import F
 from incidents import events, relay
 from incidents.events import DomainEvent
 from incidents.models import Page
+from incidents.snapshot import stamp_version
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -84,6 +87,11 @@ def bump_version(page: Page) -> int:
     """Advance the page's version (inside the caller's transaction) and return the new one."""
     Page.objects.filter(pk=page.pk).update(version=F("version") + 1)
     page.version = Page.objects.values_list("version", flat=True).get(pk=page.pk)
+    # The public pages' fast path stops answering the old rendering now (another process's
+    # slow path cannot build the new one before the commit) and again on commit (in case a
+    # slow request stamped the old version in between).
+    stamp_version(page)
+    transaction.on_commit(functools.partial(stamp_version, copy.copy(page)))
     return page.version
 
 

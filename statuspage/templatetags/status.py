@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import re
 from urllib.parse import quote
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
@@ -76,3 +78,27 @@ def favicon(colour: str) -> str:
     """The page's icon in its branding colour, as an SVG data URL (no request, mirror-safe)."""
     colour = colour if re.fullmatch(r"#[0-9a-fA-F]{6}", colour or "") else "#0b5cad"
     return "data:image/svg+xml," + quote(FAVICON.format(colour=colour), safe="/:=' ")
+
+
+def accent_css(colour: str) -> tuple[str, str]:
+    """The inline style that sets a page's accent colour, and its CSP source ('sha256-...')."""
+    css = f":root {{ --accent: {conditional_escape(colour)}; }}"
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return css, f"'sha256-{digest}'"
+
+
+def allow_accent_style(request, colour: str) -> None:
+    """Let this response's policy allow the page's accent style (`InlineStyleHashes`)."""
+    request.__dict__.setdefault("csp_style_hashes", set()).add(accent_css(colour)[1])
+
+
+@register.simple_tag(takes_context=True)
+def accent_style(context, colour: str) -> SafeString:
+    """The page's accent colour as an inline <style> allowed by its hash, not a nonce: the same
+    bytes are valid in every response, so a cached rendering needs no per-response rewrite
+    (`page_view` allows it even when the rendering comes from the cache)."""
+    css, _source = accent_css(colour)
+    request = context.get("request")
+    if request is not None:
+        allow_accent_style(request, colour)
+    return mark_safe(f"<style>{css}</style>")  # noqa: S308 - escaped in accent_css

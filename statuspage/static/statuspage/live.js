@@ -2,7 +2,8 @@
  *
  * Connects to /ws/pages/<slug>/, replaces the [data-live] sections and the title with what the
  * server pushes, announces each change in #live-announcer, reconnects with jittered exponential
- * backoff, catches up from <prefix>live.json when its version is behind, and polls that URL
+ * backoff, catches up from the state the server sends after its hello (or <prefix>live.json) when
+ * its version is behind, and polls that URL
  * (with If-None-Match) while websockets do not get through. When the app's live.json cannot be
  * reached either, it polls the static mirror's copy (data-mirror-url, MIRROR_PUBLIC_URL); on the
  * mirror itself (a [data-standby] note) it only polls the mirror's own live.json.
@@ -20,7 +21,7 @@
   var version = parseInt(body.getAttribute("data-version"), 10) || 0;
   var etagMeta = document.querySelector('meta[name="live-etag"]');
   var etag = etagMeta ? etagMeta.getAttribute("content") : "";
-  var BASE_DELAY = 1000, MAX_DELAY = 30000, POLL_EVERY = 30000, FAILURES_BEFORE_POLLING = 3;
+  var BASE_DELAY = 1000, MAX_DELAY = 5000, POLL_EVERY = 30000, FAILURES_BEFORE_POLLING = 3;
   var CHECK_EVERY = 120000;
   var attempt = 0, failures = 0, pollTimer = null, fetching = false, greeted = false;
   var standby = document.querySelector("[data-standby]") !== null;
@@ -131,11 +132,20 @@
       attempt = 0;
       failures = 0;
       stopPolling();
-      if (message.version > version) fetchState(); // missed updates while away: catch up
+      // Missed updates while away: the state follows the hello, or is fetched.
+      if (message.version > version && !message.state) fetchState();
       return;
     }
     if (typeof message.version !== "number" || message.version <= version) return;
     apply(message);
+  }
+
+  // Exponential backoff with full jitter: attempt n waits a random time up to
+  // min(MAX_DELAY, BASE_DELAY * 2^n). After a server restart every open page comes back within
+  // MAX_DELAY of the server serving again, spread evenly over that window (no thundering herd:
+  // 10,000 pages arrive at about 2,000/s, bench/websocket_fanout.py --reconnect).
+  function reconnectDelay(n) {
+    return Math.random() * Math.min(MAX_DELAY, BASE_DELAY * Math.pow(2, n));
   }
 
   function connect() {
@@ -144,16 +154,17 @@
     var socket;
     greeted = false;
     try {
+      // The version shown: a hello ahead of it comes with the state (no live.json fetch).
       socket = new WebSocket(scheme + window.location.host + "/ws/pages/" +
-                             encodeURIComponent(slug) + "/?lang=" + encodeURIComponent(lang));
+                             encodeURIComponent(slug) + "/?lang=" + encodeURIComponent(lang) +
+                             "&v=" + version);
     } catch (e) { startPolling(); return; }
     socket.onmessage = onMessage;
     socket.onclose = function (event) {
       if (event.code === 4404) return; // the page no longer exists
       // No hello: refused, or a proxy that lets the handshake through but not the frames.
       if (!greeted && ++failures >= FAILURES_BEFORE_POLLING) startPolling();
-      var delay = Math.min(MAX_DELAY, BASE_DELAY * Math.pow(2, attempt++));
-      window.setTimeout(connect, delay / 2 + Math.random() * delay / 2); // jittered
+      window.setTimeout(connect, reconnectDelay(attempt++));
     };
   }
 
