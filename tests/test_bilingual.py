@@ -405,3 +405,12 @@ def test_a_change_of_translations_is_one_event_and_one_audit_row(it_page, captur
         services.edit_update(update, actor=None, body_translations={"nl": "Wij kijken."})
     assert got.types() == ["incident_update.edited"]
     assert AuditEntry.objects.count() == rows + 2
+
+
+def test_the_state_a_late_websocket_client_gets_is_in_its_language(it_page, translated):
+    from notifications.live import current_state
+
+    _version, dutch = current_state(it_page.pk, "it", "nl")
+    _version, english = current_state(it_page.pk, "it", "en")
+    assert "VPN valt weg" in json.loads(dutch)["html"]["incidents"]
+    assert "VPN drops" in json.loads(english)["html"]["incidents"]
