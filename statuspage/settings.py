@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The admin shows and reads times in the engineer's pages' time zone.
+    "incidents.admin.timezones.AdminTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # After CSP: lets live.js reach the mirror's live.json (MIRROR_PUBLIC_URL) in connect-src.
@@ -438,6 +440,9 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times name their zone ("30 Nov 2026, 09:12 CET"): the admin shows them in the
+# page's zone (incidents/admin/timezones.py), never as a bare UTC time.
+FORMAT_MODULE_PATH = ["statuspage.formats"]
 
 STATIC_URL = "static/"
 # Where collectstatic writes (and the mirror and WhiteNoise read) the hashed assets.

@@ -25,6 +25,7 @@ from incidents.forms import (
     ResolveForm,
 )
 from incidents.markdown import render_markdown
+from incidents.services.rules import STATUS_FOR_IMPACT
 from incidents.models import (
     ComponentStatus,
     ComponentStatusChange,
@@ -102,7 +103,11 @@ class IncidentAdmin(PageScopedAdmin):
         }
         if page is None:
             return TemplateResponse(request, "admin/incidents/incident/choose_page.html", context)
-        form = OpenIncidentForm(request.POST or None, page=page)
+        template = None
+        template_id = request.GET.get("template")
+        if template_id and template_id.isdigit():
+            template = IncidentTemplate.objects.filter(page=page, pk=template_id).first()
+        form = OpenIncidentForm(request.POST or None, page=page, template=template)
         preview = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -136,8 +141,17 @@ class IncidentAdmin(PageScopedAdmin):
             form=form,
             preview=preview,
             templates=[
-                {"id": t.pk, "title": t.title, "body": t.body, "impact": t.impact}
-                for t in IncidentTemplate.objects.filter(page=page)
+                {
+                    "id": t.pk,
+                    "title": t.title,
+                    "body": t.body,
+                    "impact": t.impact,
+                    "components": [c.pk for c in t.components.all()],
+                    "component_status": STATUS_FOR_IMPACT.get(
+                        t.impact, ComponentStatus.PARTIAL_OUTAGE
+                    ),
+                }
+                for t in IncidentTemplate.objects.filter(page=page).prefetch_related("components")
             ],
         )
         return TemplateResponse(request, "admin/incidents/incident/open.html", context)
