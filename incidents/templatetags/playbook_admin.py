@@ -28,3 +28,19 @@ def report_alert_banner(context):
         "pages": list(pages_for(user).values("slug", "name")),
         "CSP_NONCE": context.get("CSP_NONCE", ""),
     }
+
+
+@register.inclusion_tag("admin/incidents/board.html", takes_context=True)
+def status_board(context):
+    """The status board on the admin index (incidents/admin/board.py)."""
+    from incidents.admin.board import BOARD_STATUSES
+    from incidents.admin.board import status_board as boards_for
+
+    request = context["request"]
+    return {
+        "boards": boards_for(request.user),
+        "board_statuses": BOARD_STATUSES,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "CSP_NONCE": context.get("CSP_NONCE", ""),
+    }
