@@ -83,7 +83,8 @@ class OpenIncidentForm(ComponentStatusFieldsMixin, forms.Form):
         label=_("Title"),
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"class": "vTextField"}),
+        # The first thing to type: no click needed to get there.
+        widget=forms.TextInput(attrs={"class": "vTextField", "autofocus": True}),
     )
     status = forms.ChoiceField(
         label=_("Status"),
