@@ -36,6 +36,7 @@ from incidents.models import (
 
 from .audit import audit_context
 from .base import PageScopedAdmin, ReadOnlyAdminMixin
+from .timezones import activate_page_zone
 
 
 class OpenIncidentFilter(admin.SimpleListFilter):
@@ -103,6 +104,7 @@ class IncidentAdmin(PageScopedAdmin):
         }
         if page is None:
             return TemplateResponse(request, "admin/incidents/incident/choose_page.html", context)
+        activate_page_zone(page)
         template = None
         template_id = request.GET.get("template")
         if template_id and template_id.isdigit():
@@ -163,6 +165,7 @@ class IncidentAdmin(PageScopedAdmin):
         incident = self.get_object(request, object_id)
         if incident is None:
             raise Http404("No such incident.")
+        activate_page_zone(incident.page)  # its times as its page shows them
         if not self.has_change_permission(request, incident):
             return super().change_view(request, object_id, form_url, extra_context)
         forms: dict[str, BaseForm | None] = {
@@ -179,8 +182,13 @@ class IncidentAdmin(PageScopedAdmin):
                 return response
         updates = list(incident.updates.select_related("author"))
         edit_id = request.GET.get("edit")
+        from notifications.selectors import deliveries_by_update  # read-only, no import cycle
+
+        notified = deliveries_by_update(incident.pk)
         for update in updates:
             update.html = render_markdown(update.body)
+            update.notified = notified.get(update.pk, [])
+            update.notified_total = sum(c.total for c in update.notified)
             if str(update.pk) == edit_id and forms["edit_form"] is None:
                 forms["edit_form"] = EditUpdateForm(
                     initial={"update_id": update.pk, "body": update.body}
