@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 
 from incidents.models import ReportAlert
 from incidents.permissions import pages_for
@@ -44,3 +47,14 @@ def status_board(context):
         "csrf_token": context.get("csrf_token"),
         "CSP_NONCE": context.get("CSP_NONCE", ""),
     }
+
+
+@register.filter
+def zoned(value):
+    """A moment recorded as ISO text (audit rows' before/after) in the active zone with its
+    abbreviation; anything else as it is."""
+    if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and "T" in value:
+        moment = parse_datetime(value.replace("Z", "+00:00"))
+        if moment is not None and timezone.is_aware(moment):
+            return date_format(timezone.localtime(moment), "j M Y H:i:s T")
+    return value
