@@ -22,6 +22,7 @@ from .models import (
     Page,
 )
 
+
 class ComponentStatusFieldsMixin(forms.Form):
     """A checkbox per component of the page (affected or not) and, on the same row, the status
     it gets: one click to include a component, its status already set to a sensible one."""
@@ -62,10 +63,7 @@ class ComponentStatusFieldsMixin(forms.Form):
 
     def component_rows(self):
         """(component, ticked, bound status field) per row, for the template's table."""
-        if self.is_bound:
-            ticked = {str(v) for v in self.data.getlist("components")}
-        else:
-            ticked = {str(v) for v in self.fields["components"].initial or ()}
+        ticked = {str(v) for v in self["components"].value() or ()}
         return [
             (component, str(component.pk) in ticked, self[f"status_{component.pk}"])
             for component in self.component_list
@@ -123,9 +121,7 @@ class OpenIncidentForm(ComponentStatusFieldsMixin, forms.Form):
 
             held = STATUS_FOR_IMPACT.get(template.impact, ComponentStatus.PARTIAL_OUTAGE)
             current = {c.pk: held for c in template.components.all()}
-            self.initial.update(
-                template=template.pk, name=template.title, body=template.body
-            )
+            self.initial.update(template=template.pk, name=template.title, body=template.body)
             if template.impact in STATUS_FOR_IMPACT:
                 self.initial["impact"] = template.impact
         self.add_component_fields(page, current)

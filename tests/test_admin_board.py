@@ -170,7 +170,11 @@ def test_the_board_reads_in_a_bounded_number_of_queries(
 ):
     client.force_login(admin_user_)
     services.open_incident(
-        it_page, actor=alice, name="One", body="x", components={component(it_page, "VPN").pk: "major_outage"}
+        it_page,
+        actor=alice,
+        name="One",
+        body="x",
+        components={component(it_page, "VPN").pk: "major_outage"},
     )
     small = _board_queries(client, django_assert_max_num_queries, 30)
     # Ten more pages, each with components and an open incident: not one query more.
@@ -178,7 +182,11 @@ def test_the_board_reads_in_a_bounded_number_of_queries(
         page = make_page(slug=f"extra-{n}", name=f"Extra {n}")
         parts = [make_component(page, f"Part {i}") for i in range(5)]
         services.open_incident(
-            page, actor=alice, name=f"Down {n}", body="x", components={parts[0].pk: "partial_outage"}
+            page,
+            actor=alice,
+            name=f"Down {n}",
+            body="x",
+            components={parts[0].pk: "partial_outage"},
         )
     large = _board_queries(client, django_assert_max_num_queries, 30)
     # Queries: session and user, the pages' zone, the board's (pages, roles, components,

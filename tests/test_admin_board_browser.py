@@ -130,9 +130,7 @@ def template(it_page):
         body="We look into it.",
         impact="critical",
     )
-    return services.save_incident_template(
-        template, actor=None, components=[internet.pk, vpn.pk]
-    )
+    return services.save_incident_template(template, actor=None, components=[internet.pk, vpn.pk])
 
 
 def test_from_a_template_it_takes_two_clicks(
@@ -143,7 +141,9 @@ def test_from_a_template_it_takes_two_clicks(
     page = signed_in
     page.goto(f"{live_server.url}/admin/")
     clicks = Clicks(page)
-    clicks.click(page.locator("#board-it .board-templates a", has_text="Internet outage"), navigates=True)
+    clicks.click(
+        page.locator("#board-it .board-templates a", has_text="Internet outage"), navigates=True
+    )
     # Its components are ticked at the status its impact stands for, still editable.
     assert page.locator(f"#id_components_{internet.pk}").is_checked()
     assert page.locator(f"#id_status_{vpn.pk}").input_value() == "major_outage"

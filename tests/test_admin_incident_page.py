@@ -62,7 +62,11 @@ def test_the_resolving_entry_lists_the_components_that_went_back(alice_client, a
     )
     # Another open incident still holds the internet access: it does not go back.
     services.open_incident(
-        it_page, actor=alice, name="Fibre cut", body="Cut.", components={internet.pk: "major_outage"}
+        it_page,
+        actor=alice,
+        name="Fibre cut",
+        body="Cut.",
+        components={internet.pk: "major_outage"},
     )
     closing = services.resolve_incident(incident, actor=alice)
     assert closing.affected_components == [

@@ -25,7 +25,6 @@ from incidents.forms import (
     ResolveForm,
 )
 from incidents.markdown import render_markdown
-from incidents.services.rules import STATUS_FOR_IMPACT
 from incidents.models import (
     ComponentStatus,
     ComponentStatusChange,
@@ -33,6 +32,7 @@ from incidents.models import (
     IncidentTemplate,
     Role,
 )
+from incidents.services.rules import STATUS_FOR_IMPACT
 
 from .audit import audit_context
 from .base import PageScopedAdmin, ReadOnlyAdminMixin

@@ -186,7 +186,7 @@ class ProblemReportAdmin(PageScopedAdmin):
                 Case(When(status=IncidentStatus.RESOLVED, then=1), default=0),
                 "-created_at",
             )
-            field.label_from_instance = incident_choice_label  # type: ignore[method-assign]  # Django documents this override
+            field.label_from_instance = incident_choice_label  # type: ignore[assignment]  # Django documents this override
         return form
 
     def save_model(self, request, obj, form, change):

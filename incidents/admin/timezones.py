@@ -31,9 +31,7 @@ def zone_label(tz: zoneinfo.ZoneInfo | None = None) -> str:
 
 def zone_for(user) -> zoneinfo.ZoneInfo:
     """The zone of the user's pages: the default page's first, else the oldest page's."""
-    zone = (
-        pages_for(user).order_by("-is_default", "pk").values_list("time_zone", flat=True).first()
-    )
+    zone = pages_for(user).order_by("-is_default", "pk").values_list("time_zone", flat=True).first()
     with suppress(zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         if zone:
             return zoneinfo.ZoneInfo(zone)
