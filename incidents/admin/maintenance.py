@@ -173,7 +173,7 @@ class MaintenanceAdmin(PageScopedAdmin):
         window = ["scheduled_for", "scheduled_until"]
         switches = ["scheduled_auto_in_progress", "scheduled_auto_completed"]
         if obj is None:
-            chosen = self.page_for_request(request)
+            chosen = self.chosen_page(request)
             return [
                 (
                     chosen.name if chosen else None,
@@ -204,9 +204,7 @@ class MaintenanceAdmin(PageScopedAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        chosen = self.page_for_request(request) if obj is None else None
-        if chosen is not None and not self.writable_pages(request).filter(pk=chosen.pk).exists():
-            chosen = None
+        chosen = self.chosen_page(request) if obj is None else None
         return type(
             form.__name__,
             (form,),
@@ -230,9 +228,16 @@ class MaintenanceAdmin(PageScopedAdmin):
                 return TemplateResponse(
                     request, "admin/incidents/incident/choose_page.html", context
                 )
-        elif len(pages) == 1 and "page" not in request.GET and request.method == "GET":
-            return HttpResponseRedirect(f"{request.path}?page={pages[0].pk}")
         return super().add_view(request, form_url, extra_context)
+
+    def chosen_page(self, request):
+        """The page a new maintenance is for: the one picked, or the engineer's only page."""
+        chosen = self.page_for_request(request)
+        writable = self.writable_pages(request)
+        if chosen is not None:
+            return chosen if writable.filter(pk=chosen.pk).exists() else None
+        only = list(writable[:2])
+        return only[0] if len(only) == 1 else None
 
     # Columns ---------------------------------------------------------------------------
 
