@@ -3,7 +3,7 @@ with subscribers notified in at most 5 clicks (it took 9 over 3 screens), and th
 status buttons. Every click the engineer makes is counted; typing is not a click, focusing a
 field with the mouse is.
 
-With PLAYBOOK_SCREENSHOTS=docs set, it also saves the README's admin screenshots there.
+The README's screenshots come from the demo data: docs/admin_screenshots.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from django.utils import timezone
 from incidents import services
 from incidents.models import Component, Incident, IncidentTemplate
 from notifications.models import Delivery, Subscriber
-
-from .test_accessibility import shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -171,7 +169,6 @@ def test_a_status_change_is_one_click_on_the_board(it_page, vpn_slow, signed_in,
     vpn = Component.objects.get(page=it_page, name="VPN")
     page = signed_in
     page.goto(f"{live_server.url}/admin/")
-    shoot(page, "admin-board.png")
     clicks = Clicks(page)
     # The first form is in "Components not operational" (the full list is folded away).
     buttons = page.locator(f'#board-it form[action$="/{vpn.pk}/set-status/"]').first
