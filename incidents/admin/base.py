@@ -80,11 +80,11 @@ class PageScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return True
         if obj is None:
-            return pages_for(request.user, role).exists()
+            return role_on_some_page(request, role)
         return has_role(request.user, self.page_of(obj), role)
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or pages_for(request.user).exists()
+        return self._may(request, None, Role.VIEWER)
 
     def has_add_permission(self, request, *args):
         return self._may(request, None, self.write_role)
@@ -161,6 +161,15 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def role_on_some_page(request, role: str) -> bool:
+    """Whether the user holds `role` on any page: asked for every model of the index's list,
+    so answered once per role and request."""
+    known = request.__dict__.setdefault("_role_on_some_page", {})
+    if role not in known:
+        known[role] = pages_for(request.user, role).exists()
+    return known[role]
 
 
 def report_service_error(request, error: ServiceError) -> None:
