@@ -56,8 +56,16 @@ def test_totp_enrolment_then_signing_in_asks_for_a_code(alice):
         first = sign_in(other, "alice", "alice-pass-123")
         assert first.headers["Location"] == "/accounts/2fa/authenticate/"
         assert other.get("/admin/").status_code == 302  # not signed in before the code
-        wrong = other.post("/accounts/2fa/authenticate/", {"code": "000000"})
+        wrong = other.post(
+            "/accounts/2fa/authenticate/", {"code": "000000"}, REMOTE_ADDR="192.0.2.41"
+        )
         assert wrong.status_code == 200 and "Incorrect code" in wrong.content.decode()
+        # The wrong code is in the audit trail (the password was right), without the code.
+        failed = AuditEntry.objects.get(action="second_factor_failed")
+        assert (failed.actor_name, failed.changes) == (
+            "alice",
+            {"ip": "192.0.2.41", "kind": "totp"},
+        )
         code = pyotp.TOTP(secret).now()
         done = other.post("/accounts/2fa/authenticate/", {"code": code})
         assert done.headers["Location"] == "/admin/"

@@ -28,6 +28,7 @@ from .choices import (
     IncidentStatus,
     Indicator,
 )
+from .customers import Contract, Customer, CustomerDomain, CustomerMember
 from .imports import ImportedObject
 from .incidents import (
     ComponentStatusChange,
@@ -47,6 +48,7 @@ from .pages import (
     PageRole,
     Role,
     SupportHours,
+    Visibility,
     hex_colour,
     validate_time_zone,
 )
@@ -72,6 +74,10 @@ __all__ = [
     "CLOSED_STATUSES",
     "COMPONENT_SEVERITY",
     "Component",
+    "Contract",
+    "Customer",
+    "CustomerDomain",
+    "CustomerMember",
     "ComponentDailyStatus",
     "ComponentGroup",
     "ComponentStatus",
@@ -97,6 +103,7 @@ __all__ = [
     "ReportAlert",
     "Role",
     "SupportHours",
+    "Visibility",
     "hex_colour",
     "is_public_id",
     "new_public_id",

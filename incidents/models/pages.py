@@ -292,6 +292,13 @@ class ComponentGroup(models.Model):
         return self.name
 
 
+class Visibility(models.TextChoices):
+    """Who may see a component (and the incidents about it)."""
+
+    PUBLIC = "public", _("Everyone")
+    CUSTOMERS = "customers", _("Only the customers it is assigned to")
+
+
 class Component(models.Model):
     public_id = PublicIdField()
     page = models.ForeignKey(
@@ -317,6 +324,16 @@ class Component(models.Model):
     is_visible = models.BooleanField(
         _("visible"), default=True, help_text=_("Hidden components never appear in public.")
     )
+    visibility = models.CharField(
+        _("visible to"),
+        max_length=16,
+        choices=Visibility.choices,
+        default=Visibility.PUBLIC,
+        help_text=_(
+            "Customer-only components (like one customer's own line) and the incidents that "
+            "touch only them are shown to the customers they are assigned to, and to nobody else."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -331,10 +348,17 @@ class Component(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=ComponentStatus.values), name="component_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(visibility__in=Visibility.values), name="component_visibility_valid"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.group.name} › {self.name}" if self.group else self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.is_visible and self.visibility == Visibility.PUBLIC
 
 
 class Role(models.TextChoices):

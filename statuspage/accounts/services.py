@@ -46,6 +46,26 @@ def record_failed_sign_in(username: str, *, ip: str) -> AuditEntry:
 
 
 @transaction.atomic
+def record_failed_second_factor(
+    user: Any, *, kind: str, ip: str, reauthentication: bool = False
+) -> AuditEntry:
+    """One audit row for a wrong second-factor code (authenticator app or recovery code): the
+    password was right, so repeated rows mean someone may hold the password. The code typed is
+    not kept."""
+    return audit.record(
+        _person(user.get_username(), user),
+        action="second_factor_failed",
+        obj=user,
+        object_type="user",
+        changes={
+            "ip": ip,
+            "kind": kind,
+            **({"reauthentication": True} if reauthentication else {}),
+        },
+    )
+
+
+@transaction.atomic
 def record_sign_out(user: Any) -> AuditEntry:
     return audit.record(
         _person(user.get_username(), user), action="sign_out", obj=user, object_type="user"

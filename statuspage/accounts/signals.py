@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.signals import user_logged_in as allauth_logged_in
+from allauth.mfa.signals import authentication_failed as second_factor_failed
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -37,6 +38,16 @@ def audit_sign_in(sender, request, user, **kwargs):
 def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
     name = credentials.get("username") or credentials.get("email") or ""
     services.record_failed_sign_in(str(name), ip=client_ip(request) if request else "")
+
+
+@receiver(second_factor_failed, dispatch_uid="accounts.audit_failed_second_factor")
+def audit_failed_second_factor(sender, request, user, authenticator, **kwargs):
+    services.record_failed_second_factor(
+        user,
+        kind=str(authenticator.type),
+        ip=client_ip(request) if request else "",
+        reauthentication=bool(kwargs.get("reauthentication")),
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="accounts.audit_sign_out")
