@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import Delivery, Subscriber
 
@@ -58,3 +60,25 @@ def deliveries_by_update(incident_id: int) -> dict[int, list[ChannelCount]]:
         update_id: sorted(channels.values(), key=lambda c: (order.get(c.channel, 9), c.channel))
         for update_id, channels in counts.items()
     }
+
+
+def notified_in_words(counts: list[ChannelCount]) -> str:
+    """ "Notified 3 subscribers: 2 by email (2 sent); 1 by webhook (1 queued)"."""
+    if not counts:
+        return _("No subscriber notified (none follows these components)")
+    total = sum(c.total for c in counts)
+    parts = []
+    for count in counts:
+        states = [
+            text
+            for n, text in (
+                (count.sent, _("%(n)s sent") % {"n": count.sent}),
+                (count.waiting, _("%(n)s queued") % {"n": count.waiting}),
+                (count.failed, _("%(n)s failed") % {"n": count.failed}),
+            )
+            if n
+        ]
+        channel = _("by %(channel)s") % {"channel": count.label}
+        parts.append(f"{count.total} {channel} ({', '.join(states)})")
+    head = ngettext("Notified %(n)s subscriber", "Notified %(n)s subscribers", total) % {"n": total}
+    return f"{head}: {'; '.join(parts)}"

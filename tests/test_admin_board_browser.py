@@ -177,3 +177,20 @@ def test_a_status_change_is_one_click_on_the_board(it_page, vpn_slow, signed_in,
     assert vpn.status == "operational"
     assert clicks.count == 1
     assert "is now “Operational”" in page.content()
+
+
+def test_choosing_a_template_in_the_form_ticks_its_components(
+    it_page, template, signed_in, live_server
+):
+    internet = Component.objects.get(page=it_page, name="Internet access")
+    wifi = Component.objects.get(page=it_page, name="Email hosting")
+    page = signed_in
+    page.goto(f"{live_server.url}/admin/incidents/incident/add/?page={it_page.pk}")
+    assert not page.locator(f"#id_components_{internet.pk}").is_checked()
+    page.select_option("#id_template", str(template.pk))
+    assert page.locator(f"#id_components_{internet.pk}").is_checked()
+    assert page.locator(f"#id_status_{internet.pk}").input_value() == "major_outage"
+    assert page.locator("#id_name").input_value() == "Internet disrupted"
+    # Choosing a status on another row ticks that row too.
+    page.select_option(f"#id_status_{wifi.pk}", "degraded_performance")
+    assert page.locator(f"#id_components_{wifi.pk}").is_checked()

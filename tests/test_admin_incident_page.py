@@ -140,3 +140,26 @@ def test_times_on_the_incident_page_are_the_pages_with_their_zone(alice_client, 
     html = alice_client.get(manage_url(incident)).content.decode()
     assert "15 Jan 2026 09:30 CET" in html
     assert "08:30" not in html
+
+
+def test_maintenance_updates_say_whom_they_notified_too(
+    alice_client, alice, it_page, captured_events
+):
+    Subscriber.objects.create(page=it_page, email="ann@example.com", confirmed_at=timezone.now())
+    starts = timezone.now() + dt.timedelta(days=2)
+    with captured_events():
+        maintenance = services.schedule_maintenance(
+            it_page,
+            actor=alice,
+            name="Router upgrade",
+            body="New routers.",
+            scheduled_for=starts,
+            scheduled_until=starts + dt.timedelta(hours=1),
+            components=[component(it_page, "VPN")],
+        )
+    list(fan_out(Notification.objects.get(incident=maintenance)))
+    html = alice_client.get(
+        reverse("admin:incidents_maintenance_change", args=[maintenance.pk])
+    ).content.decode()
+    # Queued or already sent by the in-process worker: either way, one email.
+    assert "Notified 1 subscriber: 1 by email (1 " in html

@@ -182,13 +182,13 @@ class IncidentAdmin(PageScopedAdmin):
                 return response
         updates = list(incident.updates.select_related("author"))
         edit_id = request.GET.get("edit")
-        from notifications.selectors import deliveries_by_update  # read-only, no import cycle
+        # Read-only, imported here: `incidents` does not depend on `notifications`.
+        from notifications.selectors import deliveries_by_update, notified_in_words
 
         notified = deliveries_by_update(incident.pk)
         for update in updates:
             update.html = render_markdown(update.body)
-            update.notified = notified.get(update.pk, [])
-            update.notified_total = sum(c.total for c in update.notified)
+            update.notified_text = notified_in_words(notified.get(update.pk, []))
             if str(update.pk) == edit_id and forms["edit_form"] is None:
                 forms["edit_form"] = EditUpdateForm(
                     initial={"update_id": update.pk, "body": update.body}

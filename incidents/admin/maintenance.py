@@ -266,19 +266,25 @@ class MaintenanceAdmin(PageScopedAdmin):
 
     @admin.display(description=gettext_lazy("updates"))
     def timeline(self, obj):
+        from notifications.selectors import deliveries_by_update, notified_in_words
+
         tz = obj.page.tz
+        notified = deliveries_by_update(obj.pk)
         rows = (
             (
                 date_format(u.display_at.astimezone(tz), "j M Y H:i T"),
                 u.get_status_display(),
                 u.author_name,
+                notified_in_words(notified.get(u.pk, []))
+                if u.deliver_notifications
+                else _("not notified"),
                 u.body,
             )
             for u in obj.updates.order_by("-display_at", "-id")
         )
         return format_html(
             "<ol class='maintenance-timeline'>{}</ol>",
-            format_html_join("", "<li><strong>{} · {}</strong> ({})<br>{}</li>", rows),
+            format_html_join("", "<li><strong>{} · {}</strong> ({}) · {}<br>{}</li>", rows),
         )
 
     # Writes: through the services only --------------------------------------------------
