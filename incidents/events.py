@@ -29,6 +29,8 @@ PAGE_IMPORTED = "page.imported"  # the one event of an import (import_statuspage
 COMPONENT_UPDATED = "component.updated"
 COMPONENT_DELETED = "component.deleted"
 PAGE_UPDATED = "page.updated"
+# A customer (page access group), its services or its people changed: nothing public changes.
+CUSTOMER_UPDATED = "customer.updated"
 MAINTENANCE_SCHEDULED = "maintenance.scheduled"
 MAINTENANCE_STARTED = "maintenance.started"
 MAINTENANCE_UPDATED = "maintenance.updated"

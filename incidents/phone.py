@@ -11,12 +11,22 @@ import datetime as dt
 import re
 from typing import Any
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
+from incidents import visibility
 from incidents.hours import line_state
-from incidents.models import COMPONENT_SEVERITY, Page
-from incidents.snapshot import page_snapshot
-from incidents.snapshot_types import IncidentView
+from incidents.models import (
+    COMPONENT_SEVERITY,
+    Component,
+    Contract,
+    Customer,
+    Incident,
+    IncidentUpdate,
+    Page,
+)
+from incidents.snapshot import LIVE_ITEMS, _incident_view, component_view, page_snapshot
+from incidents.snapshot_types import IncidentView, PageSnapshot
 
 MAX_SPOKEN_INCIDENTS = 3
 IMPACT_RANK = {"critical": 3, "major": 2, "minor": 1, "none": 0}
@@ -84,6 +94,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "desk_closed": "Our support desk is closed. It opens again {day} at {time}.",
         "desk_never": "Our support desk is closed.",
         "after_hours": "Outside office hours, call your outage number with your PIN.",
+        "outage_line": "Call your outage number {number} and have your PIN ready.",
         "and": "and",
         "yesterday": "yesterday at",
         "on_day": "{day} at",
@@ -104,6 +115,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "desk_closed": "Onze servicedesk is gesloten. We zijn weer open {day} om {time}.",
         "desk_never": "Onze servicedesk is gesloten.",
         "after_hours": "Buiten kantoortijden belt u uw storingsnummer met uw pincode.",
+        "outage_line": "Belt u uw storingsnummer {number} en houdt u uw pincode bij de hand.",
         "and": "en",
         "yesterday": "gisteren om",
         "on_day": "{day} om",
@@ -276,12 +288,44 @@ def severity(incident: IncidentView) -> tuple[int, int]:
     return IMPACT_RANK.get(incident.impact, 0), worst
 
 
+def customer_items(
+    page: Page, customer: Customer, snapshot: PageSnapshot
+) -> tuple[list[IncidentView], list[IncidentView]]:
+    """The page's open incidents and active maintenance that only this customer sees (its
+    customer-only components' items), with its components named (4 queries)."""
+    components = dict(snapshot.components)
+    own = visibility.components_visible_to(customer, Component.objects.filter(page=page))
+    for component in own.exclude(pk__in=list(components)).select_related("group"):
+        components[component.pk] = component_view(component)
+    known = set(snapshot.unresolved_ids) | set(snapshot.active_maintenance_ids)
+    found = (
+        visibility.incidents_visible_to(customer, Incident.objects.filter(page=page))
+        .filter(LIVE_ITEMS)
+        .exclude(pk__in=known)
+        .prefetch_related(
+            Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
+            "affected",
+        )
+    )
+    views = [_incident_view(i, components) for i in found]
+    incidents = [v for v in views if v.kind == "incident"]
+    maintenance = [v for v in views if v.status in ("in_progress", "verifying")]
+    return incidents, maintenance
+
+
 def phone_message(
-    page: Page, *, language: str | None = None, now: dt.datetime | None = None
+    page: Page,
+    *,
+    language: str | None = None,
+    now: dt.datetime | None = None,
+    customer: Customer | None = None,
 ) -> dict[str, Any]:
     """What the phone line should play and where it should forward a caller, right now.
 
     Built from the page snapshot and the support hours; `language` defaults to the page's.
+    For a `customer` (the IVR knows the caller's company) it is that customer's view: the
+    public items and its own customer-only ones, and after hours what its contract offers
+    (16x7: its outage number, with the PIN ready; office hours: when the desk opens).
     """
     snapshot = page_snapshot(page)
     now = now or timezone.now()
@@ -294,8 +338,15 @@ def phone_message(
     major = indicator in ("major", "critical")
     # The most severe first (newest first among equals), so a caller always hears the worst
     # one whatever the count; maintenance after the incidents.
-    incidents = sorted(snapshot.incidents_of(snapshot.unresolved_ids), key=severity, reverse=True)
+    incidents = snapshot.incidents_of(snapshot.unresolved_ids)
     maintenance = snapshot.incidents_of(snapshot.active_maintenance_ids)
+    if customer is not None:
+        own_incidents, own_maintenance = customer_items(page, customer, snapshot)
+        incidents, maintenance = incidents + own_incidents, maintenance + own_maintenance
+        worst = [indicator] + [i.impact for i in own_incidents if i.impact != "none"]
+        indicator = max(worst, key=lambda level: IMPACT_RANK.get(level, 0))
+        major = indicator in ("major", "critical")
+    incidents = sorted(incidents, key=severity, reverse=True)
     spoken = [
         incident_sentence(i, now=now, tz=tz, language=language)
         for i in (incidents + maintenance)[:MAX_SPOKEN_INCIDENTS]
@@ -331,9 +382,16 @@ def phone_message(
             )
         else:
             desk = phrases["desk_never"]
-        if support.after_hours_phone:
+        if customer is not None:
+            # The customer's contract decides, not the page's general after-hours line.
+            line = forward_to = None
+            if customer.contract == Contract.EXTENDED_16X7 and customer.outage_phone:
+                line, forward_to = "outage_line", customer.outage_phone
+                number = for_the_ear(customer.outage_phone)
+                desk = f"{desk} {phrases['outage_line'].format(number=number)}"
+        elif support.after_hours_phone:
             desk = f"{desk} {phrases['after_hours']}"
-    return {
+    message = {
         "page": snapshot.page.slug,
         "language": language,
         "version": snapshot.version,
@@ -362,3 +420,10 @@ def phone_message(
             "message": desk,
         },
     }
+    if customer is not None:
+        message["customer"] = {
+            "code": customer.code,
+            "name": customer.name,
+            "contract": customer.contract,
+        }
+    return message

@@ -1,7 +1,8 @@
 """The public read model: everything the public sees of one page, built once per page version.
 
 Every public rendering (HTML, JSON APIs, websocket payloads, feeds, exports) is made from these
-functions, and visibility (hidden components) is applied here, once. Each builder runs a fixed
+functions, and visibility (hidden and customer-only components, `incidents.visibility`) is
+applied here, once. Each builder runs a fixed
 number of queries however big the page is, and is cached under (page, version): a write bumps
 the version, so a stale snapshot is never served after a change.
 """
@@ -15,9 +16,10 @@ from typing import Any, TypeVar
 
 import msgspec
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from . import visibility
 from .markdown import render_markdown
 from .models import (
     CLOSED_STATUSES,
@@ -32,7 +34,6 @@ from .models import (
     Page,
     SupportHours,
 )
-from .models import IncidentComponent as AffectedComponentRow
 from .snapshot_types import (
     AffectedComponent,
     ComponentView,
@@ -242,12 +243,9 @@ def _incident_component(component: ComponentView, status: str) -> IncidentCompon
 
 
 def public_incidents(page: Page) -> QuerySet[Incident]:
-    """The page's incidents the public may see: all but those whose every affected component
-    is hidden (an incident about internal components only is internal itself)."""
-    affected = AffectedComponentRow.objects.filter(incident=OuterRef("pk"))
-    return Incident.objects.filter(page=page).filter(
-        ~Exists(affected) | Exists(affected.filter(component__is_visible=True))
-    )
+    """The page's incidents the public may see (the rules: `incidents.visibility`): not those
+    whose every affected component is hidden or customer-only."""
+    return visibility.public_incidents(Incident.objects.filter(page=page))
 
 
 def _incidents_query(page: Page):
@@ -257,24 +255,29 @@ def _incidents_query(page: Page):
     )
 
 
+def component_view(component: Component) -> ComponentView:
+    """A component as a reading shows it (select its group with the query)."""
+    return ComponentView(
+        id=component.pk,
+        public_id=component.public_id,
+        name=component.name,
+        description=component.description,
+        status=component.status,
+        position=component.position,
+        group_id=component.group_id,
+        group_public_id=component.group.public_id if component.group else None,
+        created_at=_iso(component.created_at),
+        updated_at=_iso(component.updated_at),
+    )
+
+
 def _components(
     page: Page,
 ) -> tuple[tuple[GroupView, ...], tuple[LayoutItem, ...], dict[int, ComponentView]]:
     """Visible components (by id), the groups that have any, and the layout (1 + 1 queries)."""
     components = {
-        c.pk: ComponentView(
-            id=c.pk,
-            public_id=c.public_id,
-            name=c.name,
-            description=c.description,
-            status=c.status,
-            position=c.position,
-            group_id=c.group_id,
-            group_public_id=c.group.public_id if c.group else None,
-            created_at=_iso(c.created_at),
-            updated_at=_iso(c.updated_at),
-        )
-        for c in Component.objects.filter(page=page, is_visible=True)
+        c.pk: component_view(c)
+        for c in visibility.public_components(Component.objects.filter(page=page))
         .select_related("group")
         .order_by("position", "id")
     }
@@ -343,19 +346,23 @@ def _page_info(page: Page, hours: list[SupportHours]) -> PageInfo:
     )
 
 
+# Open incidents and maintenance that is scheduled or under way: what a page always holds.
+LIVE_ITEMS = Q(kind=Incident.Kind.INCIDENT, status__in=INCIDENT_OPEN_STATUSES) | Q(
+    kind=Incident.Kind.MAINTENANCE,
+    status__in=[
+        IncidentStatus.SCHEDULED,
+        IncidentStatus.IN_PROGRESS,
+        IncidentStatus.VERIFYING,
+    ],
+)
+
+
 def build_page_snapshot(page: Page) -> PageSnapshot:
     """Build the snapshot from the database: 10 queries, whatever the page holds."""
     now = timezone.now()
     groups, layout, components = _components(page)  # 2 queries
     hours = list(SupportHours.objects.filter(page=page))  # 1
-    live = Q(kind=Incident.Kind.INCIDENT, status__in=INCIDENT_OPEN_STATUSES) | Q(
-        kind=Incident.Kind.MAINTENANCE,
-        status__in=[
-            IncidentStatus.SCHEDULED,
-            IncidentStatus.IN_PROGRESS,
-            IncidentStatus.VERIFYING,
-        ],
-    )
+    live = LIVE_ITEMS
     base = public_incidents(page)
     recent_ids = list(
         base.filter(kind=Incident.Kind.INCIDENT).values_list("pk", flat=True)[:RECENT_LIMIT]

@@ -33,3 +33,12 @@ def relay_events() -> dict:
 def restore_resolved_alerts() -> int:
     """Every 15 s: put back components whose resolved alerts' hold-down ran out."""
     return services.restore_resolved_alerts()
+
+
+@shared_task(name="incidents.send_customer_sign_in_link", ignore_result=True)
+def send_customer_sign_in_link(member_id: int, language: str, site: str) -> None:
+    """Mail a customer's person their one-time sign-in link (queued after the request, so
+    the answer takes as long for an unknown address as for a known one)."""
+    from incidents.services.customer_access import mail_sign_in_link
+
+    mail_sign_in_link(member_id, language, site)

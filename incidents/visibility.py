@@ -12,6 +12,8 @@ phone line, handout, badges, mails and webhooks, the static mirror) asks these f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import Component, Customer, Incident, IncidentComponent, Visibility
@@ -56,4 +58,38 @@ def incidents_visible_to(
         ~Exists(affected)
         | Exists(affected.filter(component__is_visible=True, component__visibility="public"))
         | Exists(own)
+    )
+
+
+def touches_public(component_ids: Iterable[int]) -> bool:
+    """Whether an item touching these components is public: none, or one public (1 query)."""
+    ids = list(component_ids)
+    return not ids or public_components(Component.objects.filter(pk__in=ids)).exists()
+
+
+def customers_seeing(component_ids: Iterable[int]) -> frozenset[int] | None:
+    """Who may see an item (an incident, a status change) touching these components: None when
+    everyone may (`touches_public`), else the ids of the customers assigned one of its shown
+    customer-only components (possibly none: then nobody outside the team). 1 or 2 queries."""
+    ids = list(component_ids)
+    if touches_public(ids):
+        return None
+    through = Customer.components.through
+    return frozenset(
+        through.objects.filter(component_id__in=ids, component__is_visible=True).values_list(
+            "customer_id", flat=True
+        )
+    )
+
+
+def incident_audience(incident_id: int) -> frozenset[int] | None:
+    """`customers_seeing` for an incident by the components it touches now (1 query for a
+    public one, 2 for a customer-only one)."""
+    if public_incidents(Incident.objects.filter(pk=incident_id)).exists():
+        return None
+    touched = IncidentComponent.objects.filter(incident_id=incident_id).values("component_id")
+    return frozenset(
+        Customer.components.through.objects.filter(
+            component_id__in=touched, component__is_visible=True
+        ).values_list("customer_id", flat=True)
     )

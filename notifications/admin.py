@@ -52,7 +52,7 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(_("Save the file as UTF-8 text (CSV).")) from exc
 
 
-EDITABLE = ("language", "components")
+EDITABLE = ("language", "components", "customer")
 
 
 class SubscriberForm(forms.ModelForm):
@@ -82,7 +82,13 @@ class SubscriberAdmin(PageScopedAdmin):
         "unsubscribed_at",
         "flagged_at",
     ]
-    list_filter = ["page", "kind", "language", ("confirmed_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "page",
+        "kind",
+        "language",
+        ("confirmed_at", admin.EmptyFieldListFilter),
+        ("customer", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["email", "endpoint"]
     # Adding here is for a page's own channels: the engineers' chat (Apprise URL) or a webhook.
     add_fields = ["page", "kind", "endpoint", "email", "events", "language", "components"]
@@ -90,6 +96,7 @@ class SubscriberAdmin(PageScopedAdmin):
         "page",
         "email",
         "language",
+        "customer",
         "components",
         "confirmed_at",
         "unsubscribed_at",
@@ -144,6 +151,7 @@ class SubscriberAdmin(PageScopedAdmin):
             obj,
             components=form.cleaned_data["components"],
             language=obj.language,
+            customer=form.cleaned_data.get("customer"),
             actor=request.user,
         )
 

@@ -46,8 +46,11 @@ def check_apprise_url(url: str) -> str:
     return url
 
 
-def message_for(notification, language: str) -> tuple[str, str] | None:
-    """(title, body) in the subscriber's language; None when nothing public remains."""
+def message_for(
+    notification, language: str, customer_id: int | None = None
+) -> tuple[str, str] | None:
+    """(title, body) in the subscriber's language; None when nothing it may see remains (a
+    status change of a component that is neither public nor its customer's)."""
     page = notification.page
     with translation.override(language):
         if notification.event_type == COMPONENT_UPDATED:
@@ -57,6 +60,10 @@ def message_for(notification, language: str) -> tuple[str, str] | None:
                 .first()
             )
             if change is None or not change.component.is_visible:
+                return None
+            if not change.component.is_public and not (
+                customer_id and change.component.customers.filter(pk=customer_id).exists()
+            ):
                 return None
             title = f"{page.name}: {change.component.name}"
             body = _("%(component)s is now %(new)s (was %(old)s).") % {

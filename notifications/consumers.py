@@ -1,4 +1,5 @@
-"""The public page's websocket: `/ws/pages/<slug>/`, anonymous and read-only.
+"""The websockets: the public page's `/ws/pages/<slug>/`, anonymous and read-only, and the
+customer view's `/ws/my/` (CustomerConsumer, below), which only a signed-in customer joins.
 
 On connect the client gets `{"type": "hello", "version": N}` (the page's current version), then
 every event of the page in the order they were sent. A client may send `{"type": "ping"}`
@@ -160,6 +161,57 @@ class PageConsumer(AsyncWebsocketConsumer):
             except Exception:  # the client went away mid-send: its disconnect cleans up
                 logger.debug("Dropped a live message for a closing websocket", exc_info=True)
                 return
+
+
+CLOSE_NOT_SIGNED_IN = 4403
+
+
+@database_sync_to_async
+def _customer_of(user) -> int | None:
+    from incidents.services.customer_access import member_for_user
+
+    member = member_for_user(user)
+    return member.customer_id if member is not None else None
+
+
+class CustomerConsumer(AsyncWebsocketConsumer):
+    """The customer view's websocket, `/ws/my/`: joins the group of the signed-in customer's
+    company (the session says which; without a signed-in customer it closes with 4403 and
+    joins nothing). Pushes are short notes; the page fetches its sections itself."""
+
+    group: str | None = None
+
+    async def connect(self):
+        from .customer_live import customer_group
+
+        customer_id = await _customer_of(self.scope.get("user"))
+        await self.accept()
+        if customer_id is None:
+            await self.close(code=CLOSE_NOT_SIGNED_IN)
+            return
+        self.group = customer_group(customer_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send(text_data=json.dumps({"type": "hello"}))
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None or len((text_data or "").encode()) > MAX_CLIENT_MESSAGE:
+            await self.close(code=CLOSE_POLICY)
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            message = None
+        if message == PING:
+            await self.send(text_data=PONG)
+        else:
+            await self.close(code=CLOSE_POLICY)
+
+    async def customer_changed(self, event):
+        await self.send(text_data=event["text"])
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):

@@ -17,6 +17,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -32,7 +33,15 @@ from django.utils.translation import ngettext
 
 from incidents import events
 from incidents.markdown import render_markdown
-from incidents.models import Component, ComponentStatus, Incident, IncidentUpdate, Page
+from incidents.models import (
+    Component,
+    ComponentStatus,
+    Customer,
+    Incident,
+    IncidentUpdate,
+    Page,
+    Visibility,
+)
 
 
 class _Policy(policy.EmailPolicy):
@@ -89,7 +98,7 @@ class NoticeContent:
     kind: str
     status: str
     update: IncidentUpdate | None
-    components: list[Component]
+    components: list[Component]  # every shown one it touches; `components_for` picks per reader
     scheduled_for: dt.datetime | None = None
     scheduled_until: dt.datetime | None = None
     # The published postmortem, when that is what the notification announces.
@@ -97,6 +106,16 @@ class NoticeContent:
     # What happened (incidents.events), for the subject: "Resolved: …", "Maintenance in 1 hour: …".
     event_type: str = ""
     reminder_hours: int | None = None
+    # The customers assigned each customer-only component, by component id.
+    owners: dict[int, frozenset[int]] = dataclass_field(default_factory=dict)
+
+    def components_for(self, customer_id: int | None) -> list[Component]:
+        """The components a reader sees: public ones, and its customer's customer-only ones."""
+        return [
+            c
+            for c in self.components
+            if c.visibility == Visibility.PUBLIC or customer_id in self.owners.get(c.pk, ())
+        ]
 
     @classmethod
     def load(cls, notification) -> NoticeContent:
@@ -113,6 +132,13 @@ class NoticeContent:
                 "position", "id"
             )
         )
+        owners: dict[int, set[int]] = {}
+        private = [c.pk for c in components if c.visibility != Visibility.PUBLIC]
+        if private:
+            for component_id, customer_id in Customer.components.through.objects.filter(
+                component_id__in=private
+            ).values_list("component_id", "customer_id"):
+                owners.setdefault(component_id, set()).add(customer_id)
         return cls(
             page=page,
             incident_id=notification.incident_id or info.get("id"),
@@ -128,6 +154,7 @@ class NoticeContent:
             else "",
             event_type=notification.event_type,
             reminder_hours=notification.data.get("reminder_hours"),
+            owners={k: frozenset(v) for k, v in owners.items()},
         )
 
 
@@ -224,10 +251,15 @@ def notice_subject(content: NoticeContent) -> str:
 
 
 def render_notice(
-    content: NoticeContent, language: str, followed: tuple[int, ...]
+    content: NoticeContent,
+    language: str,
+    followed: tuple[int, ...],
+    customer_id: int | None = None,
 ) -> RenderedNotice:
-    """Render the mail for one language and component variant (`followed`: () means all)."""
+    """Render the mail for one language and component variant (`followed`: () means all), for
+    the public or one customer's people (who also see its customer-only components)."""
     page = content.page
+    components = content.components_for(customer_id)
     with translation.override(language), timezone.override(page.tz):
         status_label = dict(_status_labels()).get(content.status, content.status)
         if content.postmortem:
@@ -250,7 +282,7 @@ def render_notice(
                     else c.status,
                     "colour": COMPONENT_COLOURS.get(c.status, "#4f5b6b"),
                 }
-                for c in content.components
+                for c in components
             ],
             "status_colour": STATUS_COLOURS.get(content.status, page.accent_colour),
             "resolved": content.status in ("resolved", "completed"),
@@ -259,7 +291,7 @@ def render_notice(
             else None,
             "scheduled_for": content.scheduled_for,
             "scheduled_until": content.scheduled_until,
-            "followed": [c for c in content.components if c.pk in followed],
+            "followed": [c for c in components if c.pk in followed],
             "incident_url": page_url(page, f"incidents/{content.incident_id}/"),
             "page_url": page_url(page),
             "manage_url": manage_url(page, TOKEN),

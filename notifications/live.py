@@ -19,9 +19,9 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from incidents import events
+from incidents import events, visibility
 from incidents.events import DomainEvent
-from incidents.models import ComponentStatus, IncidentStatus, Page
+from incidents.models import ComponentStatus, Incident, IncidentStatus, Page
 from incidents.snapshot import page_snapshot
 from incidents.snapshot_types import ComponentView, PageSnapshot
 from statuspage import resilience
@@ -59,29 +59,44 @@ def _public_component(component: ComponentView) -> dict[str, Any]:
     return data
 
 
-def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any]:
+def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any] | None:
     """The changed object as the public may see it, taken from the snapshot, with the ids the
-    public JSON API shows (public ids, never database ids).
+    public JSON API shows (public ids, never database ids); None when the event changed nothing
+    the public sees (a hidden or customer-only component, a customer-only incident).
 
-    The event's own data is for internal listeners: it can name hidden components. Here a
-    hidden component is left out, and an incident is the snapshot's (visible components only).
+    The event's own data is for internal listeners: it can name hidden and customer-only
+    components. Here those are left out, and an incident is the snapshot's (public components
+    only).
     """
     data = event.data
     visible = snapshot.components
+    if event.type == events.CUSTOMER_UPDATED:
+        return None  # who uses what: never the public's business
     if "component" in data or "components" in data:
         changed = data.get("components") or [data["component"]]
         if event.type == events.COMPONENT_DELETED:
-            gone = [c for c in changed if c.get("is_visible")]
+            gone = [c for c in changed if c.get("is_visible") and c.get("visibility") == "public"]
+            if not gone:
+                return None
             return {"components": [{"id": c.get("public_id"), "name": c["name"]} for c in gone]}
-        return {
-            "components": [
-                _public_component(visible[int(c["id"])]) for c in changed if int(c["id"]) in visible
-            ]
-        }
+        shown = [
+            _public_component(visible[int(c["id"])]) for c in changed if int(c["id"]) in visible
+        ]
+        # One the public saw until now, made hidden or customer-only: it leaves the page.
+        left = [
+            {"id": c.get("public_id"), "name": c["name"]}
+            for c in changed
+            if c.get("was_public") and int(c["id"]) not in visible
+        ]
+        if not shown and not left:
+            return None
+        return {"components": shown, **({"removed": left} if left else {})}
     if "incident" in data:
         incident = snapshot.incidents.get(int(data["incident"]["id"]))
-        if incident is None:  # deleted, or older than the snapshot holds
+        if incident is None:  # deleted, customer-only, or older than the snapshot holds
             said = data["incident"]
+            if not _was_public(event):
+                return None
             return {
                 "incident": {
                     "id": said.get("public_id"),
@@ -109,6 +124,15 @@ def public_object(event: DomainEvent, snapshot: PageSnapshot) -> dict[str, Any]:
             }
         }
     return {}
+
+
+def _was_public(event: DomainEvent) -> bool:
+    """Whether an incident missing from the snapshot is one the public may see (1 query): a
+    deleted one by the components the event names, another by its components now."""
+    if event.type == events.INCIDENT_DELETED:
+        return visibility.touches_public(event.data.get("component_ids") or [])
+    found = Incident.objects.filter(pk=int(event.data["incident"]["id"]))
+    return visibility.public_incidents(found).exists()
 
 
 def announcement(event: DomainEvent, changed: dict[str, Any]) -> str:
@@ -152,6 +176,8 @@ def live_messages(page: Page, event: DomainEvent) -> dict[str, str]:
     """
     snapshot = page_snapshot(page)
     changed = public_object(event, snapshot)
+    if changed is None:  # nothing the public sees: no push, so not even its time is told
+        return {}
     messages = {}
     for language in SUPPORTED:
         state = live_state(page, snapshot, language=language, prefix=canonical_prefix(page.slug))
@@ -194,6 +220,8 @@ def push_event(event: DomainEvent) -> None:
     if page is None:
         return
     messages = live_messages(page, event)
+    if not messages:
+        return
     try:
         async_to_sync(_send_within)(page.pk, event.version, messages)
     except Exception as exc:

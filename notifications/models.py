@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models import Component, Incident, Page
+from incidents.models import Component, Customer, Incident, Page
 from incidents.models.public_ids import PublicIdField
 
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
@@ -78,6 +78,18 @@ class Subscriber(models.Model):
         related_name="subscribers",
         verbose_name=_("components"),
         help_text=_("None selected means every component of the page."),
+    )
+    # Set when the confirmed address is one of a customer's people (an invited address or one
+    # of its mail domains), or by an engineer: such a subscriber also gets the customer-only
+    # incidents of its company (incidents.visibility).
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscribers",
+        verbose_name=_("customer"),
+        help_text=_("Gets this customer's customer-only incidents too."),
     )
     # The secret in manage and unsubscribe links: whoever holds the mail may manage it.
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)

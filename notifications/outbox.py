@@ -25,6 +25,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from psycopg import pq
 
+from incidents import visibility
 from incidents.events import COMPONENT_UPDATED, NOTIFYING_EVENTS, DomainEvent
 from incidents.models import ComponentStatusChange
 
@@ -122,8 +123,18 @@ def category(notification: Notification) -> str:
     return Subscriber.Event.INCIDENT
 
 
+def audience(notification: Notification) -> frozenset[int] | None:
+    """Who may hear of a notification (`incidents.visibility`): None for everyone, else the ids
+    of the customers who may see it (an incident by the components it touches now, a status
+    change by its component)."""
+    if notification.incident_id is not None:
+        return visibility.incident_audience(notification.incident_id)
+    return visibility.customers_seeing(notification.component_ids)
+
+
 def recipients(notification: Notification) -> QuerySet[Subscriber]:
-    """Confirmed, active subscribers of the page who follow an affected component (or all).
+    """Confirmed, active subscribers of the page who follow an affected component (or all);
+    for a customer-only item only the subscribers of the customers who may see it.
 
     Component changes go to webhooks and chats only (email stays about incidents)."""
     follows = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
@@ -139,6 +150,9 @@ def recipients(notification: Notification) -> QuerySet[Subscriber]:
     )
     if notification.event_type == COMPONENT_UPDATED:
         found = found.exclude(kind=Subscriber.Kind.EMAIL)
+    customers = audience(notification)
+    if customers is not None:
+        found = found.filter(customer_id__in=customers)
     return found
 
 
@@ -224,13 +238,22 @@ def send_claimed(notification: Notification, token: str) -> BatchResult:
         Delivery.objects.filter(claim=token, state=State.SENDING).select_related("subscriber")
     )
     result = BatchResult()
-    # Whoever unsubscribed (or bounced out) since the fan-out gets nothing.
+    # Whoever unsubscribed (or bounced out) since the fan-out gets nothing; nor does one who
+    # may no longer see it (a component made customer-only, a customer unassigned since).
     gone = [d.pk for d in deliveries if not d.subscriber.is_active]
     if gone:
         Delivery.objects.filter(pk__in=gone, claim=token).update(
             state=State.FAILED, last_error="subscriber no longer active", lease_until=None
         )
         deliveries = [d for d in deliveries if d.pk not in set(gone)]
+    customers = audience(notification) if deliveries else None
+    if customers is not None:
+        hidden = [d.pk for d in deliveries if d.subscriber.customer_id not in customers]
+        if hidden:
+            Delivery.objects.filter(pk__in=hidden, claim=token).update(
+                state=State.FAILED, last_error="not visible to this subscriber", lease_until=None
+            )
+            deliveries = [d for d in deliveries if d.pk not in set(hidden)]
     if not deliveries:
         return result
     by_channel: dict[str, list[Delivery]] = {}

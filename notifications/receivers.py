@@ -21,6 +21,14 @@ def push_domain_event(sender, event: DomainEvent, **kwargs):
     live.push_event(event)
 
 
+@receiver(domain_event, dispatch_uid="notifications.push_customer_event")
+def push_customer_event(sender, event: DomainEvent, **kwargs):
+    """Tell the open customer overviews (/my/) whose services the event touches."""
+    from .customer_live import push_to_customers
+
+    push_to_customers(event)
+
+
 @receiver(domain_event, dispatch_uid="notifications.on_domain_event")
 def on_domain_event(sender, event: DomainEvent, **kwargs):
     """Record the notification of an event (email, webhooks, chats) and queue its fan-out.

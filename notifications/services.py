@@ -24,10 +24,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from incidents.models import Component, Page
+from incidents import visibility
+from incidents.models import Component, Customer, Page
 from incidents.models.pages import request_site_url, site_url
 from incidents.services import ServiceError, audit
 from incidents.services.audit import intent
+from incidents.services.customers import customer_for_address
 
 from . import emails
 from .models import LANGUAGES, Subscriber, redact_endpoint
@@ -52,9 +54,18 @@ def normalize_email(value: str) -> str:
     return email
 
 
-def _components(page: Page, components: Iterable[Any]) -> list[Component]:
+def _components(
+    page: Page, components: Iterable[Any], customer: Customer | None = None
+) -> list[Component]:
+    """The chosen components: public ones of the page (and a customer's own ones for its
+    subscribers); a hidden or another customer's component is refused as unknown."""
     ids = {int(getattr(c, "pk", c)) for c in components or []}
-    found = list(Component.objects.filter(page=page, is_visible=True, pk__in=ids))
+    chosen = Component.objects.filter(page=page, pk__in=ids)
+    found = list(
+        visibility.components_visible_to(customer, chosen)
+        if customer is not None
+        else visibility.public_components(chosen)
+    )
     if len(found) != len(ids):
         raise ServiceError(
             _("Choose components of this page only."), code="invalid", field="components"
@@ -80,6 +91,7 @@ def subscribe(
     components: Iterable[Any] = (),
     language: str = "en",
     skip_confirmation: bool = False,
+    customer: Customer | None = None,
     actor: Any = None,
 ) -> Subscriber:
     """Start a subscription: a confirmation mail goes out; nothing else before confirmation.
@@ -87,9 +99,11 @@ def subscribe(
     A confirmed address keeps its preferences (a stranger must not change them) and gets a
     mail with its manage link instead. `skip_confirmation` (Statuspage's
     `skip_confirmation_notification`, by a page's API key) confirms at once and mails nothing.
+    `customer` (an engineer's or a key's) makes it that customer's subscriber; otherwise an
+    address of a customer's people is recognized when confirmed.
     """
     email = normalize_email(email)
-    chosen = _components(page, components)
+    chosen = _components(page, components, customer)
     with transaction.atomic():
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
             page=page,
@@ -101,9 +115,14 @@ def subscribe(
             kind = "already"
         else:
             kind = "confirm"
-            if not created:
-                subscriber.language = _language(language)
-                subscriber.save(update_fields=["language"])
+            fields = [] if created else ["language"]
+            subscriber.language = _language(language)
+            if customer is not None:
+                subscriber.customer = customer
+                fields.append("customer")
+                audit.note("customer", customer.code)
+            if fields:
+                subscriber.save(update_fields=fields)
             subscriber.components.set(chosen)
             audit.note("components", [c.public_id for c in chosen])
             if skip_confirmation:
@@ -119,7 +138,24 @@ def _activate(subscriber: Subscriber) -> None:
     subscriber.unsubscribed_at = None
     subscriber.flagged_at = None
     subscriber.bounce_count = 0
-    subscriber.save(update_fields=["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"])
+    fields = ["confirmed_at", "unsubscribed_at", "flagged_at", "bounce_count"]
+    if _recognize_customer(subscriber):
+        fields.append("customer")
+    subscriber.save(update_fields=fields)
+
+
+def _recognize_customer(subscriber: Subscriber) -> bool:
+    """A confirmed address of a customer's people (invited, or of one of its mail domains)
+    makes the subscriber that customer's, unless an engineer chose one already. Returns
+    whether it changed."""
+    if subscriber.customer_id is not None or not subscriber.email:
+        return False
+    customer = customer_for_address(subscriber.email)
+    if customer is None:
+        return False
+    subscriber.customer = customer
+    audit.note("customer", customer.code)
+    return True
 
 
 def _queue_mail(subscriber_id: int, kind: str, site: str) -> None:
@@ -236,6 +272,7 @@ def add_endpoint(
     events: Iterable[str] = (),
     language: str = "en",
     skip_confirmation: bool = False,
+    customer: Customer | None = None,
     actor: Any = None,
 ) -> tuple[Subscriber, str]:
     """Subscribe a webhook endpoint or a chat (Apprise URL) to the page.
@@ -276,7 +313,7 @@ def add_endpoint(
             % {"events": ", ".join(sorted(unknown)), "choices": ", ".join(Subscriber.Event.values)},
             field="events",
         )
-    chosen = _components(page, components)
+    chosen = _components(page, components, customer)
     now = timezone.now()
     secret = new_secret() if kind == Subscriber.Kind.WEBHOOK else ""
     with transaction.atomic():
@@ -297,6 +334,11 @@ def add_endpoint(
         subscriber.unsubscribed_at = None
         subscriber.flagged_at = None
         subscriber.bounce_count = 0
+        if customer is not None:
+            subscriber.customer = customer
+            audit.note("customer", customer.code)
+        elif skip_confirmation:
+            _recognize_customer(subscriber)
         subscriber.save()
         subscriber.components.set(chosen)
         audit.note("components", [c.public_id for c in chosen])
@@ -355,15 +397,30 @@ def unsubscribe(subscriber: Subscriber, *, actor: Any = None) -> Subscriber:
     return subscriber
 
 
+KEEP: Any = object()
+
+
 @intent("update_subscription")
 def update_preferences(
-    subscriber: Subscriber, *, components: Iterable[Any], language: str, actor: Any = None
+    subscriber: Subscriber,
+    *,
+    components: Iterable[Any],
+    language: str,
+    customer: Customer | None = KEEP,
+    actor: Any = None,
 ) -> Subscriber:
-    """Change which components (none = all) and which language the mails use."""
-    chosen = _components(subscriber.page, components)
+    """Change which components (none = all) and which language the mails use; an engineer
+    may also say which customer the subscriber belongs to (`customer`; None: the public)."""
+    if customer is not KEEP:
+        subscriber.customer = customer
+    chosen = _components(subscriber.page, components, subscriber.customer)
     with transaction.atomic():
         subscriber.language = _language(language)
-        subscriber.save(update_fields=["language"])
+        fields = ["language"]
+        if customer is not KEEP:
+            fields.append("customer")
+            audit.note("customer", customer.code if customer else None)
+        subscriber.save(update_fields=fields)
         subscriber.components.set(chosen)
         audit.note("components", [c.public_id for c in chosen])
     return subscriber

@@ -136,6 +136,7 @@ class EmailTransport(Transport):
         self.content = emails.NoticeContent.load(notification)
         self.from_addr = settings.DEFAULT_FROM_EMAIL
         self.backend: BaseEmailBackend | None = None
+        # Rendered once per (language, followed components, customer when it matters).
         self._rendered: dict[tuple, emails.RenderedNotice] = {}
         self.variants: dict[int, tuple[int, ...]] = {}
 
@@ -143,7 +144,11 @@ class EmailTransport(Transport):
 
     def message_for(self, delivery: Delivery) -> tuple[bytes, str]:
         subscriber = delivery.subscriber
-        key = (subscriber.language, self.variants.get(subscriber.pk, ()))
+        key = (
+            subscriber.language,
+            self.variants.get(subscriber.pk, ()),
+            subscriber.customer_id if self.content.owners else None,
+        )
         rendered = self._rendered.get(key)
         if rendered is None:
             rendered = self._rendered[key] = emails.render_notice(self.content, *key)
@@ -270,15 +275,22 @@ class WebhookTransport(BatchTransport):
     channel = "webhook"
 
     def send_batch(self, deliveries: list[Delivery]) -> list[webhooks.Outcome]:
-        payload = webhooks.build_payload(self.notification)
-        if payload is None:
-            gone = webhooks.Outcome(False, "nothing public to send", permanent=True, blame=False)
-            return [gone] * len(deliveries)
+        # One payload per audience: the public, or one customer (its customer-only components).
+        payloads: dict[int | None, webhooks.Payload | None] = {}
+        for delivery in deliveries:
+            customer_id = delivery.subscriber.customer_id
+            if customer_id not in payloads:
+                payloads[customer_id] = webhooks.build_payload(self.notification, customer_id)
         page = self.notification.page
         generated_at = webhooks._iso(timezone.now()) or ""
         jobs = []
-        for delivery in deliveries:
+        nothing: list[int] = []
+        for index, delivery in enumerate(deliveries):
             subscriber = delivery.subscriber
+            payload = payloads[subscriber.customer_id]
+            if payload is None:
+                nothing.append(index)
+                continue
             body = payload.for_subscriber(
                 emails.unsubscribe_url(page, subscriber.token), generated_at
             )
@@ -290,7 +302,11 @@ class WebhookTransport(BatchTransport):
                     webhooks.headers_for(subscriber.secret, message_id, body),
                 )
             )
-        return asyncio.run(webhooks.post_many(jobs))
+        outcomes = asyncio.run(webhooks.post_many(jobs)) if jobs else []
+        gone = webhooks.Outcome(False, "nothing public to send", permanent=True, blame=False)
+        for index in nothing:  # in the deliveries' order
+            outcomes.insert(index, gone)
+        return outcomes
 
 
 class ChatTransport(BatchTransport):
@@ -299,12 +315,11 @@ class ChatTransport(BatchTransport):
     channel = "chat"
 
     def send_batch(self, deliveries: list[Delivery]) -> list[webhooks.Outcome]:
-        messages: dict[str, tuple[str, str] | None] = {}
+        messages: dict[tuple[str, int | None], tuple[str, str] | None] = {}
 
         def one(delivery: Delivery) -> webhooks.Outcome:
-            language = delivery.subscriber.language
             started = time.monotonic()
-            message = messages[language]
+            message = messages[(delivery.subscriber.language, delivery.subscriber.customer_id)]
             if message is None:
                 return webhooks.Outcome(
                     False, "nothing public to send", permanent=True, blame=False
@@ -318,9 +333,9 @@ class ChatTransport(BatchTransport):
             return webhooks.Outcome(True, duration=time.monotonic() - started)
 
         for delivery in deliveries:
-            language = delivery.subscriber.language
-            if language not in messages:
-                messages[language] = chat.message_for(self.notification, language)
+            key = (delivery.subscriber.language, delivery.subscriber.customer_id)
+            if key not in messages:
+                messages[key] = chat.message_for(self.notification, *key)
         with ThreadPoolExecutor(max_workers=8) as pool:
             return list(pool.map(one, deliveries))
 

@@ -24,8 +24,9 @@ import aiohttp
 from django.conf import settings
 from standardwebhooks.webhooks import Webhook
 
+from incidents import visibility
 from incidents.events import COMPONENT_UPDATED
-from incidents.models import ComponentStatusChange, Page
+from incidents.models import Component, ComponentStatusChange, Customer, Page
 
 from . import emails
 from .ssrf import CheckedResolver, UnsafeURL, check_literal, split_http_url
@@ -72,7 +73,35 @@ def incident_block(page: Page, incident_id: int) -> dict | None:
     return data  # incident_updates newest first, as the API lists them
 
 
-def component_blocks(page: Page, change_id: int) -> dict | None:
+def shown_to(page: Page, customer_id: int | None) -> set[str]:
+    """The public ids of the page's components a reader sees: the public ones, and for a
+    customer's subscriber its customer-only ones too (`incidents.visibility`; 1 query)."""
+    components = Component.objects.filter(page=page)
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
+    found = (
+        visibility.components_visible_to(customer, components)
+        if customer is not None
+        else visibility.public_components(components)
+    )
+    return set(found.values_list("public_id", flat=True))
+
+
+def _only_shown(incident: dict, shown: set[str]) -> dict:
+    """The incident without the components its reader may not see (nor their status changes)."""
+    updates = [
+        {
+            **update,
+            "affected_components": [
+                a for a in update.get("affected_components") or [] if a.get("code") in shown
+            ],
+        }
+        for update in incident.get("incident_updates") or []
+    ]
+    components = [c for c in incident.get("components") or [] if c.get("id") in shown]
+    return {**incident, "components": components, "incident_updates": updates}
+
+
+def component_blocks(page: Page, change_id: int, customer_id: int | None = None) -> dict | None:
     from incidents.api.serializers import ComponentSerializer
 
     change = (
@@ -81,6 +110,10 @@ def component_blocks(page: Page, change_id: int) -> dict | None:
         .first()
     )
     if change is None or not change.component.is_visible:
+        return None
+    if not change.component.is_public and not (
+        customer_id and change.component.customers.filter(pk=customer_id).exists()
+    ):
         return None
     component = json.loads(
         json.dumps(ComponentSerializer(change.component, context={"page": page}).data)
@@ -122,14 +155,17 @@ class Payload:
         return json.dumps(document, separators=(",", ":")).encode()
 
 
-def build_payload(notification) -> Payload | None:
-    """The Statuspage body for a notification (None: nothing public to say any more)."""
+def build_payload(notification, customer_id: int | None = None) -> Payload | None:
+    """The Statuspage body for a notification as the public (or one customer's subscribers)
+    may see it: components they may not see are left out (None: nothing to say to them)."""
     page = notification.page
     if notification.event_type == COMPONENT_UPDATED:
-        body = component_blocks(page, notification.data.get("change_id"))
+        body = component_blocks(page, notification.data.get("change_id"), customer_id)
     else:
         incident_id = (notification.data.get("incident") or {}).get("id")
         incident = incident_block(page, incident_id) if incident_id else None
+        if incident is not None:
+            incident = _only_shown(incident, shown_to(page, customer_id))
         body = {"incident": incident} if incident else None
     if body is None:
         return None

@@ -19,7 +19,8 @@ from notifications.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Anonymous and read-only: no session or auth middleware, only the Origin check.
+        # Public sockets are anonymous and read-only; only /ws/my/ reads the session
+        # (notifications/routing.py). The Origin check guards both.
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

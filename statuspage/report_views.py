@@ -8,6 +8,7 @@ redirect to the thank-you page).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
@@ -16,9 +17,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models import Answer, Page, ProblemReport
+from incidents.models import Answer, CustomerMember, Page, ProblemReport
 from incidents.services import ServiceError
 from incidents.services.audit import Actor
+from incidents.services.customer_access import member_actor, member_for_user
 from incidents.services.reports import LIMITS, submit_report
 from incidents.snapshot import page_snapshot
 from incidents.snapshot_types import IncidentView, PageSnapshot
@@ -49,11 +51,15 @@ def component_choices(snapshot: PageSnapshot) -> list[tuple[str, list[tuple[str,
     return sections
 
 
-def picked_components(request_data: QueryDict, snapshot: PageSnapshot) -> tuple[list[int], bool]:
-    """Component ids picked in the request that the page shows, and whether "other" was."""
+def picked_components(
+    request_data: QueryDict, snapshot: PageSnapshot, own: Iterable[tuple[str, str]] = ()
+) -> tuple[list[int], bool]:
+    """Component ids picked in the request that the page shows (or that are the signed-in
+    customer's own, `own`), and whether "other" was."""
+    own_ids = {value for value, _name in own}
     ids: list[int] = []
     for value in request_data.getlist("component"):
-        pk = snapshot.component_id(value)
+        pk = int(value) if value in own_ids else snapshot.component_id(value)
         if pk is not None and pk not in ids:
             ids.append(pk)
     return ids, OTHER in request_data.getlist("component")
@@ -119,11 +125,18 @@ class ReportForm(forms.Form):
     # Spam trap: hidden from people (and screen readers); bots fill every field.
     website = forms.CharField(required=False, max_length=200)
 
-    def __init__(self, *args: Any, snapshot: PageSnapshot, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        snapshot: PageSnapshot,
+        own: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         choices = [c for _group, members in component_choices(snapshot) for c in members]
         cast(forms.ChoiceField, self.fields["component"]).choices = [
             *choices,
+            *(own or []),
             (OTHER, _("Something else")),
         ]
         for field in self.fields.values():
@@ -178,14 +191,17 @@ def _render(request, page: Page, snapshot: PageSnapshot, template: str, status: 
 def pick(request, page: Page):
     """Step 1: which services is it about?"""
     snapshot = page_snapshot(page)
-    ids, other = picked_components(request.GET, snapshot)
+    member = signed_in_customer(request)
+    own = own_components(member, page, snapshot)
+    ids, other = picked_components(request.GET, snapshot, own)
     return _render(
         request,
         page,
         snapshot,
         "pick.html",
-        sections=component_choices(snapshot),
+        sections=component_choices(snapshot) + ([(_("Your own services"), own)] if own else []),
         checked={str(i) for i in ids} | ({OTHER} if other else set()),
+        customer_member=member,
     )
 
 
@@ -193,7 +209,9 @@ def pick(request, page: Page):
 def known(request, page: Page):
     """Step 2: what is known right now about the picked services."""
     snapshot = page_snapshot(page)
-    ids, other = picked_components(request.GET, snapshot)
+    member = signed_in_customer(request)
+    own = own_components(member, page, snapshot)
+    ids, other = picked_components(request.GET, snapshot, own)
     if not ids and not other:
         return _render(
             request,
@@ -201,30 +219,73 @@ def known(request, page: Page):
             snapshot,
             "pick.html",
             status=400,
-            sections=component_choices(snapshot),
+            sections=component_choices(snapshot) + ([(_("Your own services"), own)] if own else []),
             checked=set(),
             error=_("Pick at least one service, or “Something else”."),
+            customer_member=member,
         )
-    found = _known(snapshot, ids, other)
+    public_ids = [i for i in ids if i in snapshot.components]
+    found = _known(snapshot, public_ids, other)
+    if member is not None:
+        _add_own(found, member, ids)
     return _render(
         request,
         page,
         snapshot,
         "known.html",
         known=found,
-        listed=bool(found["open"] or found["maintenance"]),
+        listed=bool(found["open"] or found["maintenance"] or found.get("own_open")),
         query=_query(ids, other),
     )
 
 
+def _add_own(found: dict[str, Any], member: CustomerMember, ids: list[int]) -> None:
+    """What the signed-in customer's view knows beyond the public page about the picked
+    services: its customer-only services and the incidents and maintenance on them."""
+    from .customer_view import build_customer_view
+
+    view = build_customer_view(member.customer)
+    wanted = set(ids)
+    services = {s.component.id: s.component for p in view.pages for s in p.services}
+    shown = {c.id for c in found["picked"]}
+    found["picked"] += [services[i] for i in ids if i in services and i not in shown]
+    found["names"] = ", ".join(c.name for c in found["picked"])
+    listed = {i.id for key in ("open", "maintenance", "upcoming") for i in found[key]}
+
+    def own(items):
+        return [i for i in items if i.id not in listed and wanted & {c.id for c in i.components}]
+
+    found["own_open"] = own(view.unresolved) + own(view.active_maintenance)
+    found["own_upcoming"] = own(view.upcoming_maintenance)
+
+
+def signed_in_customer(request) -> CustomerMember | None:
+    """The customer person signed in on this browser (None for everyone else)."""
+    return member_for_user(getattr(request, "user", None))
+
+
+def own_components(member: CustomerMember | None, page: Page, snapshot: PageSnapshot):
+    """The signed-in customer's services on this page that the public page does not list."""
+    if member is None:
+        return []
+    own = member.customer.components.filter(page=page, is_visible=True).exclude(
+        pk__in=list(snapshot.components)
+    )
+    return [(str(c.pk), c.name) for c in own.order_by("position", "id")]
+
+
 @page_view
 def report_form(request, page: Page):
-    """Step 3: the report itself. POST stores it, mails it, and redirects to a thank-you page."""
+    """Step 3: the report itself. POST stores it, mails it, and redirects to a thank-you page.
+    A signed-in customer's report is attached to its company (prefilled, and may name its own
+    customer-only services)."""
     snapshot = page_snapshot(page)
+    member = signed_in_customer(request)
+    own = own_components(member, page, snapshot)
     if request.method == "POST":
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             return HttpResponse(_("This report is too large."), status=413)
-        form = ReportForm(request.POST, snapshot=snapshot)
+        form = ReportForm(request.POST, snapshot=snapshot, own=own)
         status = 400
         if form.is_valid():
             data = form.cleaned_data
@@ -246,7 +307,8 @@ def report_form(request, page: Page):
                     language=request.LANGUAGE_CODE,
                     ip=client_ip(request),
                     snapshot=snapshot,
-                    actor=Actor.visitor(),
+                    actor=Actor.visitor() if member is None else member_actor(member),
+                    customer=member.customer if member is not None else None,
                 )
             except ServiceError as error:
                 field = error.field if error.field in form.fields else None
@@ -255,9 +317,11 @@ def report_form(request, page: Page):
             else:
                 return HttpResponseRedirect(f"{request.page_prefix}report/sent/")
     else:
-        ids, other = picked_components(request.GET, snapshot)
-        initial = [str(i) for i in ids] + ([OTHER] if other else [])
-        form = ReportForm(initial={"component": initial}, snapshot=snapshot)
+        ids, other = picked_components(request.GET, snapshot, own)
+        initial: dict[str, Any] = {"component": [str(i) for i in ids] + ([OTHER] if other else [])}
+        if member is not None:
+            initial.update(company=member.customer.name, email=member.email)
+        form = ReportForm(initial=initial, snapshot=snapshot, own=own)
         status = 200
     checked = set(form["component"].value() or [])
     return _render(
@@ -267,7 +331,7 @@ def report_form(request, page: Page):
         "form.html",
         status=status,
         form=form,
-        sections=component_choices(snapshot),
+        sections=component_choices(snapshot) + ([(_("Your own services"), own)] if own else []),
         checked=checked,
         other=OTHER,
     )

@@ -353,6 +353,15 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGI
 # second factor; REQUIRE_MFA_FOR_SSO=1 asks it of SSO users too (else their provider's MFA).
 REQUIRE_MFA = env.bool("REQUIRE_MFA", default=False)
 REQUIRE_MFA_FOR_SSO = env.bool("REQUIRE_MFA_FOR_SSO", default=False)
+# Customers' sign-in (issue 16): a one-time link by email (django-sesame), valid for
+# SESAME_MAX_AGE seconds and once only; CUSTOMER_LINK_RATE links per address and
+# CUSTOMER_LINK_RATE_PER_IP per sender address an hour. Customers are never staff.
+SESAME_MAX_AGE = env.int("SESAME_MAX_AGE", default=15 * 60)
+SESAME_ONE_TIME = True
+SESAME_TOKEN_NAME = "sesame"
+CUSTOMER_LINK_RATE = env.int("CUSTOMER_LINK_RATE", default=3)
+CUSTOMER_LINK_RATE_PER_IP = env.int("CUSTOMER_LINK_RATE_PER_IP", default=10)
+
 # Sessions: signed out after SESSION_IDLE_MINUTES without a request (0: never), and after
 # SESSION_MAX_AGE_HOURS whatever happens; each user sees and ends their sessions at
 # /accounts/sessions/.

@@ -7,7 +7,7 @@ from incidents.api import converters  # noqa: F401  (registers the `apiid` path 
 from notifications.api import views as subscriber_api
 from statuspage.accounts import views as accounts
 
-from . import health, views
+from . import health, my_views, views
 
 urlpatterns = [
     # Engineers sign in through allauth (local account or SSO, then the second factor).
@@ -32,6 +32,15 @@ urlpatterns = [
         name="api-subscriber",
     ),
     path("api/v1/", include("incidents.api.urls")),
+    # The customer view (issue 16): passwordless sign-in, the company's overview, wall link.
+    path("my/", my_views.overview, name="my"),
+    path("my/sections/", my_views.sections, name="my-sections"),
+    path("my/incidents/<int:pk>/", my_views.incident, name="my-incident"),
+    path("my/sign-in/", my_views.sign_in, name="my-sign-in"),
+    path("my/sign-in/sent/", my_views.sign_in_sent, name="my-sign-in-sent"),
+    path("my/link/", my_views.follow_link, name="my-link"),
+    path("my/sign-out/", my_views.sign_out, name="my-sign-out"),
+    path("my/wall/<str:token>/", my_views.wall, name="my-wall"),
     # One page by slug, and the same routes at the root for a custom host or the default page.
     path("p/<slug:slug>/", include(("statuspage.page_urls", "page"), namespace="by-slug")),
     path("", include(("statuspage.page_urls", "page"), namespace="by-host")),

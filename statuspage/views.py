@@ -65,6 +65,61 @@ def other_pages(page: Page) -> list[dict[str, str]]:
     return [p for p in pages if p["slug"] != page.slug]
 
 
+# How long the list of pages (with their versions) is kept: a sibling's status in a header
+# is at most this much older than its own page (plus the page's one-minute HTML cache).
+SIBLINGS_SECONDS = 10
+# A page's indicator at one version never changes; kept a while for the other pages' headers.
+INDICATOR_SECONDS = 3600
+
+
+def _page_list() -> list[dict[str, Any]]:
+    pages = cache.get("public:siblings")
+    if pages is None:
+        pages = list(
+            Page.objects.order_by("name").values("pk", "slug", "name", "created_at", "version")
+        )
+        cache.set("public:siblings", pages, SIBLINGS_SECONDS)
+    return pages
+
+
+def siblings_version() -> str:
+    """Names the versions of all pages (from the cached list): part of a page's HTML cache
+    key, so a sibling's change shows in the header within SIBLINGS_SECONDS."""
+    return hashlib.blake2s(
+        repr([(p["pk"], p["version"]) for p in _page_list()]).encode(), digest_size=6
+    ).hexdigest()
+
+
+def sibling_pages(page: Page, *, include_self: bool = False) -> list[dict[str, Any]]:
+    """The installation's other pages with their overall status (indicator), for the header.
+
+    No query per sibling on a cache hit: the list of pages is cached (one query every
+    SIBLINGS_SECONDS), and each page's indicator is kept under its version beside its snapshot,
+    all read in one `get_many`; a sibling's snapshot is read (or built) only on a miss.
+    """
+    from incidents.snapshot import _cache_key, _cached
+
+    entries = [e for e in _page_list() if include_self or e["slug"] != page.slug]
+    keys = {}
+    for entry in entries:
+        stub = Page(pk=entry["pk"], created_at=entry["created_at"], version=entry["version"])
+        keys[entry["pk"]] = (stub, f"indicator:{stub.cache_key}")
+    known = cache.get_many([key for _stub, key in keys.values()])
+    siblings = []
+    for entry in entries:
+        stub, key = keys[entry["pk"]]
+        indicator = known.get(key)
+        if indicator is None:
+            snapshot = _cached(_cache_key(stub, "page"), PageSnapshot)
+            if snapshot is None:
+                full = Page.objects.filter(pk=entry["pk"]).first()
+                snapshot = page_snapshot(full) if full is not None else None
+            indicator = snapshot.indicator if snapshot is not None else "none"
+            cache.set(key, indicator, INDICATOR_SECONDS)
+        siblings.append({"slug": entry["slug"], "name": entry["name"], "indicator": indicator})
+    return siblings
+
+
 def page_context(request: PageRequest, page: Page, snapshot: PageSnapshot) -> dict[str, Any]:
     """What every public page template gets: the snapshot and the pieces derived from it."""
     now = timezone.now()
@@ -76,7 +131,7 @@ def page_context(request: PageRequest, page: Page, snapshot: PageSnapshot) -> di
         "office": line_state(snapshot.page, SupportHours.Line.OFFICE, now),
         "after_hours": line_state(snapshot.page, SupportHours.Line.AFTER_HOURS, now),
         "hours_rows": hours_rows(snapshot),
-        "other_pages": other_pages(page),
+        "other_pages": sibling_pages(page),
         "languages": [(code, name) for code, name in settings.LANGUAGES if code in SUPPORTED],
     }
 
@@ -94,7 +149,7 @@ def cached_html(view):
         minute = int(time.time() // 60)
         key = (
             f"html:{page.cache_key}:{translation.get_language()}:"
-            f"{request.page_prefix}:{request.path}:{minute}"
+            f"{request.page_prefix}:{request.path}:{minute}:{siblings_version()}"
         )
         digest = hashlib.blake2s(key.encode(), digest_size=12).hexdigest()
         etag = f'"{digest}"'

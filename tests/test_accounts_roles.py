@@ -50,6 +50,8 @@ TABLE: dict[str, tuple[set[str], set[str], set[str]]] = {
     "incidents.alertdraft": (ALL, set(), set()),
     "incidents.auditentry": (ALL, set(), set()),
     "incidents.apikey": ({P}, {P}, {P}),
+    # Customers span pages: page managers keep those of their pages (issue 16).
+    "incidents.customer": ({P}, {P}, {P}),
     "notifications.subscriber": (ALL, {P}, {P}),
     "notifications.delivery": (ALL, set(), set()),
 }
@@ -77,6 +79,7 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
     "incidents.alertrule": {"delete_selected": {P}},
     "incidents.alertdraft": {"publish": {R, P}, "dismiss": {R, P}},
     "incidents.apikey": {"revoke": {P}, "delete_selected": {P}},
+    "incidents.customer": {"rotate_wall": {P}, "revoke_wall": {P}, "delete_selected": {P}},
     "notifications.subscriber": {"export_csv": {P}, "renew_secret": {P}, "delete_selected": {P}},
 }
 

@@ -155,6 +155,7 @@ def test_editing_a_component_goes_through_the_services(alice_client, it_page):
             "position": 3,
             "status": "partial_outage",
             "is_visible": "on",
+            "visibility": "public",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 COMPONENT_FIELDS = {
     "id", "page_id", "group_id", "created_at", "updated_at", "group", "name", "description",
     "position", "status", "showcase", "only_show_if_degraded", "automation_email", "start_date",
+    "visibility",  # ours (issue 16): public or customers
 }  # fmt: skip
 GROUP_FIELDS = {
     "id", "page_id", "name", "description", "components", "position", "created_at", "updated_at",

@@ -214,6 +214,7 @@ SUBSCRIBER_FIELDS = {
     "obfuscated_channel_name", "workspace_name", "skip_confirmation_notification",
     "quarantined_at", "purge_at", "components", "events", "page_access_user_id", "created_at",
     "confirmed_at", "unsubscribed_at", "language",
+    "page_access_group_id",  # ours (issue 16): the customer it belongs to
 }  # fmt: skip
 
 

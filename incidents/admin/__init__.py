@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import alerts, api_keys, audit, incidents, maintenance, pages, reports  # noqa: F401
+from . import alerts, api_keys, audit, customers, incidents, maintenance, pages, reports  # noqa: F401
 
 admin.site.site_header = _("Status pages: engineers' admin")
 admin.site.site_title = _("Status pages admin")

@@ -201,7 +201,16 @@ class ComponentGroupAdmin(PageScopedAdmin):
 class ComponentForm(forms.ModelForm):
     class Meta:
         model = Component
-        fields = ["page", "group", "name", "description", "position", "status", "is_visible"]
+        fields = [
+            "page",
+            "group",
+            "name",
+            "description",
+            "position",
+            "status",
+            "is_visible",
+            "visibility",
+        ]
 
     def clean(self):
         super().clean()
@@ -238,10 +247,19 @@ def _status_action(status: ComponentStatus):
 @admin.register(Component)
 class ComponentAdmin(PageScopedAdmin):
     form = ComponentForm
-    list_display = ["name", "group", "page", "status_badge", "status", "is_visible", "position"]
+    list_display = [
+        "name",
+        "group",
+        "page",
+        "status_badge",
+        "status",
+        "is_visible",
+        "visibility",
+        "position",
+    ]
     list_display_links = ["name"]
     list_editable = ["status", "position"]
-    list_filter = ["page", "group", "status", "is_visible"]
+    list_filter = ["page", "group", "status", "is_visible", "visibility"]
     search_fields = ["name", "description"]
     list_select_related = ["group", "page"]
     actions = [_status_action(status) for status in ComponentStatus]
@@ -334,6 +352,7 @@ class ComponentAdmin(PageScopedAdmin):
                 position=obj.position,
                 status=obj.status,
                 is_visible=obj.is_visible,
+                visibility=obj.visibility,
             )
             obj.pk = created.pk
             return
@@ -351,5 +370,5 @@ class ComponentAdmin(PageScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not has_role(request.user, obj.page, Role.PAGE_MANAGER):
-            return ["page", "group", "name", "description", "position", "is_visible"]
+            return ["page", "group", "name", "description", "position", "is_visible", "visibility"]
         return ["page"] if obj else []

@@ -19,6 +19,7 @@ from incidents.models import (
     ComponentStatus,
     Impact,
     IncidentStatus,
+    Visibility,
     is_public_id,
     validate_time_zone,
 )
@@ -117,6 +118,13 @@ class ErrorSerializer(serializers.Serializer):
         return fields
 
 
+VISIBILITY_HELP = (
+    "Who sees the component (not in Statuspage's API): `public` (everyone, the default) or "
+    "`customers` (only the customers it is assigned to, through page access groups; an "
+    "incident touching only such components is seen by those customers only)."
+)
+
+
 class ComponentSerializer(serializers.Serializer):
     """A component; its group is read through `component.group` (select it with the query)."""
 
@@ -131,6 +139,11 @@ class ComponentSerializer(serializers.Serializer):
     position = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=ComponentStatus.choices, read_only=True)
     showcase = serializers.BooleanField(source="is_visible", read_only=True)
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices,
+        read_only=True,
+        help_text=VISIBILITY_HELP,
+    )
     only_show_if_degraded = FalseField()
     automation_email = NullField()
     start_date = NullField()
@@ -406,6 +419,11 @@ class ComponentInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=ComponentStatus.choices, required=False)
     group_id = ObjectId(allow_null=True, required=False)
     showcase = serializers.BooleanField(required=False, help_text="false hides the component.")
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices,
+        required=False,
+        help_text=VISIBILITY_HELP,
+    )
     only_show_if_degraded = serializers.BooleanField(required=False)
     start_date = serializers.DateField(required=False, allow_null=True)
     position = serializers.IntegerField(min_value=0, max_value=MAX_POSITION, required=False)
@@ -535,3 +553,116 @@ class PageInput(serializers.Serializer):
 
 class PageBody(serializers.Serializer):
     page = PageInput()
+
+
+# --- audiences (Statuspage's page access groups and users) --------------------------------------
+
+
+class PageAccessGroupSerializer(serializers.Serializer):
+    """A customer as Statuspage's page access group: `component_ids` are the services it uses
+    on this page (prefetch `page_components` and `members`)."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    page_id = PageSlugField()
+    name = serializers.CharField(read_only=True)
+    page_access_user_ids = serializers.SerializerMethodField()
+    external_identifier = serializers.CharField(
+        source="code",
+        read_only=True,
+        help_text="The customer's code (what the phone system's `?customer=` names).",
+    )
+    metric_ids = serializers.SerializerMethodField()
+    component_ids = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def get_page_access_user_ids(self, customer) -> list[str]:
+        return [m.public_id for m in customer.members.all()]
+
+    def get_metric_ids(self, customer) -> list[str]:
+        return []
+
+    def get_component_ids(self, customer) -> list[str]:
+        return [c.public_id for c in customer.page_components]
+
+
+class PageAccessGroupInput(serializers.Serializer):
+    name = text(120)
+    external_identifier = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="The customer's code (lowercase letters, digits, hyphens); made from the "
+        "name when left out.",
+    )
+    component_ids = serializers.ListField(
+        child=ObjectId(), max_length=MAX_COMPONENTS, required=False
+    )
+    metric_ids = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Empty: no metrics here."
+    )
+    page_access_user_ids = serializers.ListField(
+        child=ObjectId(),
+        required=False,
+        help_text="Empty: add people with POST page_access_users (a person belongs to one "
+        "customer).",
+    )
+
+    def validate_metric_ids(self, value: list) -> list:
+        if value:
+            raise serializers.ValidationError("This service has no metrics: leave this empty.")
+        return value
+
+    def validate_page_access_user_ids(self, value: list) -> list:
+        if value:
+            raise serializers.ValidationError(
+                "A person belongs to one customer: add people with POST page_access_users."
+            )
+        return value
+
+
+class PageAccessGroupBody(serializers.Serializer):
+    page_access_group = PageAccessGroupInput()
+
+
+class PageAccessGroupComponentsBody(serializers.Serializer):
+    component_ids = serializers.ListField(child=ObjectId(), max_length=MAX_COMPONENTS)
+
+
+class PageAccessUserSerializer(serializers.Serializer):
+    """An invited address of a customer (select `customer` with the query)."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    page_id = PageSlugField()
+    email = serializers.EmailField(read_only=True)
+    external_login = NullField()
+    page_access_group_id = serializers.CharField(source="customer.public_id", read_only=True)
+    page_access_group_ids = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    def get_page_access_group_ids(self, member) -> list[str]:
+        return [member.customer.public_id]
+
+
+class PageAccessUserInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    external_login = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Ignored (no IdP logins)."
+    )
+    page_access_group_ids = serializers.ListField(
+        child=ObjectId(),
+        min_length=1,
+        max_length=1,
+        required=False,
+        help_text="Exactly one group: a person belongs to one customer.",
+    )
+    page_access_group_id = ObjectId(required=False)
+    subscribe_to_components = serializers.BooleanField(
+        required=False, help_text="Ignored: people subscribe themselves."
+    )
+
+
+class PageAccessUserBody(serializers.Serializer):
+    page_access_user = PageAccessUserInput()

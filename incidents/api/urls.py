@@ -87,6 +87,28 @@ urlpatterns = [
         name="postmortem-history",
     ),
     path(f"{P}/incident_templates", views.TemplateList.as_view(), name="templates"),
+    path(f"{P}/page_access_groups", views.AccessGroupList.as_view(), name="access-groups"),
+    path(
+        f"{P}/page_access_groups/<apiid:id>",
+        views.AccessGroupDetail.as_view(),
+        name="access-group",
+    ),
+    path(
+        f"{P}/page_access_groups/<apiid:id>/components",
+        views.AccessGroupComponents.as_view(),
+        name="access-group-components",
+    ),
+    path(
+        f"{P}/page_access_groups/<apiid:id>/components/<apiid:component_id>",
+        views.AccessGroupComponent.as_view(),
+        name="access-group-component",
+    ),
+    path(f"{P}/page_access_users", views.AccessUserList.as_view(), name="access-users"),
+    path(
+        f"{P}/page_access_users/<apiid:id>",
+        views.AccessUserDetail.as_view(),
+        name="access-user",
+    ),
     path(f"{P}/alertmanager", alerts.AlertmanagerWebhook.as_view(), name="alertmanager"),
     path(f"{P}/grafana", alerts.GrafanaWebhook.as_view(), name="grafana"),
     path(f"{P}/audit-log", views.AuditLog.as_view(), name="audit-log"),

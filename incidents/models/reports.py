@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext_lazy as _
 
+from .customers import Customer
 from .incidents import Incident
 from .pages import Component, Page
 
@@ -38,6 +39,16 @@ class ProblemReport(models.Model):
     description = models.TextField(_("description"))
     contact_name = models.CharField(_("name"), max_length=120)
     company = models.CharField(_("company"), max_length=120)
+    # Set when a signed-in customer's person reports: the early warning then counts companies
+    # by this, not by the name typed.
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="problem_reports",
+        verbose_name=_("customer"),
+    )
     email = models.EmailField(_("email"))
     phone = models.CharField(_("phone"), max_length=40)
     language = models.CharField(_("language"), max_length=8, default="en")

@@ -48,6 +48,7 @@ _NOISE = {
 _PERSONAL = {
     "subscriber": {"email", "endpoint"},
     "problemreport": {"email", "phone", "contact_name", "company", "description", "since"},
+    "customermember": {"email"},
 }
 
 
@@ -166,7 +167,10 @@ def page_of(obj: Any) -> Page | None:
     if isinstance(page, Page):
         return page
     incident = getattr(obj, "incident", None)
-    return getattr(incident, "page", None)
+    if incident is not None:
+        return getattr(incident, "page", None)
+    customer = getattr(obj, "customer", None)  # a customer's person: its customer's page
+    return getattr(customer, "page", None)
 
 
 def record(

@@ -20,6 +20,7 @@ from incidents.models import (
     Page,
     PageRole,
     Role,
+    Visibility,
 )
 from incidents.permissions import can_manage_hosts, site_host
 
@@ -28,7 +29,15 @@ from .audit import intent
 from .base import PermissionRefused, ServiceError, actor_fields, publish_event
 from .uptime import rebuild_page_uptime, roll_up_component
 
-COMPONENT_FIELDS = {"name", "description", "group", "position", "is_visible", "status"}
+COMPONENT_FIELDS = {
+    "name",
+    "description",
+    "group",
+    "position",
+    "is_visible",
+    "visibility",
+    "status",
+}
 
 
 def component_data(component: Component) -> dict[str, Any]:
@@ -39,7 +48,19 @@ def component_data(component: Component) -> dict[str, Any]:
         "status": component.status,
         "group_id": component.group_id,
         "is_visible": component.is_visible,
+        "visibility": component.visibility,
     }
+
+
+def validate_visibility(visibility: str) -> str:
+    if visibility not in Visibility.values:
+        raise ServiceError(
+            _("“%(value)s” is not a visibility; use one of: %(choices)s.")
+            % {"value": visibility, "choices": ", ".join(Visibility.values)},
+            code="invalid",
+            field="visibility",
+        )
+    return visibility
 
 
 def validate_component_status(status: str, *, field: str = "status") -> str:
@@ -121,10 +142,12 @@ def create_component(
     position: int | None = None,
     status: str = ComponentStatus.OPERATIONAL,
     is_visible: bool = True,
+    visibility: str = Visibility.PUBLIC,
 ) -> Component:
     """Add a component to a page; its first status is the start of its history."""
     name = validators.one_line_text(name, field="name", label=_("A component's name"), limit=120)
     validate_component_status(status)
+    validate_visibility(visibility)
     _check_group(page, group)
     _check_component_cap(page)
     if position is None:
@@ -137,6 +160,7 @@ def create_component(
         position=position,
         status=status,
         is_visible=is_visible,
+        visibility=visibility,
     )
     _check_unique_name(component)
     component.save()
@@ -164,7 +188,10 @@ def update_component(component: Component, *, actor: Any, **changes: Any) -> Com
             _("Unknown component field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
         )
     component = Component.objects.select_for_update().get(pk=component.pk)
+    was_public = component.is_public
     status = changes.pop("status", None)
+    if "visibility" in changes:
+        validate_visibility(changes["visibility"])
     if "name" in changes:
         changes["name"] = validators.one_line_text(
             changes["name"], field="name", label=_("A component's name"), limit=120
@@ -177,8 +204,12 @@ def update_component(component: Component, *, actor: Any, **changes: Any) -> Com
     component.save()
     if status is not None:
         record_status_change(component, status, actor=actor)
+    # `was_public`: a component made hidden or customer-only leaves the public page (the live
+    # push says so) though the public may not see it any more.
     publish_event(
-        component.page, events.COMPONENT_UPDATED, {"component": component_data(component)}
+        component.page,
+        events.COMPONENT_UPDATED,
+        {"component": {**component_data(component), "was_public": was_public}},
     )
     return component
 

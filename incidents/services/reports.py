@@ -19,6 +19,7 @@ from incidents.models import (
     Answer,
     Component,
     ComponentStatus,
+    Customer,
     Incident,
     Page,
     ProblemReport,
@@ -26,6 +27,7 @@ from incidents.models import (
 )
 from incidents.models.pages import request_site_url, site_url
 
+from .. import visibility
 from ..ratelimit import take_attempt
 from ..snapshot_types import PageSnapshot
 from . import audit
@@ -131,12 +133,15 @@ def submit_report(
     ip: str = "",
     snapshot: PageSnapshot | None = None,
     actor: Any = None,
+    customer: Customer | None = None,
 ) -> ProblemReport:
     """Store a customer's report, mail it to support with a receipt to the reporter (after
     commit), and check the page's early-warning threshold.
 
     Refuses unknown or hidden components, missing answers, over-long text and senders over the
     rate limit (per IP and per email address) with a ServiceError naming the field.
+    `customer` is the signed-in customer's company: the report is attached to it, and it may
+    name that customer's own (customer-only) components of the page too.
     """
     from incidents.snapshot import page_snapshot
 
@@ -157,7 +162,13 @@ def submit_report(
             code="too_many_components",
             field="components",
         )
-    found = list(Component.objects.filter(page=page, is_visible=True, pk__in=ids))
+    on_page = Component.objects.filter(page=page, pk__in=ids)
+    allowed = (
+        visibility.components_visible_to(customer, on_page)
+        if customer is not None
+        else visibility.public_components(on_page)
+    )
+    found = list(allowed)
     if len(found) != len(ids):
         raise ServiceError(
             _("One of the services you picked is not on this page any more; pick again."),
@@ -203,6 +214,7 @@ def submit_report(
         ip_hash=ip_hash,
         status_shown=status_shown(snapshot, ids),
         created_at=timezone.now(),
+        customer=customer,
         **fields,
     )
     report.components.set(found)
@@ -246,19 +258,30 @@ def check_report_threshold(
     recent = ProblemReport.objects.filter(
         page=page, created_at__gt=now - window, created_at__lte=now
     )
+    # Known customers among the senders, by normalized name: a guest who types "ACME b.v."
+    # while Acme's people report signed in is the same company.
+    known = {
+        _normal(name): pk
+        for pk, name in Customer.objects.filter(
+            pk__in=recent.exclude(customer=None).values("customer_id")
+        ).values_list("pk", "name")
+    }
     hot = []
     for component in Component.objects.filter(page=page, pk__in=list(component_ids)):
-        companies = list(recent.filter(components=component).values_list("company", flat=True))
-        distinct = {" ".join(c.lower().split()) for c in companies}
+        senders = list(recent.filter(components=component).values_list("customer_id", "company"))
         if (
-            len(companies) >= page.report_alert_count
-            and len(distinct) >= page.report_alert_min_companies
+            len(senders) >= page.report_alert_count
+            and len(distinct_companies(senders, known)) >= page.report_alert_min_companies
         ):
             hot.append(component)
     if not hot:
         return []
-    reports = list(recent.filter(components__in=hot).distinct().values_list("pk", "company"))
-    company_names = {" ".join(company.lower().split()) for _pk, company in reports}
+    reports = list(
+        recent.filter(components__in=hot).distinct().values_list("pk", "customer_id", "company")
+    )
+    company_names = distinct_companies(
+        [(customer, company) for _pk, customer, company in reports], known
+    )
     ongoing = (
         ReportAlert.objects.filter(page=page, last_report_at__gte=now - window)
         .order_by("-last_report_at")
@@ -283,6 +306,24 @@ def check_report_threshold(
     alert_id = alert.pk
     transaction.on_commit(lambda: _mail_alert(alert_id))
     return [alert]
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def distinct_companies(
+    senders: Iterable[tuple[int | None, str]], known: dict[str, int] | None = None
+) -> set[int | str]:
+    """The distinct companies among (customer id, company typed) pairs: a signed-in customer's
+    reports count as that customer whatever name was typed; others by the normalized name, or
+    as the customer of that name in `known`."""
+    known = known or {}
+    found: set[int | str] = set()
+    for customer, company in senders:
+        name = _normal(company)
+        found.add(customer or known.get(name) or f"name:{name}")
+    return found
 
 
 def _mail_alert(alert_id: int) -> None:

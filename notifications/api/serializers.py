@@ -30,6 +30,8 @@ class SubscriberSerializer(serializers.Serializer):
     # importing this list keeps it).
     language = serializers.CharField(read_only=True)
     page_access_user_id = NullField()
+    # Not Statuspage's: the customer (page access group) whose customer-only incidents it gets.
+    page_access_group_id = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
     confirmed_at = serializers.DateTimeField(read_only=True)
     unsubscribed_at = serializers.DateTimeField(read_only=True)
@@ -46,6 +48,9 @@ class SubscriberSerializer(serializers.Serializer):
 
     def get_skip_confirmation_notification(self, subscriber) -> bool:
         return False
+
+    def get_page_access_group_id(self, subscriber) -> str | None:
+        return subscriber.customer.public_id if subscriber.customer_id else None
 
     def get_components(self, subscriber) -> list[str]:
         return [c.public_id for c in subscriber.components.all()]
@@ -80,6 +85,13 @@ class SubscriberInput(serializers.Serializer):
     phone_number = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     phone_country = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     page_access_user = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    page_access_group_id = ObjectId(
+        required=False,
+        allow_null=True,
+        help_text="Ours: the customer (page access group of this page) the subscriber belongs "
+        "to; it then also gets that customer's customer-only incidents. Without it, an address "
+        "of a customer's people or mail domains is recognized when confirmed.",
+    )
 
     def validate(self, attrs):
         mode = attrs.get("mode") or ("webhook" if attrs.get("endpoint") else "email")

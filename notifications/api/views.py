@@ -16,7 +16,10 @@ from incidents.api.views import (
     READ_ERRORS,
     WRITE_ERRORS,
     ManageView,
+    api_id,
 )
+from incidents.models import Customer
+from incidents.services import ServiceError
 from notifications import services
 from notifications.models import Subscriber
 
@@ -39,7 +42,11 @@ class SubscriberList(ManageView):
         tags=["Subscribers"],
     )
     def get(self, request, page_id):
-        subscribers = Subscriber.objects.filter(page=self.page).prefetch_related("components")
+        subscribers = (
+            Subscriber.objects.filter(page=self.page)
+            .select_related("customer")
+            .prefetch_related("components")
+        )
         kind = request.query_params.get("type")
         if kind:
             if kind not in s.MODES:
@@ -90,6 +97,17 @@ class SubscriberList(ManageView):
                 data.get("component_ids", []), field="components", code="invalid"
             ).values()
         ]
+        customer = None
+        if data.get("page_access_group_id") is not None:
+            customer = (
+                Customer.objects.filter(page=page).filter(api_id(data["page_access_group_id"]))
+            ).first()
+            if customer is None:
+                raise ServiceError(
+                    "No page access group with this id on this page.",
+                    code="unknown_group",
+                    field="page_access_group_id",
+                )
         if data["mode"] == "email":
             subscriber = services.subscribe(
                 page,
@@ -97,6 +115,7 @@ class SubscriberList(ManageView):
                 components=components,
                 language=language,
                 skip_confirmation=skip,
+                customer=customer,
                 actor=request.auth,
             )
             secret = None
@@ -110,6 +129,7 @@ class SubscriberList(ManageView):
                 events=data.get("events", []),
                 language=language,
                 skip_confirmation=skip,
+                customer=customer,
                 actor=request.auth,
             )
         body = s.CreatedSubscriberSerializer(subscriber).data
@@ -119,7 +139,11 @@ class SubscriberList(ManageView):
 
 class SubscriberDetail(ManageView):
     def subscriber(self, subscriber_id) -> Subscriber:
-        subscribers = Subscriber.objects.filter(page=self.page).prefetch_related("components")
+        subscribers = (
+            Subscriber.objects.filter(page=self.page)
+            .select_related("customer")
+            .prefetch_related("components")
+        )
         return self.object_or_404(subscribers, subscriber_id)
 
     @extend_schema(

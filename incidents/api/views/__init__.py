@@ -6,6 +6,14 @@ postmortems, audit log; alert webhooks in `incidents.api.alerts`, subscribers in
 configuration and for other apps' endpoints.
 """
 
+from .audiences import (
+    AccessGroupComponent,
+    AccessGroupComponents,
+    AccessGroupDetail,
+    AccessGroupList,
+    AccessUserDetail,
+    AccessUserList,
+)
 from .audit import AuditLog
 from .base import (
     IDEMPOTENCY,
@@ -36,6 +44,12 @@ from .postmortems import (
 from .templates import TemplateList
 
 __all__ = [
+    "AccessGroupComponent",
+    "AccessGroupComponents",
+    "AccessGroupDetail",
+    "AccessGroupList",
+    "AccessUserDetail",
+    "AccessUserList",
     "IDEMPOTENCY",
     "MAX_PER_PAGE",
     "PAGING",

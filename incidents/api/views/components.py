@@ -9,9 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from incidents import services
-from incidents.models import (
-    Component,
-)
+from incidents.models import Component, Visibility
 
 from .. import serializers as s
 from ..idempotency import idempotent
@@ -58,6 +56,7 @@ class ComponentList(ManageView):
             position=data.get("position"),
             status=data.get("status", "operational"),
             is_visible=data.get("showcase", True),
+            visibility=data.get("visibility", Visibility.PUBLIC),
         )
         return Response(
             s.ComponentSerializer(component, context=self.context()).data,
@@ -97,6 +96,8 @@ class ComponentDetail(ManageView):
             changes["group"] = self.group_or_error(data["group_id"])
         if "showcase" in data:
             changes["is_visible"] = data["showcase"]
+        if "visibility" in data:
+            changes["visibility"] = data["visibility"]
         if changes:
             component = services.update_component(component, actor=request.auth, **changes)
         return Response(s.ComponentSerializer(component, context=self.context()).data)
