@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from .models.customers import Contract, Customer
 from .snapshot_types import PageInfo
 
 UTC = dt.UTC
@@ -72,6 +73,18 @@ def desk_state(intervals: Iterable[Interval], tz: ZoneInfo | str, now: dt.dateti
     return DeskState(False, min(upcoming).astimezone(tz) if upcoming else None)
 
 
+@dataclass(frozen=True)
+class WhatToDo:
+    """What the company should do now if something is wrong: `action` is "desk" (call or mail
+    the desk), "outage_line" (call the outage number, with the PIN) or "wait" (until `opens`)."""
+
+    action: str
+    phone: str
+    email: str
+    closes: dt.datetime | None
+    opens: dt.datetime | None
+
+
 def line_state(page: PageInfo, line: str, now: dt.datetime) -> DeskState | None:
     """The state of one line ("office" or "after_hours") of a snapshot's page, or None when
     the page gives that line no hours."""
@@ -81,3 +94,27 @@ def line_state(page: PageInfo, line: str, now: dt.datetime) -> DeskState | None:
         if h.line == line
     ]
     return desk_state(intervals, page.time_zone, now) if intervals else None
+
+
+def what_to_do(customer: Customer, home: PageInfo, now: dt.datetime) -> WhatToDo:
+    """During office hours the desk; after hours with 16x7 the outage number (while its line
+    is open, when the page gives it hours); otherwise when the desk opens again."""
+    support = home.support
+    office = line_state(home, "office", now)
+    if office is None or office.is_open:
+        return WhatToDo(
+            "desk", support.phone, support.email, office.changes_at if office else None, None
+        )
+    if customer.contract == Contract.EXTENDED_16X7 and customer.outage_phone:
+        line = line_state(home, "after_hours", now)
+        if line is None or line.is_open:
+            return WhatToDo(
+                "outage_line", customer.outage_phone, "", line.changes_at if line else None, None
+            )
+        opens = (
+            min(t for t in (line.changes_at, office.changes_at) if t)
+            if (line.changes_at or office.changes_at)
+            else None
+        )
+        return WhatToDo("wait", support.phone, support.email, None, opens)
+    return WhatToDo("wait", support.phone, support.email, None, office.changes_at)

@@ -15,11 +15,10 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from incidents import visibility
-from incidents.hours import line_state
+from incidents.hours import line_state, what_to_do
 from incidents.models import (
     COMPONENT_SEVERITY,
     Component,
-    Contract,
     Customer,
     Incident,
     IncidentUpdate,
@@ -383,11 +382,13 @@ def phone_message(
         else:
             desk = phrases["desk_never"]
         if customer is not None:
-            # The customer's contract decides, not the page's general after-hours line.
+            # The customer's contract decides (the same rule as its /my/ view), not the
+            # page's general after-hours line.
             line = forward_to = None
-            if customer.contract == Contract.EXTENDED_16X7 and customer.outage_phone:
-                line, forward_to = "outage_line", customer.outage_phone
-                number = for_the_ear(customer.outage_phone)
+            todo = what_to_do(customer, snapshot.page, now)
+            if todo.action == "outage_line":
+                line, forward_to = "outage_line", todo.phone
+                number = for_the_ear(todo.phone)
                 desk = f"{desk} {phrases['outage_line'].format(number=number)}"
         elif support.after_hours_phone:
             desk = f"{desk} {phrases['after_hours']}"

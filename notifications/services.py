@@ -150,7 +150,7 @@ def _recognize_customer(subscriber: Subscriber) -> bool:
     whether it changed."""
     if subscriber.customer_id is not None or not subscriber.email:
         return False
-    customer = customer_for_address(subscriber.email)
+    customer, _person = customer_for_address(subscriber.email)
     if customer is None:
         return False
     subscriber.customer = customer

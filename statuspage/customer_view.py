@@ -16,12 +16,11 @@ from typing import Any
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from incidents.hours import DeskState, line_state
+from incidents.hours import DeskState, WhatToDo, line_state, what_to_do
 from incidents.models import (
     COMPONENT_SEVERITY,
     INCIDENT_OPEN_STATUSES,
     Component,
-    Contract,
     Customer,
     Incident,
     IncidentStatus,
@@ -64,18 +63,6 @@ class ReportLine:
 
 
 @dataclass(frozen=True)
-class WhatToDo:
-    """What the company should do now if something is wrong: `action` is "desk" (call or mail
-    the desk), "outage_line" (call the outage number, with the PIN) or "wait" (until `opens`)."""
-
-    action: str
-    phone: str
-    email: str
-    closes: dt.datetime | None
-    opens: dt.datetime | None
-
-
-@dataclass(frozen=True)
 class CustomerView:
     customer: Customer
     home: PageInfo
@@ -98,30 +85,6 @@ def home_page(customer: Customer) -> Page | None:
     if customer.page_id:
         return customer.page
     return Page.objects.order_by("-is_default", "pk").first()
-
-
-def what_to_do(customer: Customer, home: PageInfo, now: dt.datetime) -> WhatToDo:
-    """During office hours the desk; after hours with 16x7 the outage number (while its line
-    is open, when the page gives it hours); otherwise when the desk opens again."""
-    support = home.support
-    office = line_state(home, SupportHours.Line.OFFICE, now)
-    if office is None or office.is_open:
-        return WhatToDo(
-            "desk", support.phone, support.email, office.changes_at if office else None, None
-        )
-    if customer.contract == Contract.EXTENDED_16X7 and customer.outage_phone:
-        line = line_state(home, SupportHours.Line.AFTER_HOURS, now)
-        if line is None or line.is_open:
-            return WhatToDo(
-                "outage_line", customer.outage_phone, "", line.changes_at if line else None, None
-            )
-        opens = (
-            min(t for t in (line.changes_at, office.changes_at) if t)
-            if (line.changes_at or office.changes_at)
-            else None
-        )
-        return WhatToDo("wait", support.phone, support.email, None, opens)
-    return WhatToDo("wait", support.phone, support.email, None, office.changes_at)
 
 
 def _component_view(c: Component) -> ComponentView:

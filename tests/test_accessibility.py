@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import services
-from incidents.models import Component
+from incidents.models import Component, SupportHours
 
 from .factories import office_hours
 
@@ -99,7 +99,9 @@ def shoot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
-def test_public_pages_have_no_serious_accessibility_violations(live_server, outage, browser_page):
+def test_public_pages_have_no_serious_accessibility_violations(
+    live_server, outage, browser_page, it_page
+):
     page = browser_page
     base = f"{live_server.url}/p/it/"
     internet = outage["internet"].pk
@@ -145,9 +147,18 @@ def test_public_pages_have_no_serious_accessibility_violations(live_server, outa
     shoot(page, "handout.png")
     check("handout (Dutch)", f"{base}handout/?lang=nl")
     check("Dutch status page", f"{live_server.url}/p/telephony/")
+    # The banner names the desk's state: check it open and closed, whatever the clock says.
+    today = timezone.localtime(timezone.now(), it_page.tz).weekday()
+    for state, weekdays in (("open", range(7)), ("closed", [(today + 3) % 7])):
+        SupportHours.objects.filter(page=it_page).delete()
+        office_hours(it_page, weekdays=weekdays, opens="00:00", closes="23:59")
+        it_page.headline = f"Desk {state}"  # a new version, so the page is rendered anew
+        services.save_page(it_page, actor=None)
+        check(f"status page, desk {state}", base)
+        assert page.locator(f".banner-todo .desk--{state}").count() == 1
 
     assert {label: v for label, v in found.items() if v} == {}
-    assert len(found) == 12
+    assert len(found) == 14
     # The check itself sees a violation when there is one.
     page.set_content('<html lang="en"><body><main><input type="text"></main></body></html>')
     assert any(v.startswith("label (critical)") for v in blocking_violations(page))

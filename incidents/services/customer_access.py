@@ -28,6 +28,7 @@ from ..ratelimit import take_attempt
 from . import audit
 from .audit import Actor, ActorType, Channel, intent
 from .base import ServiceError
+from .customers import customer_for_address
 from .reports import hash_ip
 
 SIGN_IN_SCOPE = "customer-sign-in"
@@ -189,16 +190,6 @@ def customer_for_wall_token(raw: str) -> Customer | None:
 
 
 # --- Sign-in ---------------------------------------------------------------------------------
-
-
-def customer_for_address(email: str) -> tuple[Customer | None, CustomerMember | None]:
-    """Who an address belongs to: an invited person, else the customer of its mail domain."""
-    member = CustomerMember.objects.select_related("customer").filter(email=email).first()
-    if member is not None:
-        return member.customer, member
-    domain = email.rpartition("@")[2]
-    found = CustomerDomain.objects.select_related("customer").filter(domain=domain).first()
-    return (found.customer if found else None), None
 
 
 def request_sign_in_link(email: str, *, ip: str = "", language: str = "en") -> None:

@@ -29,16 +29,16 @@ from .audit import intent, note
 from .base import ServiceError, publish_event
 
 
-def customer_for_address(email: str) -> Customer | None:
-    """The customer an address belongs to: an invited (or signed-in) person's, else the one
-    owning its mail domain (2 queries at most)."""
+def customer_for_address(email: str) -> tuple[Customer | None, CustomerMember | None]:
+    """Who an address belongs to: an invited (or signed-in) person and their customer, else the
+    customer owning its mail domain with no person (2 queries at most)."""
     email = (email or "").strip().lower()
     member = CustomerMember.objects.select_related("customer").filter(email=email).first()
     if member is not None:
-        return member.customer
+        return member.customer, member
     domain = email.rpartition("@")[2]
     found = CustomerDomain.objects.select_related("customer").filter(domain=domain).first()
-    return found.customer if found else None
+    return (found.customer if found else None), None
 
 
 def _event(page: Page, customer: Customer, **extra: Any) -> None:
