@@ -147,19 +147,29 @@ class Command(BaseCommand):
         ComponentStatusChange.objects.filter(component__page__in=[it, phone]).update(
             changed_at=since
         )
-        IncidentTemplate.objects.create(
-            page=it,
-            name="Internet outage",
-            title="Internet access disrupted",
-            body="We are aware of a disruption of internet access and are investigating.",
-            impact="major",
+        # Templates with their components: opening one sets them at the status its impact
+        # stands for (the admin's board links straight to each).
+        services.save_incident_template(
+            IncidentTemplate(
+                page=it,
+                name="Internet outage",
+                title="Internet access disrupted",
+                body="We are aware of a disruption of internet access and are investigating.",
+                impact="major",
+            ),
+            actor=DEMO,
+            components=[components["Internet access"].pk, components["VPN"].pk],
         )
-        IncidentTemplate.objects.create(
-            page=phone,
-            name="Inbound calls",
-            title="Inbound calls are not arriving",
-            body="Some inbound calls do not arrive. We are investigating with our carrier.",
-            impact="major",
+        services.save_incident_template(
+            IncidentTemplate(
+                page=phone,
+                name="Inbound calls",
+                title="Inbound calls are not arriving",
+                body="Some inbound calls do not arrive. We are investigating with our carrier.",
+                impact="major",
+            ),
+            actor=DEMO,
+            components=[components["Inbound calls"].pk, components["Call queues"].pk],
         )
 
         # Resolved incidents over the past weeks.
