@@ -24,8 +24,6 @@ from .models import (
     Page,
 )
 
-NOT_AFFECTED = ""
-
 
 class TranslationFieldsMixin:
     """Optional fields for a text in other languages, `<field>_<language>` beside `<field>`:
@@ -107,34 +105,50 @@ class TranslationFieldsMixin:
 
 
 class ComponentStatusFieldsMixin(forms.Form):
-    """One select per component of the page: not affected, or the status it gets."""
+    """A checkbox per component of the page (affected or not) and, on the same row, the status
+    it gets: one click to include a component, its status already set to a sensible one."""
 
-    def add_component_fields(self, page: Page, current: dict[int, str] | None = None):
+    def add_component_fields(
+        self,
+        page: Page,
+        current: dict[int, str] | None = None,
+        default_status: str = ComponentStatus.PARTIAL_OUTAGE,
+    ):
         current = current or {}
-        self.component_rows = []
         components = Component.objects.filter(page=page).select_related("group")
         ordered = components.order_by("group__position", "group_id", "position", "id")
         # Components this incident already affects come first: they are what an update is about.
-        for component in sorted(ordered, key=lambda c: c.pk not in current):
-            name = f"component_{component.pk}"
-            self.fields[name] = forms.ChoiceField(
-                label=str(component),
-                choices=[(NOT_AFFECTED, _("— not affected —")), *ComponentStatus.choices],
+        self.component_list = sorted(ordered, key=lambda c: c.pk not in current)
+        self.fields["components"] = forms.TypedMultipleChoiceField(
+            label=_("Affected components"),
+            coerce=int,
+            choices=[(c.pk, str(c)) for c in self.component_list],
+            required=False,
+            initial=list(current),
+            widget=forms.CheckboxSelectMultiple,
+        )
+        for component in self.component_list:
+            self.fields[f"status_{component.pk}"] = forms.ChoiceField(
+                label=_("Status of %(component)s") % {"component": component},
+                choices=ComponentStatus.choices,
                 required=False,
-                initial=current.get(component.pk, NOT_AFFECTED),
+                initial=current.get(component.pk, default_status),
             )
-            self.component_rows.append((component, name))
 
     def component_statuses(self) -> dict[int, str]:
+        """{component id: status} of the ticked components."""
         return {
-            component.pk: self.cleaned_data[name]
-            for component, name in self.component_rows
-            if self.cleaned_data.get(name)
+            pk: self.cleaned_data.get(f"status_{pk}") or ComponentStatus.PARTIAL_OUTAGE
+            for pk in self.cleaned_data.get("components") or ()
         }
 
-    def component_fields(self):
-        """Bound fields with their component, for the template's table."""
-        return [(component, self[name]) for component, name in self.component_rows]
+    def component_rows(self):
+        """(component, ticked, bound status field) per row, for the template's table."""
+        ticked = {str(v) for v in self["components"].value() or ()}
+        return [
+            (component, str(component.pk) in ticked, self[f"status_{component.pk}"])
+            for component in self.component_list
+        ]
 
 
 class OpenIncidentForm(TranslationFieldsMixin, ComponentStatusFieldsMixin, forms.Form):
@@ -148,7 +162,8 @@ class OpenIncidentForm(TranslationFieldsMixin, ComponentStatusFieldsMixin, forms
         label=_("Title"),
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"class": "vTextField"}),
+        # The first thing to type: no click needed to get there.
+        widget=forms.TextInput(attrs={"class": "vTextField", "autofocus": True}),
     )
     status = forms.ChoiceField(
         label=_("Status"),
@@ -173,7 +188,7 @@ class OpenIncidentForm(TranslationFieldsMixin, ComponentStatusFieldsMixin, forms
         label=_("Notify subscribers"), required=False, initial=True
     )
 
-    def __init__(self, *args, page: Page, **kwargs):
+    def __init__(self, *args, page: Page, template: IncidentTemplate | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.page = page
         cast(
@@ -181,7 +196,22 @@ class OpenIncidentForm(TranslationFieldsMixin, ComponentStatusFieldsMixin, forms
         ).queryset = IncidentTemplate.objects.filter(page=page)
         self.add_translation_fields("name", page=page, max_length=200)
         self.add_translation_fields("body", page=page, textarea=True)
-        self.add_component_fields(page)
+        current: dict[int, str] = {}
+        if template is not None:
+            # Started from a template (the board's links): its text, impact and components at
+            # the status its impact stands for, all still editable.
+            from .services.rules import STATUS_FOR_IMPACT
+
+            held = STATUS_FOR_IMPACT.get(template.impact, ComponentStatus.PARTIAL_OUTAGE)
+            current = {c.pk: held for c in template.components.all()}
+            self.initial.update(template=template.pk, name=template.title, body=template.body)
+            for code, text in template.title_translations.items():
+                self.initial[f"name_{code}"] = text
+            for code, text in template.body_translations.items():
+                self.initial[f"body_{code}"] = text
+            if template.impact in STATUS_FOR_IMPACT:
+                self.initial["impact"] = template.impact
+        self.add_component_fields(page, current)
 
     def clean(self):
         super().clean()

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The admin shows and reads times in the engineer's pages' time zone.
+    "incidents.admin.timezones.AdminTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # After CSP: the hashes of the inline styles a template wrote (the page's accent colour).
@@ -452,6 +454,9 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times name their zone ("30 Nov 2026, 09:12 CET"): the admin shows them in the
+# page's zone (incidents/admin/timezones.py), never as a bare UTC time.
+FORMAT_MODULE_PATH = ["statuspage.formats"]
 
 STATIC_URL = "static/"
 # Where collectstatic writes (and the mirror and WhiteNoise read) the hashed assets.

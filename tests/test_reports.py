@@ -15,6 +15,7 @@ import time_machine
 from aiosmtpd.controller import Controller
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents import services
 from incidents.models import Component, Incident, ProblemReport, ReportAlert
@@ -536,7 +537,7 @@ def test_link_a_report_to_an_incident_in_its_change_form(client, alice, reports,
     form = client.get(reverse("admin:incidents_problemreport_change", args=[report.pk]))
     assert form.status_code == 200
     assert "Nothing works." in form.content.decode()
-    assert f'<option value="{incident.pk}">Known</option>' in form.content.decode()
+    assert f'<option value="{incident.pk}">Known — open: Investigating, ' in form.content.decode()
     response = client.post(
         reverse("admin:incidents_problemreport_change", args=[report.pk]),
         {"incident": incident.pk},
@@ -544,6 +545,44 @@ def test_link_a_report_to_an_incident_in_its_change_form(client, alice, reports,
     assert response.status_code == 302
     report.refresh_from_db()
     assert report.incident == incident
+
+
+def test_the_linked_incident_choice_offers_open_incidents_first(client, alice, reports, it_page):
+    old = services.open_incident(it_page, actor=alice, name="Old outage", body="x")
+    services.resolve_incident(old, actor=alice)
+    services.open_incident(it_page, actor=alice, name="Still open", body="x")
+    newest = services.open_incident(it_page, actor=alice, name="Newest resolved", body="x")
+    services.resolve_incident(newest, actor=alice)
+    client.force_login(alice)
+    html = client.get(
+        reverse("admin:incidents_problemreport_change", args=[reports[0].pk])
+    ).content.decode()
+    select = html[html.index('name="incident"') : html.index("</select>")]
+    order = [name for name in ("Still open", "Newest resolved", "Old outage") if name in select]
+    assert order == ["Still open", "Newest resolved", "Old outage"]
+    assert sorted(order, key=select.index) == order
+    assert "Still open — open: Investigating" in select
+    assert "Old outage — resolved: Resolved" in select
+
+
+def test_the_report_shows_in_words_what_the_page_showed(client, alice, it_page):
+    internet = component(it_page, "Internet access")
+    services.open_incident(
+        it_page,
+        actor=alice,
+        name="Fibre cut",
+        body="x",
+        components={internet.pk: "major_outage"},
+    )
+    report = submit(it_page, "A", at=timezone.now(), components=[internet.pk])
+    client.force_login(alice)
+    html = client.get(
+        reverse("admin:incidents_problemreport_change", args=[report.pk])
+    ).content.decode()
+    assert "<strong>In short</strong>: Major system outage" in html
+    assert "Incident: Fibre cut (investigating)" in html
+    assert "Internet access: Major outage" in html
+    assert '"indicator"' not in html and "{&quot;" not in html  # no JSON
 
 
 def test_a_report_cannot_be_linked_to_another_pages_incident(reports, phone_page, bob):

@@ -22,7 +22,7 @@ from incidents.models import APIKey, Page, Role
 from incidents.permissions import pages_for
 from incidents.services import ServiceError
 
-from .base import report_service_error
+from .base import report_service_error, role_on_some_page
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -72,7 +72,7 @@ class APIKeyAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def _is_page_manager(self, request) -> bool:
-        return request.user.is_superuser or pages_for(request.user, Role.PAGE_MANAGER).exists()
+        return request.user.is_superuser or role_on_some_page(request, Role.PAGE_MANAGER)
 
     def has_module_permission(self, request):
         return self._is_page_manager(request)

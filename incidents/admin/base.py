@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 
 from incidents.models import Page, Role
 from incidents.permissions import has_role, pages_for
 from incidents.services import ServiceError
+
+from .timezones import ZonedSplitDateTime, activate_page_zone
 
 
 class PageScopedAdmin(admin.ModelAdmin):
@@ -26,6 +29,8 @@ class PageScopedAdmin(admin.ModelAdmin):
 
     page_path = "page"  # lookup from the model to its Page
     write_role: str = Role.RESPONDER
+    # Date and time inputs say which zone they read (the page's, see timezones.py).
+    formfield_overrides = {models.DateTimeField: {"widget": ZonedSplitDateTime}}
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -75,11 +80,11 @@ class PageScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return True
         if obj is None:
-            return pages_for(request.user, role).exists()
+            return role_on_some_page(request, role)
         return has_role(request.user, self.page_of(obj), role)
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or pages_for(request.user).exists()
+        return self._may(request, None, Role.VIEWER)
 
     def has_add_permission(self, request, *args):
         return self._may(request, None, self.write_role)
@@ -115,11 +120,30 @@ class PageScopedAdmin(admin.ModelAdmin):
         return super().response_action(request, queryset)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        activate_page_zone(self.page_for_request(request, object_id))
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ServiceError as error:
             report_service_error(request, error)
             return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        """A list filtered on one page shows that page's times."""
+        lookup = f"{self.page_path}__id__exact" if self.page_path else "id__exact"
+        page_id = request.GET.get(lookup)
+        if page_id and page_id.isdigit():
+            activate_page_zone(pages_for(request.user).filter(pk=page_id).first())
+        return super().changelist_view(request, extra_context)
+
+    def page_for_request(self, request, object_id=None) -> Page | None:
+        """The page a form is about: its object's, or the one chosen for a new object."""
+        if object_id is not None:
+            obj = self.get_object(request, unquote(object_id))
+            return self.page_of(obj) if obj is not None else None
+        page_id = request.GET.get("page") or request.POST.get("page")
+        if page_id and str(page_id).isdigit():
+            return pages_for(request.user).filter(pk=page_id).first()
+        return None
 
     def check_page(self, request, page: Page | None, role: str | None = None) -> None:
         if not has_role(request.user, page, role or self.write_role):
@@ -137,6 +161,15 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def role_on_some_page(request, role: str) -> bool:
+    """Whether the user holds `role` on any page: asked for every model of the index's list,
+    so answered once per role and request."""
+    known = request.__dict__.setdefault("_role_on_some_page", {})
+    if role not in known:
+        known[role] = pages_for(request.user, role).exists()
+    return known[role]
 
 
 def report_service_error(request, error: ServiceError) -> None:

@@ -28,7 +28,7 @@ from incidents.services.customer_access import (
     save_customer,
 )
 
-from .base import report_service_error
+from .base import report_service_error, role_on_some_page
 
 
 def managed_pages(user):
@@ -116,7 +116,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     # Who may: superusers, and page managers (for the customers of their pages).
     def _is_page_manager(self, request) -> bool:
-        return request.user.is_superuser or pages_for(request.user, Role.PAGE_MANAGER).exists()
+        return request.user.is_superuser or role_on_some_page(request, Role.PAGE_MANAGER)
 
     def has_module_permission(self, request):
         return self._is_page_manager(request)

@@ -35,9 +35,11 @@ from incidents.models import (
     IncidentTemplate,
     Role,
 )
+from incidents.services.rules import STATUS_FOR_IMPACT
 
 from .audit import audit_context
 from .base import PageScopedAdmin, ReadOnlyAdminMixin
+from .timezones import activate_page_zone
 
 
 class OpenIncidentFilter(admin.SimpleListFilter):
@@ -105,7 +107,12 @@ class IncidentAdmin(PageScopedAdmin):
         }
         if page is None:
             return TemplateResponse(request, "admin/incidents/incident/choose_page.html", context)
-        form = OpenIncidentForm(request.POST or None, page=page)
+        activate_page_zone(page)
+        template = None
+        template_id = request.GET.get("template")
+        if template_id and template_id.isdigit():
+            template = IncidentTemplate.objects.filter(page=page, pk=template_id).first()
+        form = OpenIncidentForm(request.POST or None, page=page, template=template)
         preview = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -146,8 +153,12 @@ class IncidentAdmin(PageScopedAdmin):
                     "impact": t.impact,
                     "title_translations": t.title_translations,
                     "body_translations": t.body_translations,
+                    "components": [c.pk for c in t.components.all()],
+                    "component_status": STATUS_FOR_IMPACT.get(
+                        t.impact, ComponentStatus.PARTIAL_OUTAGE
+                    ),
                 }
-                for t in IncidentTemplate.objects.filter(page=page)
+                for t in IncidentTemplate.objects.filter(page=page).prefetch_related("components")
             ],
         )
         return TemplateResponse(request, "admin/incidents/incident/open.html", context)
@@ -159,6 +170,7 @@ class IncidentAdmin(PageScopedAdmin):
         incident = self.get_object(request, object_id)
         if incident is None:
             raise Http404("No such incident.")
+        activate_page_zone(incident.page)  # its times as its page shows them
         if not self.has_change_permission(request, incident):
             return super().change_view(request, object_id, form_url, extra_context)
         forms: dict[str, BaseForm | None] = {
@@ -175,8 +187,13 @@ class IncidentAdmin(PageScopedAdmin):
                 return response
         updates = list(incident.updates.select_related("author"))
         edit_id = request.GET.get("edit")
+        # Read-only, imported here: `incidents` does not depend on `notifications`.
+        from notifications.selectors import deliveries_by_update, notified_in_words
+
+        notified = deliveries_by_update(incident.pk)
         for update in updates:
             update.html = render_markdown(update.body)
+            update.notified_text = notified_in_words(notified.get(update.pk, []))
             if str(update.pk) == edit_id and forms["edit_form"] is None:
                 forms["edit_form"] = EditUpdateForm(
                     initial={"update_id": update.pk, "body": update.body},

@@ -9,9 +9,9 @@ from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,13 +26,14 @@ from incidents.services import ServiceError
 
 from .audit import audit_context
 from .base import PageScopedAdmin, report_service_error
+from .timezones import ZonedSplitDateTime
 
 
 class PageTimeField(forms.SplitDateTimeField):
     """A date and a time as the engineer typed them: naive wall-clock time of the page's zone
     (the form attaches the zone, not the server's)."""
 
-    widget = AdminSplitDateTime
+    widget = ZonedSplitDateTime
 
     def compress(self, data_list):
         if not data_list:
@@ -75,6 +76,7 @@ def in_page_zone(moment: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> dt.dateti
 class MaintenanceForm(ModelTranslationsMixin, forms.ModelForm):
     user_pages = None  # set per request by MaintenanceAdmin.get_form
     translated = {"name": "name_translations"}
+    chosen_page = None  # the page picked before the add form (its components only)
 
     affected = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Affected components"),
@@ -114,6 +116,10 @@ class MaintenanceForm(ModelTranslationsMixin, forms.ModelForm):
         components = Component.objects.select_related("page", "group")
         if self.user_pages is not None:
             components = components.filter(page__in=self.user_pages)
+        if self.chosen_page is not None and not self.instance.pk:
+            components = components.filter(page=self.chosen_page)
+            self.fields["page"].initial = self.chosen_page.pk
+            self.fields["page"].widget = forms.HiddenInput()
         if self.instance.pk:
             tz = self.instance.page.tz
             self.initial["scheduled_for"] = in_page_zone(self.instance.scheduled_for, tz)
@@ -127,8 +133,9 @@ class MaintenanceForm(ModelTranslationsMixin, forms.ModelForm):
                 self.fields["scheduled_for"].disabled = True
         else:
             affected = cast(forms.ModelMultipleChoiceField, self.fields["affected"])
-            affected.queryset = components.order_by("page__name", "position")
-            affected.label_from_instance = lambda obj: f"{obj.page.name}: {obj}"  # type: ignore[method-assign]  # Django documents this override
+            affected.queryset = components.order_by("page__name", "group__position", "position")
+            if self.chosen_page is None:
+                affected.label_from_instance = lambda obj: f"{obj.page.name}: {obj}"  # type: ignore[method-assign]  # Django documents this override
 
     def clean(self):
         super().clean()
@@ -174,9 +181,13 @@ class MaintenanceAdmin(PageScopedAdmin):
         switches = ["scheduled_auto_in_progress", "scheduled_auto_completed"]
         names = translation_field_names("name", obj.page if obj else None)
         if obj is None:
+            chosen = self.chosen_page(request)
             bodies = translation_field_names("body", None)
             return [
-                (None, {"fields": ["page", "name", *names, "body", *bodies, "affected"]}),
+                (
+                    chosen.name if chosen else None,
+                    {"fields": ["page", "name", *names, "body", *bodies, "affected"]},
+                ),
                 (_("Window (the page's time zone)"), {"fields": window}),
                 (_("Automation and notice"), {"fields": [*switches, "deliver_notifications"]}),
             ]
@@ -202,7 +213,40 @@ class MaintenanceAdmin(PageScopedAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"user_pages": self.writable_pages(request)})
+        chosen = self.chosen_page(request) if obj is None else None
+        return type(
+            form.__name__,
+            (form,),
+            {"user_pages": self.writable_pages(request), "chosen_page": chosen},
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Ask for the page first (unless the engineer has one): the form then offers only its
+        components and reads times in its zone."""
+        pages = list(self.writable_pages(request))
+        if self.has_add_permission(request) and len(pages) > 1:
+            chosen = self.page_for_request(request)
+            if chosen is None or chosen not in pages:
+                context = {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": _("Schedule maintenance"),
+                    "question": _("Which page is the maintenance on?"),
+                    "pages": pages,
+                }
+                return TemplateResponse(
+                    request, "admin/incidents/incident/choose_page.html", context
+                )
+        return super().add_view(request, form_url, extra_context)
+
+    def chosen_page(self, request):
+        """The page a new maintenance is for: the one picked, or the engineer's only page."""
+        chosen = self.page_for_request(request)
+        writable = self.writable_pages(request)
+        if chosen is not None:
+            return chosen if writable.filter(pk=chosen.pk).exists() else None
+        only = list(writable[:2])
+        return only[0] if len(only) == 1 else None
 
     # Columns ---------------------------------------------------------------------------
 
@@ -231,19 +275,25 @@ class MaintenanceAdmin(PageScopedAdmin):
 
     @admin.display(description=gettext_lazy("updates"))
     def timeline(self, obj):
+        from notifications.selectors import deliveries_by_update, notified_in_words
+
         tz = obj.page.tz
+        notified = deliveries_by_update(obj.pk)
         rows = (
             (
                 date_format(u.display_at.astimezone(tz), "j M Y H:i T"),
                 u.get_status_display(),
                 u.author_name,
+                notified_in_words(notified.get(u.pk, []))
+                if u.deliver_notifications
+                else _("not notified"),
                 u.body,
             )
             for u in obj.updates.order_by("-display_at", "-id")
         )
         return format_html(
             "<ol class='maintenance-timeline'>{}</ol>",
-            format_html_join("", "<li><strong>{} · {}</strong> ({})<br>{}</li>", rows),
+            format_html_join("", "<li><strong>{} · {}</strong> ({}) · {}<br>{}</li>", rows),
         )
 
     # Writes: through the services only --------------------------------------------------

@@ -5,7 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -309,6 +312,43 @@ class ComponentAdmin(PageScopedAdmin):
 
     def writable_pages(self, request):
         return pages_for(request.user, Role.PAGE_MANAGER)  # the add form's choices
+
+    # One click on the status board: a POST with CSRF, a responder's on the component's page,
+    # one `set_component_status` call (one event, one audit row).
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/set-status/",
+                self.admin_site.admin_view(self.set_status_view),
+                name="incidents_component_set_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def set_status_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        component = self.get_object(request, str(object_id))
+        if component is None:  # missing, or on a page the user has no role on
+            raise Http404("No such component.")
+        self.check_page(request, component.page, Role.RESPONDER)
+        status = request.POST.get("status", "")
+        try:
+            component = services.set_component_status(component, status, actor=request.user)
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("“%(name)s” is now “%(status)s”.")
+                % {"name": component.name, "status": component.get_status_display()},
+            )
+        target = request.POST.get("next") or ""
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = reverse("admin:index")
+        return HttpResponseRedirect(target)
 
     # Responders set components' status; adding, removing and reshaping them is a page
     # manager's.

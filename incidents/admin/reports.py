@@ -12,9 +12,13 @@ from typing import cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import Case, When
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -22,6 +26,7 @@ from incidents.models import (
     ComponentStatus,
     Incident,
     IncidentStatus,
+    Indicator,
     ProblemReport,
     ReportAlert,
 )
@@ -32,6 +37,16 @@ from .base import PageScopedAdmin
 
 # The admin index shows the early warnings of the user's pages ({% report_alert_banner %}).
 admin.site.index_template = "admin/incidents/index_with_alerts.html"
+
+
+def _label(choices, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def incident_choice_label(incident: Incident) -> str:
+    state = _("open") if not incident.is_resolved else _("resolved")
+    started = date_format(timezone.localtime(incident.created_at), "j M H:i T")
+    return f"{incident.name} — {state}: {incident.get_status_display()}, {started}"
 
 
 class OpenIncidentForm(forms.Form):
@@ -88,7 +103,7 @@ class ProblemReportAdmin(PageScopedAdmin):
         "email",
         "phone",
         "language",
-        "status_shown",
+        "shown_in_words",
         "support_emailed_at",
     ]
     fieldsets = [
@@ -98,7 +113,7 @@ class ProblemReportAdmin(PageScopedAdmin):
             {"fields": ["scope", "has_power", "has_internet", "since", "description"]},
         ),
         (_("Contact"), {"fields": ["contact_name", "company", "email", "phone", "language"]}),
-        (_("Context"), {"fields": ["status_shown", "support_emailed_at"]}),
+        (_("Context"), {"fields": ["shown_in_words", "support_emailed_at"]}),
     ]
 
     def get_queryset(self, request):
@@ -116,6 +131,42 @@ class ProblemReportAdmin(PageScopedAdmin):
     def component_names(self, report):
         return ", ".join(c.name for c in report.components.all()) or "—"
 
+    @admin.display(description=_("the status page showed"))
+    def shown_in_words(self, report):
+        """What the reporter saw, as the support mail says it: the page's state in words, the
+        open items with their status, and the reported components' status then."""
+        shown = report.status_shown or {}
+        if not shown:
+            return "—"
+        names = {c.pk: c.name for c in report.components.all()}
+        lines = [
+            format_html(
+                "<strong>{}</strong>: {}",
+                _("In short"),
+                _label(Indicator, shown.get("indicator", "none")),
+            )
+        ]
+        for item in shown.get("incidents", []):
+            lines.append(
+                format_html(
+                    "{}: {} ({})",
+                    _("Maintenance") if item.get("kind") == "maintenance" else _("Incident"),
+                    item.get("name", ""),
+                    _label(IncidentStatus, item.get("status", "")).lower(),
+                )
+            )
+        if not shown.get("incidents"):
+            lines.append(format_html("{}", _("Nothing listed for these services.")))
+        for pk, status in (shown.get("components") or {}).items():
+            lines.append(
+                format_html(
+                    "{}: {}",
+                    names.get(int(pk), f"#{pk}"),
+                    _label(ComponentStatus, status),
+                )
+            )
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "incident":
             kwargs["queryset"] = Incident.objects.filter(
@@ -127,7 +178,15 @@ class ProblemReportAdmin(PageScopedAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         if obj is not None and "incident" in form.base_fields:
             field = cast(forms.ModelChoiceField, form.base_fields["incident"])
-            field.queryset = Incident.objects.filter(page=obj.page, kind=Incident.Kind.INCIDENT)
+            # Open incidents first (the one the report is about is almost always open), then
+            # the resolved ones, newest first; each says its state and when it started.
+            field.queryset = Incident.objects.filter(
+                page=obj.page, kind=Incident.Kind.INCIDENT
+            ).order_by(
+                Case(When(status=IncidentStatus.RESOLVED, then=1), default=0),
+                "-created_at",
+            )
+            field.label_from_instance = incident_choice_label  # type: ignore[assignment]  # Django documents this override
         return form
 
     def save_model(self, request, obj, form, change):

@@ -165,13 +165,15 @@ def _open_incidents_affecting(component: Component, *, excluding: Incident):
     )
 
 
-def release_components(incident: Incident, *, actor: Any, at=None) -> None:
-    """Give back the components an incident held, now that it is over.
+def release_components(incident: Incident, *, actor: Any, at=None) -> list[dict[str, Any]]:
+    """Give back the components an incident held, now that it is over; report what changed
+    (the closing update lists the components that went back).
 
     A component another open incident (or active maintenance) still affects takes the worst
     status those give it. Otherwise an incident returns it to operational, and maintenance to the
     status it had before the maintenance started.
     """
+    released = []
     for link in incident.affected.select_related("component"):
         component = Component.objects.select_for_update().get(pk=link.component_id)
         others = list(_open_incidents_affecting(component, excluding=incident))
@@ -181,7 +183,17 @@ def release_components(incident: Incident, *, actor: Any, at=None) -> None:
             target = link.status_before
         else:
             target = ComponentStatus.OPERATIONAL
-        record_status_change(component, target, actor=actor, incident=incident, at=at)
+        old_status = component.status
+        if record_status_change(component, target, actor=actor, incident=incident, at=at):
+            released.append(
+                {
+                    "code": component.pk,
+                    "name": component.name,
+                    "old_status": old_status,
+                    "new_status": target,
+                }
+            )
+    return released
 
 
 def apply_component_statuses(
@@ -385,7 +397,8 @@ def post_update(
         # Record which components this update is about without changing them.
         affected = _note_components(incident, statuses)
     if incident.is_resolved and previous not in CLOSED_STATUSES:
-        release_components(incident, actor=actor, at=now)
+        released = {c["code"]: c for c in release_components(incident, actor=actor, at=now)}
+        affected = [released.pop(c["code"], c) for c in affected] + list(released.values())
     incident.save()
     update = _append_update(
         incident,

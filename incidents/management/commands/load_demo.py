@@ -260,12 +260,15 @@ class Command(BaseCommand):
         ComponentStatusChange.objects.filter(component__page__in=[it, phone]).update(
             changed_at=since
         )
-        for page, name, title, body in (
+        # Templates with their components: opening one sets them at the status its impact
+        # stands for (the admin's board links straight to each).
+        for page, name, title, body, held in (
             (
                 it,
                 "Internet outage",
                 "Internet access disrupted",
                 "We are aware of a disruption of internet access and are investigating.",
+                ["Internet access", "VPN"],
             ),
             (
                 phone,
@@ -273,16 +276,21 @@ class Command(BaseCommand):
                 "Inkomende gesprekken komen niet aan",
                 "Een deel van de inkomende gesprekken komt niet aan. Wij onderzoeken dit samen "
                 "met onze provider.",
+                ["Inkomende gesprekken", "Wachtrijen"],
             ),
         ):
-            IncidentTemplate.objects.create(
-                page=page,
-                name=name,
-                title=title,
-                title_translations=other(page, title),
-                body=body,
-                body_translations=other(page, body),
-                impact="major",
+            services.save_incident_template(
+                IncidentTemplate(
+                    page=page,
+                    name=name,
+                    title=title,
+                    title_translations=other(page, title),
+                    body=body,
+                    body_translations=other(page, body),
+                    impact="major",
+                ),
+                actor=DEMO,
+                components=[components[n].pk for n in held],
             )
 
         # Resolved incidents over the past weeks.
