@@ -29,7 +29,7 @@ from incidents.models import (
     ProblemReport,
     SupportHours,
 )
-from incidents.snapshot import _incident_view, _iso, _page_info, indicator_for
+from incidents.snapshot import _incident_view, _page_info, component_view, indicator_for
 from incidents.snapshot_types import ComponentUptime, ComponentView, IncidentView, PageInfo
 from incidents.uptime import uptime_for_snapshot
 from incidents.visibility import incidents_visible_to
@@ -87,22 +87,6 @@ def home_page(customer: Customer) -> Page | None:
     return Page.objects.order_by("-is_default", "pk").first()
 
 
-def _component_view(c: Component) -> ComponentView:
-    return ComponentView(
-        id=c.pk,
-        public_id=c.public_id,
-        name=c.name,
-        description=c.description,
-        status=c.status,
-        position=c.position,
-        group_id=c.group_id,
-        group_public_id=c.group.public_id if c.group else None,
-        created_at=_iso(c.created_at),
-        updated_at=_iso(c.updated_at),
-        name_translations=c.name_translations or {},
-    )
-
-
 def customer_incidents(customer: Customer, component_ids: set[int]):
     """Incidents the customer may see that touch one of its services (or, on a page it uses,
     touch nothing: a page-wide problem)."""
@@ -122,7 +106,7 @@ def build_customer_view(customer: Customer, now: dt.datetime | None = None) -> C
         .select_related("group", "page")
         .order_by("page__name", "page_id", "position", "id")
     )  # 1
-    components = {c.pk: _component_view(c) for c in rows}
+    components = {c.pk: component_view(c) for c in rows}
     by_page: dict[int, list[Component]] = {}
     for row in rows:
         by_page.setdefault(row.page_id, []).append(row)
@@ -220,7 +204,7 @@ def customer_incident(customer: Customer, incident_id: int) -> IncidentView | No
     """One incident the customer may see and that touches its services, else None (so a
     guessed id of another customer's incident is a 404)."""
     components = {
-        c.pk: _component_view(c)
+        c.pk: component_view(c)
         for c in customer.components.filter(is_visible=True).select_related("group")
     }
     incident = (

@@ -22,7 +22,7 @@ from incidents.models import APIKey, Page, Role
 from incidents.permissions import pages_for
 from incidents.services import ServiceError
 
-from .base import report_service_error, role_on_some_page
+from .base import PageManagersOnlyMixin, report_service_error
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -63,31 +63,13 @@ class APIKeyForm(forms.ModelForm):
 
 
 @admin.register(APIKey)
-class APIKeyAdmin(admin.ModelAdmin):
+class APIKeyAdmin(PageManagersOnlyMixin, admin.ModelAdmin):
     form = APIKeyForm
     list_display = ["name", "prefix", "scope", "page_list", "expires_at", "state", "last_used_at"]
     list_filter = ["scope", "revoked"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
-
-    def _is_page_manager(self, request) -> bool:
-        return request.user.is_superuser or role_on_some_page(request, Role.PAGE_MANAGER)
-
-    def has_module_permission(self, request):
-        return self._is_page_manager(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._is_page_manager(request)
-
-    def has_add_permission(self, request):
-        return self._is_page_manager(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._is_page_manager(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._is_page_manager(request)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

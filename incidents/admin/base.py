@@ -163,6 +163,30 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class PageManagersOnlyMixin:
+    """For records a page manager looks after across pages (API keys, customers): superusers
+    and anyone managing some page may see and change them; the admin's queryset narrows
+    them to that person's pages."""
+
+    def _is_page_manager(self, request) -> bool:
+        return request.user.is_superuser or role_on_some_page(request, Role.PAGE_MANAGER)
+
+    def has_module_permission(self, request):
+        return self._is_page_manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_page_manager(request)
+
+    def has_add_permission(self, request):
+        return self._is_page_manager(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._is_page_manager(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._is_page_manager(request)
+
+
 def role_on_some_page(request, role: str) -> bool:
     """Whether the user holds `role` on any page: asked for every model of the index's list,
     so answered once per role and request."""

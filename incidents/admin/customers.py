@@ -28,7 +28,7 @@ from incidents.services.customer_access import (
     save_customer,
 )
 
-from .base import report_service_error, role_on_some_page
+from .base import PageManagersOnlyMixin, report_service_error
 
 
 def managed_pages(user):
@@ -87,7 +87,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(PageManagersOnlyMixin, admin.ModelAdmin):
     form = CustomerForm
     inlines = [DomainInline, MemberInline]
     list_display = [
@@ -115,24 +115,6 @@ class CustomerAdmin(admin.ModelAdmin):
     ]
 
     # Who may: superusers, and page managers (for the customers of their pages).
-    def _is_page_manager(self, request) -> bool:
-        return request.user.is_superuser or role_on_some_page(request, Role.PAGE_MANAGER)
-
-    def has_module_permission(self, request):
-        return self._is_page_manager(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._is_page_manager(request)
-
-    def has_add_permission(self, request):
-        return self._is_page_manager(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._is_page_manager(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._is_page_manager(request)
-
     def get_queryset(self, request):
         customers = (
             super()
