@@ -81,6 +81,22 @@ def _client_version(query: dict[str, list[str]]) -> int | None:
     return int(value) if value.isdigit() and len(value) <= 18 else None
 
 
+async def answer_client(consumer: AsyncWebsocketConsumer, text_data, bytes_data) -> None:
+    """What a client may send: a keep-alive ping (answered), nothing else (the socket is
+    closed: bytes or an unknown message 1008, an oversized text 1009)."""
+    if bytes_data is not None or len((text_data or "").encode()) > MAX_CLIENT_MESSAGE:
+        await consumer.close(code=CLOSE_TOO_BIG if bytes_data is None else CLOSE_POLICY)
+        return
+    try:
+        message = json.loads(text_data)
+    except ValueError:
+        message = None
+    if message == PING:
+        await consumer.send(text_data=PONG)
+    else:
+        await consumer.close(code=CLOSE_POLICY)
+
+
 class PageConsumer(AsyncWebsocketConsumer):
     """One public websocket. A push is written to the client at once while its socket takes
     it (the common case: no task switch, no queue); while a write waits for the client to read
@@ -149,17 +165,7 @@ class PageConsumer(AsyncWebsocketConsumer):
             await fanout.leave(self.group, self)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or len((text_data or "").encode()) > MAX_CLIENT_MESSAGE:
-            await self.close(code=CLOSE_TOO_BIG if bytes_data is None else CLOSE_POLICY)
-            return
-        try:
-            message = json.loads(text_data)
-        except ValueError:
-            message = None
-        if message == PING:
-            await self.send(text_data=PONG)
-        else:
-            await self.close(code=CLOSE_POLICY)
+        await answer_client(self, text_data, bytes_data)
 
     def deliver(self, text: str) -> None:
         """Send one pushed message (already serialized, the same for the whole group) without
@@ -256,17 +262,7 @@ class CustomerConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or len((text_data or "").encode()) > MAX_CLIENT_MESSAGE:
-            await self.close(code=CLOSE_POLICY)
-            return
-        try:
-            message = json.loads(text_data)
-        except ValueError:
-            message = None
-        if message == PING:
-            await self.send(text_data=PONG)
-        else:
-            await self.close(code=CLOSE_POLICY)
+        await answer_client(self, text_data, bytes_data)
 
     async def customer_changed(self, event):
         await self.send(text_data=event["text"])
