@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
@@ -38,9 +39,17 @@ class PreferencesForm(forms.Form):
         label=_("Language of the emails"), choices=LANGUAGES, required=False
     )
 
-    def __init__(self, *args: Any, snapshot: PageSnapshot, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        snapshot: PageSnapshot,
+        own_components: Sequence[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["components"]).choices = component_choices(snapshot)
+        # The page's public components, then (for a customer's subscriber) its own ones.
+        choices = component_choices(snapshot) + list(own_components)
+        cast(forms.ChoiceField, self.fields["components"]).choices = choices
 
 
 class SubscribeForm(PreferencesForm):

@@ -17,7 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from incidents.models import Page
+from incidents import visibility
+from incidents.models import Component, Page, Visibility
 from incidents.ratelimit import take_attempt
 from incidents.services import ServiceError
 from incidents.services.audit import Actor
@@ -122,14 +123,29 @@ def _subscriber(page: Page, token: str) -> Subscriber:
     return subscriber
 
 
+def _own_components(page: Page, subscriber: Subscriber) -> list[tuple[str, str]]:
+    """A customer's subscriber also chooses among its customer's own (customer-only)
+    components of the page; nobody else sees them here."""
+    if subscriber.customer is None:
+        return []
+    own = (
+        visibility.components_visible_to(subscriber.customer, Component.objects.filter(page=page))
+        .exclude(visibility=Visibility.PUBLIC)
+        .select_related("group")
+        .order_by("position", "id")
+    )
+    return [(str(c.pk), str(c)) for c in own]
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @page_view
 def manage(request, page: Page, token: str):
     subscriber = _subscriber(page, token)
     snapshot = page_snapshot(page, request.LANGUAGE_CODE)
+    own = _own_components(page, subscriber)
     if request.method == "POST":
-        form = PreferencesForm(request.POST, snapshot=snapshot)
+        form = PreferencesForm(request.POST, snapshot=snapshot, own_components=own)
         if form.is_valid():
             try:
                 services.update_preferences(
@@ -146,7 +162,9 @@ def manage(request, page: Page, token: str):
     else:
         chosen = [str(pk) for pk in subscriber.components.values_list("pk", flat=True)]
         form = PreferencesForm(
-            snapshot=snapshot, initial={"components": chosen, "language": subscriber.language}
+            snapshot=snapshot,
+            own_components=own,
+            initial={"components": chosen, "language": subscriber.language},
         )
         status = 200
     context = {

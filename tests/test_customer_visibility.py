@@ -20,7 +20,13 @@ from incidents import services
 from incidents.models import Component, Customer, Incident
 from incidents.services import customers as customer_services
 from notifications.models import Delivery, Subscriber
-from notifications.services import add_endpoint, confirm, confirmation_token, subscribe
+from notifications.services import (
+    add_endpoint,
+    confirm,
+    confirmation_token,
+    subscribe,
+    update_preferences,
+)
 
 from .api_helpers import Api, make_api
 from .factories import make_component, make_page, office_hours
@@ -370,6 +376,32 @@ def test_a_confirmed_address_of_a_customers_domain_becomes_its_subscriber(it_pag
     assert Subscriber.objects.get(pk=by_domain.pk).customer == acme
     assert Subscriber.objects.get(pk=invited.pk).customer == globex
     assert Subscriber.objects.get(pk=stranger.pk).customer is None
+
+
+@pytest.mark.django_db
+def test_a_customers_subscriber_keeps_its_own_components_when_saving_its_preferences(world, client):
+    """The manage page offers a customer's subscriber its customer's own components too (and
+    saving keeps them); a public subscriber's page names none of them."""
+    own = email_subscriber(world.page, "noc@acme.example", customer=world.acme)
+    own.refresh_from_db()
+    update_preferences(own, components=[world.fibre.pk], language="en")
+    page = client.get(f"/p/it/subscription/{own.token}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and ACME[0] in html and GLOBEX[0] not in html
+    assert f'value="{world.fibre.pk}" ' in html and "checked" in html
+    saved = client.post(
+        f"/p/it/subscription/{own.token}/",
+        {"components": [str(world.fibre.pk), str(world.internet.pk)], "language": "en"},
+    )
+    assert saved.status_code == 302
+    assert set(own.components.values_list("pk", flat=True)) == {world.fibre.pk, world.internet.pk}
+    # Another customer's component is refused, as is any of them for a public subscriber.
+    refused = client.post(
+        f"/p/it/subscription/{own.token}/", {"components": [str(world.pbx.pk)], "language": "en"}
+    )
+    assert refused.status_code == 400
+    public = email_subscriber(world.page, "pat@public.example")
+    assert_hidden(client.get(f"/p/it/subscription/{public.token}/").content.decode(), world.secrets)
 
 
 @pytest.fixture
