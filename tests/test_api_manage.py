@@ -695,6 +695,8 @@ def test_nul_characters_and_wrong_types_are_422_not_500(api):
 
 def test_unknown_api_paths_are_json_404s(api):
     assert_error(api.get("nothing/here"), 404, "not_found")
+    # A line break in the path (found by the schema fuzzer) is still the API's JSON 404.
+    assert_error(api.get("pages/it/component-groups/%0Ax"), 404, "not_found")
 
 
 def test_writes_through_the_api_are_indistinguishable_from_the_admins(

@@ -112,5 +112,6 @@ urlpatterns = [
     path(f"{P}/alertmanager", alerts.AlertmanagerWebhook.as_view(), name="alertmanager"),
     path(f"{P}/grafana", alerts.GrafanaWebhook.as_view(), name="grafana"),
     path(f"{P}/audit-log", views.AuditLog.as_view(), name="audit-log"),
-    re_path(r"^.*$", not_found),
+    # Anything else under /api/v1/ is a JSON 404, even a path with a line break in it.
+    re_path(r"^[\s\S]*$", not_found),
 ]
