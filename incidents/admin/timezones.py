@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from incidents.models import Page
 from incidents.permissions import pages_for
+from statuspage.middleware import database_unavailable_response
 
 
 def zone_label(tz: zoneinfo.ZoneInfo | None = None) -> str:
@@ -54,10 +55,21 @@ class AdminTimeZoneMiddleware:
     def __call__(self, request):
         if self._prefix is None:
             self._prefix = reverse("admin:index")
-        user = getattr(request, "user", None)
-        if not request.path.startswith(self._prefix) or not getattr(user, "is_staff", False):
+        if not request.path.startswith(self._prefix):
             return self.get_response(request)
-        timezone.activate(zone_for(user))
+        try:
+            # Reads the session's user and their pages: with the database down, the admin's
+            # readable 503 (PartUnavailableMiddleware only sees the views' exceptions).
+            user = getattr(request, "user", None)
+            if not getattr(user, "is_staff", False):
+                return self.get_response(request)
+            zone = zone_for(user)
+        except Exception as exc:
+            response = database_unavailable_response(request, exc)
+            if response is None:
+                raise
+            return response
+        timezone.activate(zone)
         try:
             return self.get_response(request)
         finally:
