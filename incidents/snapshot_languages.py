@@ -33,6 +33,11 @@ def _component(component: C, language: str) -> C:
     return dataclasses.replace(component, name=name) if name else component
 
 
+def localize_component(component: C, language: str) -> C:
+    """One component's name in `language` (the original when it has no translation)."""
+    return _component(component, language)
+
+
 def _group(group: GroupView, language: str) -> GroupView:
     name = group.name_translations.get(language)
     return dataclasses.replace(group, name=name) if name else group

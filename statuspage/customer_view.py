@@ -9,6 +9,7 @@ per page the company uses.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from incidents.models import (
     SupportHours,
 )
 from incidents.snapshot import _incident_view, _page_info, component_view, indicator_for
+from incidents.snapshot_languages import localize_component, localize_incident
 from incidents.snapshot_types import ComponentUptime, ComponentView, IncidentView, PageInfo
 from incidents.uptime import uptime_for_snapshot
 from incidents.visibility import incidents_visible_to
@@ -217,6 +219,33 @@ def customer_incident(customer: Customer, incident_id: int) -> IncidentView | No
         .first()
     )
     return _incident_view(incident, components) if incident is not None else None
+
+
+def localize_view(view: CustomerView, language: str) -> CustomerView:
+    """The view with component names, incident titles and updates in `language` (the
+    original where there is no translation)."""
+
+    def incidents(items: tuple[IncidentView, ...]) -> tuple[IncidentView, ...]:
+        return tuple(localize_incident(i, language) for i in items)
+
+    return dataclasses.replace(
+        view,
+        pages=tuple(
+            dataclasses.replace(
+                p,
+                services=tuple(
+                    dataclasses.replace(s, component=localize_component(s.component, language))
+                    for s in p.services
+                ),
+            )
+            for p in view.pages
+        ),
+        affected=tuple(localize_component(c, language) for c in view.affected),
+        unresolved=incidents(view.unresolved),
+        active_maintenance=incidents(view.active_maintenance),
+        upcoming_maintenance=incidents(view.upcoming_maintenance),
+        recent=incidents(view.recent),
+    )
 
 
 def view_context(view: CustomerView) -> dict[str, Any]:

@@ -31,8 +31,17 @@ from incidents.services.customer_access import (
     sign_in_with_link,
 )
 from incidents.snapshot import page_snapshot
+from incidents.snapshot_languages import localize_incident
+from incidents.snapshot_types import IncidentView
 
-from .customer_view import build_customer_view, customer_incident, home_page, view_context
+from .customer_view import (
+    CustomerView,
+    build_customer_view,
+    customer_incident,
+    home_page,
+    localize_view,
+    view_context,
+)
 from .pages import SUPPORTED, client_ip, visitor_language
 from .views import sibling_pages
 
@@ -61,6 +70,10 @@ def _render(
 ) -> HttpResponse:
     """Render in the visitor's language with the home page's look (base template names)."""
     language = visitor_language(request, page.default_language if page else "en")
+    if isinstance(context.get("view"), CustomerView):
+        context.update(view_context(localize_view(context["view"], language)))
+    if isinstance(context.get("incident"), IncidentView):
+        context["incident"] = localize_incident(context["incident"], language)
     with translation.override(language):
         request.LANGUAGE_CODE = language
         if page is not None:
@@ -170,7 +183,7 @@ def sections(request):
     view = build_customer_view(member.customer)
     page = home_page(member.customer)
     language = visitor_language(request, page.default_language if page else "en")
-    context = view_context(view)
+    context = view_context(localize_view(view, language))
     context.update(wall=False, prefix=f"/p/{page.slug}/" if page else "/")
     with translation.override(language), timezone.override(page.tz if page else dt.UTC):
         html = render_to_string("statuspage/my/_sections.html", context, request=request)

@@ -564,3 +564,22 @@ def test_a_signed_in_customer_picks_its_own_services_and_sees_what_is_known_of_t
     assert "For your company" in known and 'href="/my/incidents/' in known
     form = client.get(f"/p/it/report/form/?component={fibre.pk}").content.decode()
     assert f'value="{fibre.pk}" id="component-{fibre.pk}" checked' in form
+
+
+def test_the_demos_customer_signs_in_and_sees_its_own_line_which_the_public_never_sees(client):
+    """`make run`'s demo data has a customer to try the view with (README's quickstart)."""
+    import io
+
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=io.StringIO())
+    line = Component.objects.get(name="Jansen: fibre line Utrecht")
+    assert line.visibility == "customers"
+    assert "Jansen" not in Client().get("/p/it/").content.decode()
+    sign_in(client, "dana@bakkerij.example")
+    mine = client.get("/my/").content.decode()
+    assert "Jansen: fibre line Utrecht" in mine and "Bakkerij Jansen" in mine
+    # Its shared services too, in the visitor's language (the telephony page is Dutch).
+    assert "Internet access" in mine and "Inbound calls" in mine
+    dutch = client.get("/my/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Jansen: glasvezellijn Utrecht" in dutch and "Inkomende gesprekken" in dutch

@@ -19,12 +19,16 @@ from incidents.models import (
     Component,
     ComponentGroup,
     ComponentStatusChange,
+    Contract,
+    Customer,
     Incident,
     IncidentTemplate,
     IncidentUpdate,
     Page,
     SupportHours,
+    Visibility,
 )
+from incidents.services.customer_access import save_customer
 
 DEMO = services.System("demo data", kind="command")
 
@@ -171,6 +175,7 @@ class Command(BaseCommand):
     def handle(self, *args, reset=False, **options):
         if reset:
             Page.objects.filter(slug__in=["it", "telephony"]).delete()
+            Customer.objects.filter(code="jansen").delete()
         if Page.objects.filter(slug="it").exists():
             self.stdout.write("Demo data already loaded.")
             return
@@ -253,6 +258,15 @@ class Command(BaseCommand):
                     )
         services.create_component(
             it, actor=DEMO, name="Monitoring probe", is_visible=False, position=99
+        )
+        # One customer's own line: only that customer sees it (in its view, /my/).
+        components["Jansen: fibre line Utrecht"] = services.create_component(
+            it,
+            actor=DEMO,
+            name="Jansen: fibre line Utrecht",
+            name_translations={"nl": "Jansen: glasvezellijn Utrecht"},
+            visibility=Visibility.CUSTOMERS,
+            position=50,
         )
         # The components have been watched for months: their history starts 120 days ago.
         since = now - dt.timedelta(days=120)
@@ -406,7 +420,35 @@ class Command(BaseCommand):
             ],
             deliver_notifications=False,
         )
+        # A customer with a 16x7 contract: its people sign in at /my/sign-in/ with an address
+        # of its domain (the link is mailed; in the embedded mode it is a file in var/mail/).
+        save_customer(
+            Customer(
+                name="Bakkerij Jansen",
+                code="jansen",
+                contract=Contract.EXTENDED_16X7,
+                outage_phone="+31 20 555 0177",
+                page=it,
+            ),
+            actor=DEMO,
+            components=[
+                components[name]
+                for name in (
+                    "Jansen: fibre line Utrecht",
+                    "Internet access",
+                    "VPN",
+                    "Inkomende gesprekken",
+                )
+            ],
+            domains=["bakkerij.example"],
+            members=["dana@bakkerij.example"],
+        )
         services.roll_up_uptime(rebuild=True)
         for page in (it, phone):
             services.touch_page(page, actor=DEMO)
-        self.stdout.write(self.style.SUCCESS("Loaded demo pages: /p/it/ and /p/telephony/."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Loaded demo pages: /p/it/ and /p/telephony/; a customer's view: sign in at "
+                "/my/sign-in/ as dana@bakkerij.example (the link is mailed to var/mail/)."
+            )
+        )
