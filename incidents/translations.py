@@ -79,14 +79,7 @@ def clean_translations(
                 text, field=key, label=name, limit=limit, required=False
             )
         else:
-            text = text.strip()
-            if len(text) > limit:
-                raise ServiceError(
-                    _("%(label)s is too long: %(length)d characters, at most %(limit)d.")
-                    % {"label": name, "length": len(text), "limit": limit},
-                    code="too_long",
-                    field=key,
-                )
+            text = validators.within_limit(text.strip(), field=key, label=name, limit=limit)
         if text:
             cleaned[str(language)] = text
     return cleaned

@@ -71,6 +71,11 @@ def one_line_text(
                 code="control_character",
                 field=field,
             )
+    return within_limit(value, field=field, label=label, limit=limit)
+
+
+def within_limit(value: str, *, field: str, label: str, limit: int) -> str:
+    """Refuse a text longer than `limit` characters, saying how long it is."""
     if len(value) > limit:
         raise ServiceError(
             _("%(label)s is too long: %(length)d characters, at most %(limit)d.")

@@ -79,14 +79,7 @@ def _clean_text(value: str | None, *, field: str, label: str, limit: int) -> str
         raise ServiceError(
             _("%(label)s is required.") % {"label": label}, code="required", field=field
         )
-    if len(value) > limit:
-        raise ServiceError(
-            _("%(label)s is too long: %(length)d characters, at most %(limit)d.")
-            % {"label": label, "length": len(value), "limit": limit},
-            code="too_long",
-            field=field,
-        )
-    return value
+    return validators.within_limit(value, field=field, label=label, limit=limit)
 
 
 def _titles(page: Page, value: Any) -> dict[str, str]:
