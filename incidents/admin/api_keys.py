@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
-from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -20,9 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from incidents import services
 from incidents.models import APIKey, Page, Role
 from incidents.permissions import pages_for
-from incidents.services import ServiceError
 
-from .base import PageManagersOnlyMixin, report_service_error
+from .base import PageManagersOnlyMixin, ServiceErrorsAsMessages
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -63,7 +61,7 @@ class APIKeyForm(forms.ModelForm):
 
 
 @admin.register(APIKey)
-class APIKeyAdmin(PageManagersOnlyMixin, admin.ModelAdmin):
+class APIKeyAdmin(PageManagersOnlyMixin, ServiceErrorsAsMessages, admin.ModelAdmin):
     form = APIKeyForm
     list_display = ["name", "prefix", "scope", "page_list", "expires_at", "state", "last_used_at"]
     list_filter = ["scope", "revoked"]
@@ -147,13 +145,6 @@ class APIKeyAdmin(PageManagersOnlyMixin, admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         """The pages were set by the service."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceError as error:
-            report_service_error(request, error)
-            return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):

@@ -19,7 +19,21 @@ from incidents.services import ServiceError
 from .timezones import ZonedSplitDateTime, activate_page_zone
 
 
-class PageScopedAdmin(admin.ModelAdmin):
+class ServiceErrorsAsMessages:
+    """A save the services refuse (ServiceError) shows its message over the form again
+    instead of a 500: every write in the admin goes through a service."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(  # type: ignore[misc]
+                request, object_id, form_url, extra_context
+            )
+        except ServiceError as error:
+            report_service_error(request, error)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class PageScopedAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     """Limit rows, choices and permissions to the pages the user has a role on.
 
     Any role reads (a viewer sees the admin); adding, changing, deleting and the list's actions
@@ -121,11 +135,7 @@ class PageScopedAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         activate_page_zone(self.page_for_request(request, object_id))
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceError as error:
-            report_service_error(request, error)
-            return HttpResponseRedirect(request.get_full_path())
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         """A list filtered on one page shows that page's times."""

@@ -13,14 +13,12 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Component, Customer, CustomerDomain, CustomerMember, Page, Role
 from incidents.models.pages import site_url
 from incidents.permissions import pages_for
-from incidents.services import ServiceError
 from incidents.services.customer_access import (
     delete_customer,
     revoke_wall_link,
@@ -28,7 +26,7 @@ from incidents.services.customer_access import (
     save_customer,
 )
 
-from .base import PageManagersOnlyMixin, report_service_error
+from .base import PageManagersOnlyMixin, ServiceErrorsAsMessages
 
 
 def managed_pages(user):
@@ -87,7 +85,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(PageManagersOnlyMixin, admin.ModelAdmin):
+class CustomerAdmin(PageManagersOnlyMixin, ServiceErrorsAsMessages, admin.ModelAdmin):
     form = CustomerForm
     inlines = [DomainInline, MemberInline]
     list_display = [
@@ -201,13 +199,6 @@ class CustomerAdmin(PageManagersOnlyMixin, admin.ModelAdmin):
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"added" if add else "changed": {}}]
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceError as error:
-            report_service_error(request, error)
-            return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description=_("Make a new wall-screen link (the old one stops working)"))
     def rotate_wall(self, request, queryset):
