@@ -9,6 +9,7 @@ the version, so a stale snapshot is never served after a change.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections import defaultdict
@@ -296,20 +297,10 @@ def _incident_view(incident: Incident, components: Mapping[int, ComponentView]) 
 
 
 def _incident_component(component: ComponentView, status: str) -> IncidentComponent:
-    return IncidentComponent(
-        id=component.id,
-        public_id=component.public_id,
-        name=component.name,
-        description=component.description,
-        status=component.status,
-        position=component.position,
-        group_id=component.group_id,
-        group_public_id=component.group_public_id,
-        created_at=component.created_at,
-        updated_at=component.updated_at,
-        name_translations=component.name_translations,
-        incident_status=status,
-    )
+    """The component with the status this incident gave it (every field of the component,
+    so the two types cannot drift apart)."""
+    fields = {f.name: getattr(component, f.name) for f in dataclasses.fields(ComponentView)}
+    return IncidentComponent(**fields, incident_status=status)
 
 
 def public_incidents(page: Page) -> QuerySet[Incident]:
