@@ -35,14 +35,18 @@ def components_visible_to(
     )
 
 
+def _public_incident() -> Q:
+    """An incident touching no component, or at least one public one."""
+    affected = IncidentComponent.objects.filter(incident=OuterRef("pk"))
+    return ~Exists(affected) | Exists(
+        affected.filter(component__is_visible=True, component__visibility=Visibility.PUBLIC)
+    )
+
+
 def public_incidents(queryset: QuerySet[Incident] | None = None) -> QuerySet[Incident]:
     """Incidents anyone may see: those touching no component or at least one public one."""
     base = Incident.objects.all() if queryset is None else queryset
-    affected = IncidentComponent.objects.filter(incident=OuterRef("pk"))
-    return base.filter(
-        ~Exists(affected)
-        | Exists(affected.filter(component__is_visible=True, component__visibility="public"))
-    )
+    return base.filter(_public_incident())
 
 
 def incidents_visible_to(
@@ -50,15 +54,12 @@ def incidents_visible_to(
 ) -> QuerySet[Incident]:
     """The public incidents and those touching one of the customer's customer-only components."""
     base = Incident.objects.all() if queryset is None else queryset
-    affected = IncidentComponent.objects.filter(incident=OuterRef("pk"))
-    own = affected.filter(
-        component__is_visible=True, component__in=customer.components.values("pk")
+    own = IncidentComponent.objects.filter(
+        incident=OuterRef("pk"),
+        component__is_visible=True,
+        component__in=customer.components.values("pk"),
     )
-    return base.filter(
-        ~Exists(affected)
-        | Exists(affected.filter(component__is_visible=True, component__visibility="public"))
-        | Exists(own)
-    )
+    return base.filter(_public_incident() | Exists(own))
 
 
 def touches_public(component_ids: Iterable[int]) -> bool:
