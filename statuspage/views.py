@@ -58,15 +58,6 @@ def hours_rows(snapshot: PageSnapshot) -> list[dict[str, Any]]:
     ]
 
 
-def other_pages(page: Page) -> list[dict[str, str]]:
-    """Links to the installation's other pages (cached briefly: pages rarely change)."""
-    pages = cache.get("public:pages")
-    if pages is None:
-        pages = list(Page.objects.order_by("name").values("slug", "name"))
-        cache.set("public:pages", pages, 30)
-    return [p for p in pages if p["slug"] != page.slug]
-
-
 # How long the list of pages (with their versions) is kept: a sibling's status in a header
 # is at most this much older than its own page (plus the page's one-minute HTML cache).
 SIBLINGS_SECONDS = 10
@@ -82,6 +73,11 @@ def _page_list() -> list[dict[str, Any]]:
         )
         cache.set("public:siblings", pages, SIBLINGS_SECONDS)
     return pages
+
+
+def other_pages(page: Page) -> list[dict[str, str]]:
+    """Links to the installation's other pages (from the cached list of pages)."""
+    return [{"slug": p["slug"], "name": p["name"]} for p in _page_list() if p["slug"] != page.slug]
 
 
 def siblings_version() -> str:
